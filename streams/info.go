@@ -1,0 +1,82 @@
+package streams
+
+import "time"
+
+// StreamInfo is a snapshot of a stream for listings.
+type StreamInfo struct {
+	Name        string
+	State       State
+	Since       time.Time // when the current publisher attached (live) or the stream was created
+	Publisher   *PublisherInfo
+	Tracks      []TrackInfo
+	Subscribers []SubscriberSnapshot
+}
+
+// TrackInfo is a snapshot of a track.
+type TrackInfo struct {
+	Index            int
+	Kind             Kind
+	Codec            Codec
+	Packets          uint64
+	Bytes            uint64
+	Keyframes        uint64
+	KeyframeRequests uint64
+	LastPacket       time.Time
+}
+
+// SubscriberSnapshot is a snapshot of a subscriber.
+type SubscriberSnapshot struct {
+	SubscriberInfo
+	Since   time.Time
+	Sent    uint64
+	Dropped uint64
+	Skipped uint64
+}
+
+// Info returns a snapshot of the stream name.
+func (r *Registry) Info(name string) (StreamInfo, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.streams[name]
+	if s == nil {
+		return StreamInfo{}, false
+	}
+	return s.infoLocked(), true
+}
+
+// List returns snapshots of every stream, sorted by name.
+func (r *Registry) List() []StreamInfo {
+	names := r.Names()
+	out := make([]StreamInfo, 0, len(names))
+	for _, n := range names {
+		if info, ok := r.Info(n); ok {
+			out = append(out, info)
+		}
+	}
+	return out
+}
+
+func (s *Stream) infoLocked() StreamInfo {
+	info := StreamInfo{Name: s.Name, State: StateWaiting, Since: s.createdAt}
+	if p := s.publisher.Load(); p != nil {
+		info.State = StateLive
+		info.Since = p.since
+		pi := p.info
+		info.Publisher = &pi
+	}
+	for _, t := range s.tracks {
+		info.Tracks = append(info.Tracks, TrackInfo{
+			Index: t.Index, Kind: t.Kind, Codec: t.Codec,
+			Packets: t.stats.Packets.Load(), Bytes: t.stats.Bytes.Load(),
+			Keyframes: t.stats.Keyframes.Load(), KeyframeRequests: t.stats.KeyframeRequests.Load(),
+			LastPacket: t.stats.LastPacket(),
+		})
+	}
+	for sub := range s.subsSet {
+		info.Subscribers = append(info.Subscribers, SubscriberSnapshot{
+			SubscriberInfo: sub.info, Since: sub.since,
+			Sent: sub.Sent.Load(), Dropped: sub.Dropped.Load(), Skipped: sub.Skipped.Load(),
+		})
+	}
+	return info
+}

@@ -1,0 +1,126 @@
+package streams
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Publisher is the session feeding a stream: a WHIP peer, an RTSP camera or
+// an RTSP publisher. Its methods must not block for long; they are called by
+// the registry and by subscribers' goroutines.
+type Publisher interface {
+	// Connected reports whether the publisher's transport is up (ICE
+	// connected, RTSP session playing).
+	Connected() bool
+	// RequestKeyframe asks the source for a keyframe on the given track
+	// (a PLI for WebRTC; sources that cannot be asked ignore it).
+	RequestKeyframe(track int)
+	// Kick ends the publisher's session because another publisher took over
+	// or the server is closing. It must not call back into the registry
+	// synchronously.
+	Kick(reason error)
+}
+
+// State is a stream's state as users see it.
+type State string
+
+const (
+	StateLive    State = "live"    // a publisher is attached
+	StateWaiting State = "waiting" // publisher gone, readers held for the grace period
+)
+
+// Stream is one named stream: at most one publisher, any number of subscribers.
+// Its control state is guarded by the registry's lock; the packet path only
+// uses atomics.
+type Stream struct {
+	Name string
+
+	reg       *Registry
+	createdAt time.Time
+
+	// guarded by reg.mu
+	tracks     []*Track
+	gen        uint32
+	subsSet    map[*Subscription]struct{}
+	graceTimer *time.Timer
+	removed    bool
+
+	publisher atomic.Pointer[Publication]
+	subs      atomic.Pointer[[]*Subscription] // copy-on-write, read by the packet path
+}
+
+// Publication is a publisher's handle on the stream it feeds.
+type Publication struct {
+	stream *Stream
+	pub    Publisher
+	gen    uint32
+	since  time.Time
+	info   PublisherInfo
+	tracks []*Track
+	closed atomic.Bool
+}
+
+// PublisherInfo describes a publisher for listings and logs.
+type PublisherInfo struct {
+	Protocol   string // "whip", "rtsp", ...
+	SessionID  string // public id, never the resource secret
+	RemoteAddr string
+}
+
+// Tracks are the stream tracks this publication feeds, in the order of the
+// TrackSpecs it was created with.
+func (p *Publication) Tracks() []*Track { return p.tracks }
+
+// Stream returns the stream the publication feeds.
+func (p *Publication) Stream() *Stream { return p.stream }
+
+// Write publishes pkt on track i, taking over the caller's reference. Writes
+// from a publication that was replaced or closed are dropped.
+func (p *Publication) Write(i int, pkt *Packet, now time.Time) {
+	if p.closed.Load() || i < 0 || i >= len(p.tracks) {
+		pkt.Release()
+		return
+	}
+	p.tracks[i].write(pkt, p.gen, now)
+}
+
+// Close detaches the publisher. Subscribers stay for the grace period and
+// resume if a publisher with the same codecs returns; otherwise they end.
+func (p *Publication) Close() {
+	if p.closed.Swap(true) {
+		return
+	}
+	p.stream.reg.unpublish(p)
+}
+
+// healthy: connected and media within the health window.
+func (p *Publication) healthy(window time.Duration, now time.Time) bool {
+	if !p.pub.Connected() {
+		return false
+	}
+	for _, t := range p.tracks {
+		if last := t.stats.LastPacket(); !last.IsZero() && now.Sub(last) < window {
+			return true
+		}
+	}
+	// A publisher that has connected but not yet sent media is still setting
+	// up; give it the health window from its start.
+	return now.Sub(p.since) < window && allSilent(p.tracks)
+}
+
+func allSilent(tracks []*Track) bool {
+	for _, t := range tracks {
+		if t.stats.Packets.Load() > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Stream) setSubs(set map[*Subscription]struct{}) {
+	list := make([]*Subscription, 0, len(set))
+	for sub := range set {
+		list = append(list, sub)
+	}
+	s.subs.Store(&list)
+}

@@ -1,0 +1,147 @@
+package streams
+
+import (
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/wishgate/wishgate/internal/codec"
+)
+
+// keyframeThrottle bounds keyframe requests sent upstream per track: a burst
+// of joining viewers costs the publisher one PLI, not one each.
+const keyframeThrottle = 500 * time.Millisecond
+
+// Track is one medium of a stream. It outlives a publisher that is replaced by
+// one with the same codec, so its subscribers keep their negotiated session.
+type Track struct {
+	Index int
+	Kind  Kind
+	Codec Codec
+
+	stream *Stream
+	ssrc   uint32
+
+	// norm rewrites sequence numbers and timestamps so that, across publisher
+	// changes, the track's output is one continuous RTP stream.
+	normMu sync.Mutex
+	norm   normalizer
+
+	lastKeyframeReq atomic.Int64 // unix nanos
+	stats           TrackStats
+}
+
+// TrackStats are the track's counters; all fields are read atomically.
+type TrackStats struct {
+	Packets           atomic.Uint64
+	Bytes             atomic.Uint64
+	Keyframes         atomic.Uint64
+	KeyframeRequests  atomic.Uint64
+	lastPacketUnixNan atomic.Int64
+}
+
+func newTrack(s *Stream, i int, spec TrackSpec) *Track {
+	return &Track{Index: i, Kind: spec.Kind, Codec: spec.Codec, stream: s, ssrc: rand.Uint32()}
+}
+
+// Stats returns the track's live counters.
+func (t *Track) Stats() *TrackStats { return &t.stats }
+
+// LastPacket is when the track last received a packet (zero if never).
+func (t *TrackStats) LastPacket() time.Time {
+	n := t.lastPacketUnixNan.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// write publishes pkt to every subscriber. It takes over the caller's reference.
+func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
+	h := &pkt.Header
+	// Header extensions carry ids negotiated with the publisher; each reader
+	// negotiates its own, so forward none (RFC 8285 ids are per session).
+	h.Extension = false
+	h.Extensions = h.Extensions[:0]
+	h.SSRC = t.ssrc
+
+	t.normMu.Lock()
+	t.norm.apply(h, gen, now, t.Codec.ClockRate)
+	t.normMu.Unlock()
+
+	pkt.gen = gen
+	pkt.Keyframe = codec.IsKeyframe(t.Codec.MimeType, pkt.Payload)
+	if pkt.Keyframe && t.Kind == KindVideo {
+		t.stats.Keyframes.Add(1)
+	}
+	t.stats.Packets.Add(1)
+	t.stats.Bytes.Add(uint64(len(pkt.Payload)))
+	t.stats.lastPacketUnixNan.Store(now.UnixNano())
+
+	if subs := t.stream.subs.Load(); subs != nil {
+		for _, s := range *subs {
+			s.push(t.Index, pkt)
+		}
+	}
+	pkt.Release()
+}
+
+// RequestKeyframe asks the current publisher for a keyframe, at most once per
+// keyframeThrottle. Safe to call per packet: a throttled call costs one atomic load.
+func (t *Track) RequestKeyframe() {
+	if t.Kind != KindVideo {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := t.lastKeyframeReq.Load()
+	if now-last < int64(keyframeThrottle) || !t.lastKeyframeReq.CompareAndSwap(last, now) {
+		return
+	}
+	if p := t.stream.publisher.Load(); p != nil {
+		t.stats.KeyframeRequests.Add(1)
+		p.pub.RequestKeyframe(t.Index)
+	}
+}
+
+// normalizer maps each publisher's sequence numbers and timestamps onto the
+// track's continuous numbering. The first publisher passes through unchanged;
+// a successor continues where its predecessor stopped, its timestamps advanced
+// by the wall-clock time in between, so readers see one stream (as an SFU
+// does on a simulcast switch) instead of a discontinuity they must renegotiate.
+type normalizer struct {
+	started bool
+	gen     uint32
+	seqOff  uint16
+	tsOff   uint32
+	lastSeq uint16
+	lastTS  uint32
+	lastAt  time.Time
+}
+
+func (n *normalizer) apply(h *rtp.Header, gen uint32, now time.Time, clockRate uint32) {
+	switch {
+	case !n.started:
+		n.started = true
+		n.gen = gen
+	case gen != n.gen:
+		n.gen = gen
+		n.seqOff = n.lastSeq + 1 - h.SequenceNumber
+		delta := uint32(now.Sub(n.lastAt).Seconds() * float64(clockRate))
+		if delta == 0 {
+			delta = 1
+		}
+		n.tsOff = n.lastTS + delta - h.Timestamp
+		h.SequenceNumber += n.seqOff
+		h.Timestamp += n.tsOff
+		n.lastSeq, n.lastTS, n.lastAt = h.SequenceNumber, h.Timestamp, now
+		return
+	}
+	h.SequenceNumber += n.seqOff
+	h.Timestamp += n.tsOff
+	if int16(h.SequenceNumber-n.lastSeq) > 0 || n.lastAt.IsZero() {
+		n.lastSeq, n.lastTS, n.lastAt = h.SequenceNumber, h.Timestamp, now
+	}
+}
