@@ -1,0 +1,129 @@
+// Package app wires the gateway's components together. cmd/gateway only
+// parses configuration and calls it; the end-to-end tests start it in-process.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wishgate/wishgate/internal/auth"
+	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/rtc"
+	"github.com/wishgate/wishgate/internal/signaling"
+	"github.com/wishgate/wishgate/streams"
+	"github.com/wishgate/wishgate/whep"
+	"github.com/wishgate/wishgate/whip"
+)
+
+// App is a running gateway.
+type App struct {
+	Registry *streams.Registry
+
+	log       *slog.Logger
+	engine    *rtc.Engine
+	edge      *signaling.Server
+	whip      *whip.Handler
+	whep      *whep.Handler
+	http      *http.Server
+	ln        net.Listener
+	serveDone chan error
+	closeOnce sync.Once
+}
+
+// New builds and starts the gateway: listeners are bound when it returns.
+func New(cfg config.Config, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{log: log}
+	a.Registry = streams.NewRegistry(streams.Config{
+		Replace:      streams.ReplacePolicy(cfg.Replace),
+		HealthWindow: 2 * time.Second,
+		GracePeriod:  cfg.GracePeriod,
+	})
+	var err error
+	a.engine, err = rtc.NewEngine(rtc.EngineConfig{UDPAddr: cfg.UDPAddr, PublicIPs: cfg.PublicIPs, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	var ice []signaling.ICEServer
+	for _, s := range cfg.ICEServers {
+		is, _ := config.ParseICEServer(s)
+		ice = append(ice, signaling.ICEServer{URL: is.URL, Username: is.Username, Credential: is.Credential})
+	}
+	a.edge = signaling.New(signaling.Config{
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		StrictETag:   cfg.StrictETag,
+		ICEServers:   ice,
+		AllowOrigins: cfg.AllowOrigins,
+		Auth:         auth.NewStatic(config.Rules(cfg.PublishTokens), config.Rules(cfg.ReadTokens)),
+		Logger:       log,
+	})
+	a.whip = &whip.Handler{Engine: a.engine, Registry: a.Registry, Logger: log}
+	a.whep = &whep.Handler{Engine: a.engine, Registry: a.Registry, Logger: log}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	a.edge.Mount(e, "whip", a.whip)
+	a.edge.Mount(e, "whep", a.whep)
+
+	a.ln, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		a.engine.Close()
+		return nil, fmt.Errorf("http-addr %q: %w", cfg.HTTPAddr, err)
+	}
+	a.http = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	a.serveDone = make(chan error, 1)
+	go func() { a.serveDone <- a.http.Serve(a.ln) }()
+	log.Info("wishgate listening",
+		"http", a.ln.Addr().String(), "webrtc_udp", a.engine.UDPAddr().String(),
+		"whip", "http://"+hostPort(a.ln.Addr())+"/whip/{name}",
+		"whep", "http://"+hostPort(a.ln.Addr())+"/whep/{name}")
+	return a, nil
+}
+
+func hostPort(addr net.Addr) string {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// HTTPAddr is the bound HTTP address.
+func (a *App) HTTPAddr() net.Addr { return a.ln.Addr() }
+
+// URL is the base URL clients on this machine can use.
+func (a *App) URL() string { return "http://" + hostPort(a.ln.Addr()) }
+
+// UDPAddr is the bound WebRTC media address.
+func (a *App) UDPAddr() *net.UDPAddr { return a.engine.UDPAddr() }
+
+// Close shuts down gracefully: stop accepting requests, finish in-flight
+// ones, close every session (each peer gets a DTLS close), release sockets.
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = a.http.Shutdown(ctx)
+		if serr := <-a.serveDone; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+		a.edge.Close()
+		a.whip.Close()
+		a.whep.Close()
+		a.Registry.Close()
+		err = errors.Join(err, a.engine.Close())
+		a.log.Info("wishgate stopped")
+	})
+	return err
+}

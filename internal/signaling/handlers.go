@@ -1,0 +1,243 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wishgate/wishgate/internal/auth"
+	"github.com/wishgate/wishgate/internal/rtc"
+)
+
+const (
+	typeSDP  = "application/sdp"
+	typeFrag = "application/trickle-ice-sdpfrag"
+)
+
+// token reads the bearer token from the Authorization header or, as RFC 9725
+// §4.7 allows, a "token" query parameter.
+func token(r *http.Request) string {
+	if t := auth.BearerToken(r.Header.Get("Authorization")); t != "" {
+		return t
+	}
+	return r.URL.Query().Get("token")
+}
+
+// readBody enforces the Content-Type (parameters such as charset are
+// accepted, PROTOCOL §3.15) and the size cap, reading the raw bytes without
+// any framework binder (§3.14).
+func (s *Server) readBody(c echo.Context, want string) ([]byte, error) {
+	r := c.Request()
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || !strings.EqualFold(mt, want) {
+		got := r.Header.Get("Content-Type")
+		if got == "" {
+			got = "none"
+		}
+		return nil, &typeError{got: got, want: want}
+	}
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		return nil, ErrTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, ErrTooLarge
+	}
+	if err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+type typeError struct{ got, want string }
+
+func (e *typeError) Error() string {
+	return "Content-Type " + e.got + " is not accepted here; send " + e.want
+}
+func (e *typeError) Unwrap() error { return ErrUnsupportedType }
+
+func (s *Server) post(prefix string, ep Endpoint) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		name := c.Param("name")
+		h := c.Response().Header()
+		h.Set("Accept-Post", typeSDP)
+		if !streamName.MatchString(name) {
+			return s.writeError(c, ErrBadStreamName)
+		}
+		s.mu.Lock()
+		closing := s.closing
+		s.mu.Unlock()
+		if closing {
+			return s.writeError(c, ErrShuttingDown)
+		}
+		if err := s.cfg.Auth.Check(ep.Action(), name, token(c.Request())); err != nil {
+			return s.writeError(c, err)
+		}
+		body, err := s.readBody(c, typeSDP)
+		if err != nil {
+			return s.writeError(c, err)
+		}
+		offer, err := rtc.ParseOffer(body)
+		if err != nil {
+			return s.writeError(c, err)
+		}
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.OfferTimeout)
+		defer cancel()
+		secret := rtc.RandomToken(16)
+		answer, res, err := ep.Offer(OfferRequest{
+			Context:    ctx,
+			Stream:     name,
+			Offer:      offer,
+			SessionID:  rtc.RandomToken(6),
+			RemoteAddr: c.RealIP(),
+			UserAgent:  c.Request().UserAgent(),
+		})
+		if err != nil {
+			return s.writeError(c, err)
+		}
+		s.add(secret, prefix, name, res)
+		h.Set("Location", "/"+prefix+"/"+name+"/"+secret)
+		h.Set("ETag", res.Peer().ETag())
+		h.Set("Accept-Patch", typeFrag)
+		s.setLinks(h)
+		return c.Blob(http.StatusCreated, typeSDP, []byte(answer))
+	}
+}
+
+// setLinks announces ICE servers, one Link field each: OBS splits a combined
+// field on commas naively (PROTOCOL §2.1).
+func (s *Server) setLinks(h http.Header) {
+	for _, is := range s.cfg.ICEServers {
+		v := "<" + is.URL + `>; rel="ice-server"`
+		if is.Username != "" {
+			v += `; username="` + is.Username + `"; credential="` + is.Credential + `"; credential-type="password"`
+		}
+		h.Add("Link", v)
+	}
+}
+
+func (s *Server) patch(prefix string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Accept-Patch", typeFrag)
+		e, err := s.lookup(prefix, c.Param("name"), c.Param("secret"))
+		if err != nil || e.ended {
+			return s.writeError(c, ErrNotFound)
+		}
+		body, err := s.readBody(c, typeFrag)
+		if err != nil {
+			return s.writeError(c, err)
+		}
+		peer := e.res.Peer()
+		if err := s.checkIfMatch(c.Request().Header.Get("If-Match"), peer.ETag()); err != nil {
+			return s.writeError(c, err)
+		}
+		frag, err := rtc.ParseFragment(body)
+		if err != nil {
+			return s.writeError(c, err)
+		}
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.OfferTimeout)
+		defer cancel()
+		resp, err := peer.Patch(ctx, frag)
+		if err != nil {
+			return s.writeError(c, err)
+		}
+		if resp == "" {
+			return c.NoContent(http.StatusNoContent)
+		}
+		c.Response().Header().Set("ETag", peer.ETag())
+		return c.Blob(http.StatusOK, typeFrag, []byte(resp))
+	}
+}
+
+// checkIfMatch applies RFC 9725 §4.3.1 with the lenient default of W-17.
+func (s *Server) checkIfMatch(ifMatch, etag string) error {
+	ifMatch = strings.TrimSpace(ifMatch)
+	switch {
+	case ifMatch == "":
+		if s.cfg.StrictETag {
+			return ErrPreconditionRequired
+		}
+		return nil
+	case ifMatch == "*":
+		return nil
+	}
+	for _, tag := range strings.Split(ifMatch, ",") {
+		if strings.TrimSpace(tag) == etag {
+			return nil
+		}
+	}
+	return ErrPreconditionFailed
+}
+
+func (s *Server) delete(prefix string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		// If-Match is ignored on DELETE (§4.3.1): simple-whep-client sends it.
+		e, err := s.lookup(prefix, c.Param("name"), c.Param("secret"))
+		if err != nil {
+			return s.writeError(c, err)
+		}
+		if !e.ended {
+			e.res.Close()
+		}
+		return c.NoContent(http.StatusOK)
+	}
+}
+
+func (s *Server) optionsEndpoint(ep Endpoint) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Accept-Post", typeSDP)
+		if isPreflight(c.Request()) {
+			// The preflight never carries the token: don't ask for one.
+			return c.NoContent(http.StatusNoContent)
+		}
+		h.Set("Allow", "OPTIONS, GET, HEAD, POST")
+		h.Set("Access-Control-Allow-Methods", "OPTIONS, GET, HEAD, POST, PATCH, DELETE")
+		// ICE servers go only to clients allowed to use the endpoint.
+		if s.cfg.Auth.Check(ep.Action(), c.Param("name"), token(c.Request())) == nil {
+			s.setLinks(h)
+		}
+		return c.NoContent(http.StatusNoContent)
+	}
+}
+
+func (s *Server) optionsSession(c echo.Context) error {
+	h := c.Response().Header()
+	h.Set("Accept-Patch", typeFrag)
+	if !isPreflight(c.Request()) {
+		h.Set("Allow", "OPTIONS, GET, HEAD, PATCH, DELETE")
+		h.Set("Access-Control-Allow-Methods", "OPTIONS, GET, HEAD, PATCH, DELETE")
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// emptyOK answers GET (2xx, no content: RFC 9725 §4.1) and HEAD (200 with
+// the Content-Type the endpoint accepts, WHEP discoverability).
+func (s *Server) emptyOK(head bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if head {
+			c.Response().Header().Set("Content-Type", typeSDP)
+			c.Response().WriteHeader(http.StatusOK)
+			return nil
+		}
+		return c.NoContent(http.StatusNoContent)
+	}
+}
+
+func (s *Server) notAllowed(allow string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Allow", allow)
+		return WriteProblem(c, http.StatusMethodNotAllowed, c.Request().Method+" is not supported here; allowed: "+allow)
+	}
+}
+
+func isPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions && r.Header.Get("Origin") != "" &&
+		r.Header.Get("Access-Control-Request-Method") != ""
+}

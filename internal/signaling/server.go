@@ -1,0 +1,216 @@
+package signaling
+
+import (
+	"context"
+	"log/slog"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wishgate/wishgate/internal/auth"
+	"github.com/wishgate/wishgate/internal/rtc"
+)
+
+// Resource is a live WHIP or WHEP session addressed by its resource URL.
+type Resource interface {
+	// Peer is the session's WebRTC peer, for PATCH.
+	Peer() *rtc.Peer
+	// Close ends the session (DELETE) and returns once it has ended.
+	Close()
+	// Done is closed when the session ended, for whatever reason.
+	Done() <-chan struct{}
+}
+
+// OfferRequest is a validated POST.
+type OfferRequest struct {
+	Context    context.Context
+	Stream     string
+	Offer      *rtc.Offer
+	SessionID  string // public id for logs and the API, never the secret
+	RemoteAddr string
+	UserAgent  string
+}
+
+// Endpoint turns an offer into an answer and a running session.
+type Endpoint interface {
+	Action() auth.Action
+	Offer(req OfferRequest) (answer string, res Resource, err error)
+}
+
+// Checker authorises a token for an action on a stream.
+type Checker interface {
+	Check(a auth.Action, stream, token string) error
+}
+
+// ICEServer is a STUN/TURN server announced in Link headers (RFC 9725 §4.6).
+type ICEServer struct {
+	URL        string
+	Username   string
+	Credential string
+}
+
+// Config tunes the HTTP edge.
+type Config struct {
+	// MaxBodyBytes caps offers and sdpfrags (W-02).
+	MaxBodyBytes int64
+	// StrictETag answers 428 to a PATCH without If-Match (W-17); off by
+	// default because several clients send none.
+	StrictETag bool
+	// RetryAfterSeconds goes with 409 (stream not live) and 503.
+	RetryAfterSeconds int
+	// OfferTimeout bounds answer creation, candidate gathering included.
+	OfferTimeout time.Duration
+	// Tombstone keeps an ended session's URL answering DELETE with 200:
+	// OBS closes DTLS before it sends DELETE.
+	Tombstone    time.Duration
+	ICEServers   []ICEServer
+	AllowOrigins []string // CORS; empty or "*" means any
+	Auth         Checker
+	Logger       *slog.Logger
+}
+
+// Server holds every session resource of the HTTP edge.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[string]*entry // by secret
+	closing  bool
+	quit     chan struct{}
+	wg       sync.WaitGroup
+}
+
+type entry struct {
+	res    Resource
+	stream string
+	prefix string
+	ended  bool
+}
+
+var streamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$`)
+
+// New creates the edge.
+func New(cfg Config) *Server {
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 128 << 10
+	}
+	if cfg.RetryAfterSeconds == 0 {
+		cfg.RetryAfterSeconds = 2
+	}
+	if cfg.OfferTimeout == 0 {
+		cfg.OfferTimeout = 5 * time.Second
+	}
+	if cfg.Tombstone == 0 {
+		cfg.Tombstone = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = auth.NewStatic(nil, nil)
+	}
+	return &Server{cfg: cfg, log: cfg.Logger.With("component", "signaling"), sessions: map[string]*entry{}, quit: make(chan struct{})}
+}
+
+// Mount registers the endpoint at /{prefix}/:name and its sessions at
+// /{prefix}/:name/:secret. OPTIONS is ours, not a CORS middleware's, so that
+// it carries Accept-Post and Link (W-12, PROTOCOL §3).
+func (s *Server) Mount(e *echo.Echo, prefix string, ep Endpoint) {
+	base := "/" + prefix + "/:name"
+	g := e.Group("", s.cors)
+	g.POST(base, s.post(prefix, ep))
+	g.OPTIONS(base, s.optionsEndpoint(ep))
+	g.GET(base, s.emptyOK(false))
+	g.HEAD(base, s.emptyOK(true))
+	g.PUT(base, s.notAllowed("OPTIONS, GET, HEAD, POST"))
+	g.PATCH(base, s.notAllowed("OPTIONS, GET, HEAD, POST"))
+	g.DELETE(base, s.notAllowed("OPTIONS, GET, HEAD, POST"))
+
+	res := base + "/:secret"
+	g.PATCH(res, s.patch(prefix))
+	g.DELETE(res, s.delete(prefix))
+	g.OPTIONS(res, s.optionsSession)
+	g.GET(res, s.emptyOK(false))
+	g.HEAD(res, s.emptyOK(false))
+	g.PUT(res, s.notAllowed("OPTIONS, GET, HEAD, PATCH, DELETE"))
+	g.POST(res, s.notAllowed("OPTIONS, GET, HEAD, PATCH, DELETE"))
+}
+
+func (s *Server) add(secret, prefix, stream string, res Resource) {
+	s.mu.Lock()
+	s.sessions[secret] = &entry{res: res, stream: stream, prefix: prefix}
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		<-res.Done()
+		s.mu.Lock()
+		if e := s.sessions[secret]; e != nil {
+			e.ended = true
+		}
+		s.mu.Unlock()
+		t := time.NewTimer(s.cfg.Tombstone)
+		select {
+		case <-t.C:
+		case <-s.quit:
+			t.Stop()
+		}
+		s.mu.Lock()
+		delete(s.sessions, secret)
+		s.mu.Unlock()
+	}()
+}
+
+func (s *Server) lookup(prefix, stream, secret string) (*entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.sessions[secret]
+	if e == nil || e.prefix != prefix || e.stream != stream {
+		return nil, ErrNotFound
+	}
+	return e, nil
+}
+
+// Count returns the number of sessions that have not ended.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, e := range s.sessions {
+		if !e.ended {
+			n++
+		}
+	}
+	return n
+}
+
+// Close refuses new sessions, ends every session and waits for them.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return
+	}
+	s.closing = true
+	close(s.quit)
+	var live []Resource
+	for _, e := range s.sessions {
+		if !e.ended {
+			live = append(live, e.res)
+		}
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, r := range live {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.Close()
+		}()
+	}
+	wg.Wait()
+	s.wg.Wait()
+}

@@ -1,0 +1,177 @@
+// Package whep is the WHEP playback endpoint: a viewer's recvonly offer is
+// answered with the live stream's tracks, fed from the stream's fan-out.
+package whep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/wishgate/wishgate/internal/auth"
+	"github.com/wishgate/wishgate/internal/rtc"
+	"github.com/wishgate/wishgate/internal/signaling"
+	"github.com/wishgate/wishgate/streams"
+)
+
+// Handler is the WHEP endpoint.
+type Handler struct {
+	Engine   *rtc.Engine
+	Registry *streams.Registry
+	Logger   *slog.Logger
+	// Demand, if set, is called before looking a stream up, so that an
+	// on-demand source can start and go live (bounded by ctx).
+	Demand func(ctx context.Context, stream string) error
+
+	once   sync.Once
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (h *Handler) init() {
+	h.once.Do(func() {
+		h.ctx, h.cancel = context.WithCancel(context.Background())
+		if h.Logger == nil {
+			h.Logger = slog.Default()
+		}
+		h.Logger = h.Logger.With("component", "whep")
+	})
+}
+
+// Action is what a WHEP POST needs a token for.
+func (h *Handler) Action() auth.Action { return auth.ActionRead }
+
+type match struct {
+	media rtc.OfferMedia
+	track *streams.Track
+	codec rtc.OfferCodec
+}
+
+// Offer answers a viewer with the stream's codecs at the viewer's payload
+// types. An m-line the stream has no track for (audio on a video-only
+// camera) is rejected with port 0 rather than answered with a silent track;
+// an m-line whose kind the stream has but in a codec the viewer lacks fails
+// the whole request with 422, naming both sides (WHEP E-10).
+func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource, error) {
+	h.init()
+	for _, m := range req.Offer.Media {
+		if m.Rejected || (m.Kind != "audio" && m.Kind != "video") {
+			continue
+		}
+		if m.Direction != "recvonly" && m.Direction != "sendrecv" {
+			return "", nil, fmt.Errorf("%w: the %s m-line is %s: a WHEP offer receives media (recvonly or sendrecv)",
+				rtc.ErrUnsupported, m.Kind, m.Direction)
+		}
+	}
+	if h.Demand != nil {
+		if err := h.Demand(req.Context, req.Stream); err != nil && !errors.Is(err, streams.ErrNotLive) {
+			return "", nil, err
+		}
+	}
+	stream, tracks, err := h.Registry.Lookup(req.Stream)
+	if err != nil {
+		return "", nil, err
+	}
+	matches, err := matchTracks(req.Offer, tracks)
+	if err != nil {
+		return "", nil, err
+	}
+	var chosen []rtc.Chosen
+	stereoPT := ""
+	for _, m := range matches {
+		kind := webrtc.RTPCodecTypeVideo
+		if m.track.Kind == streams.KindAudio {
+			kind = webrtc.RTPCodecTypeAudio
+			if rtc.IsStereoOpus(m.track.Codec) {
+				stereoPT = strconv.Itoa(int(m.codec.PayloadType))
+			}
+		}
+		chosen = append(chosen, rtc.Chosen{Kind: kind, Codec: m.codec})
+	}
+	pc, err := h.Engine.NewPeerConnection(rtc.RoleEgress, req.Offer, chosen)
+	if err != nil {
+		return "", nil, err
+	}
+	s, err := newSession(h, req, pc, stream, matches)
+	if err != nil {
+		_ = pc.Close()
+		return "", nil, err
+	}
+	answer, err := s.peer.Negotiate(req.Context, req.Offer, rtc.AnswerOptions{StereoOpusPT: stereoPT})
+	if err != nil {
+		_ = pc.Close()
+		return "", nil, err
+	}
+	var subTracks []*streams.Track
+	for _, m := range matches {
+		subTracks = append(subTracks, m.track)
+	}
+	sub, err := h.Registry.Subscribe(stream, streams.SubscribeOptions{
+		Tracks: subTracks,
+		Info:   streams.SubscriberInfo{Protocol: "whep", SessionID: req.SessionID, RemoteAddr: req.RemoteAddr},
+	})
+	if err != nil {
+		_ = pc.Close()
+		return "", nil, err
+	}
+	s.sub = sub
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		s.run(h.ctx)
+	}()
+	return answer, s, nil
+}
+
+func matchTracks(offer *rtc.Offer, tracks []*streams.Track) ([]match, error) {
+	var out []match
+	var problems []string
+	used := map[*streams.Track]bool{}
+	for _, m := range offer.Media {
+		if m.Rejected || (m.Kind != "audio" && m.Kind != "video") {
+			continue
+		}
+		var track *streams.Track
+		for _, t := range tracks {
+			if t.Kind.String() == m.Kind && !used[t] {
+				track = t
+				break
+			}
+		}
+		if track == nil {
+			continue // rejected with port 0 in the answer
+		}
+		c, err := rtc.ChooseEgressCodec(m, track.Codec)
+		if err != nil {
+			problems = append(problems, strings.TrimPrefix(err.Error(), rtc.ErrUnsupported.Error()+": "))
+			continue
+		}
+		used[track] = true
+		out = append(out, match{media: m, track: track, codec: c})
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %s", rtc.ErrUnsupported, strings.Join(problems, "; "))
+	}
+	if len(out) == 0 {
+		var have []string
+		for _, t := range tracks {
+			have = append(have, t.Kind.String()+" "+t.Codec.Name())
+		}
+		return nil, fmt.Errorf("%w: the offer asks for no medium the stream has (stream: %s)",
+			rtc.ErrUnsupported, strings.Join(have, ", "))
+	}
+	return out, nil
+}
+
+// Close ends every session and waits for them.
+func (h *Handler) Close() {
+	h.init()
+	h.cancel()
+	h.wg.Wait()
+}

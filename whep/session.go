@@ -1,0 +1,161 @@
+package whep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/wishgate/wishgate/internal/rtc"
+	"github.com/wishgate/wishgate/internal/signaling"
+	"github.com/wishgate/wishgate/streams"
+)
+
+// session is one WHEP viewer. pion's callbacks post to channels; run owns
+// the session's life, and the subscription's packets are written by one
+// goroutine of its own.
+type session struct {
+	h      *Handler
+	req    signaling.OfferRequest
+	peer   *rtc.Peer
+	pc     *webrtc.PeerConnection
+	stream *streams.Stream
+	sub    *streams.Subscription
+	sink   sink
+	log    *slog.Logger
+	start  time.Time
+
+	states  chan webrtc.PeerConnectionState
+	deleted chan struct{}
+	delOnce sync.Once
+	done    chan struct{}
+	workers sync.WaitGroup
+	senders []*webrtc.RTPSender // by position in sendersTrack
+	sendIdx []int
+}
+
+func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnection,
+	stream *streams.Stream, matches []match) (*session, error) {
+	s := &session{
+		h: h, req: req, pc: pc, peer: rtc.NewPeer(pc), stream: stream,
+		log:     h.Logger.With("stream", req.Stream, "session", req.SessionID),
+		start:   time.Now(),
+		states:  make(chan webrtc.PeerConnectionState, 8),
+		deleted: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	maxIdx := 0
+	for _, m := range matches {
+		maxIdx = max(maxIdx, m.track.Index+1)
+	}
+	s.sink = make(sink, maxIdx)
+	// One MediaStream id for every track (WHEP E-03).
+	for _, m := range matches {
+		kind := webrtc.RTPCodecTypeVideo
+		if m.track.Kind == streams.KindAudio {
+			kind = webrtc.RTPCodecTypeAudio
+		}
+		lt := &localTrack{id: m.track.Kind.String(), streamID: "wishgate", kind: kind}
+		tr, err := pc.AddTransceiverFromTrack(lt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
+			return nil, fmt.Errorf("add %s track: %w", kind, err)
+		}
+		s.sink[m.track.Index] = lt
+		s.senders = append(s.senders, tr.Sender())
+		s.sendIdx = append(s.sendIdx, m.track.Index)
+	}
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		select {
+		case s.states <- st:
+		case <-s.done:
+		}
+	})
+	return s, nil
+}
+
+// readRTCP turns a viewer's PLI/FIR into a throttled keyframe request. The
+// reads also drive pion's NACK responder and report interceptors.
+func (s *session) readRTCP(sender *webrtc.RTPSender, track int) {
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := sender.Read(buf)
+			if err != nil {
+				return
+			}
+			pkts, err := rtcp.Unmarshal(buf[:n])
+			if err != nil {
+				continue
+			}
+			for _, p := range pkts {
+				switch p.(type) {
+				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+					s.sub.RequestKeyframe(track)
+				}
+			}
+		}
+	}()
+}
+
+func (s *session) Peer() *rtc.Peer       { return s.peer }
+func (s *session) Done() <-chan struct{} { return s.done }
+
+// Close implements signaling.Resource (DELETE).
+func (s *session) Close() {
+	s.delOnce.Do(func() { close(s.deleted) })
+	<-s.done
+}
+
+func (s *session) run(ctx context.Context) {
+	s.log.Info("play started", "remote", s.req.RemoteAddr, "user_agent", s.req.UserAgent)
+	for i, snd := range s.senders {
+		s.readRTCP(snd, s.sendIdx[i])
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	writerDone := make(chan error, 1)
+	started := false
+	reason := func() error {
+		for {
+			select {
+			case st := <-s.states:
+				switch st {
+				case webrtc.PeerConnectionStateConnected:
+					if !started {
+						started = true
+						s.workers.Add(1)
+						go func() {
+							defer s.workers.Done()
+							writerDone <- s.sub.Run(runCtx, s.sink)
+						}()
+					}
+				case webrtc.PeerConnectionStateFailed:
+					return errors.New("ICE/DTLS failed (peer gone)")
+				case webrtc.PeerConnectionStateClosed:
+					return errors.New("peer closed the connection")
+				}
+			case err := <-writerDone:
+				return fmt.Errorf("writer: %w", err)
+			case <-s.sub.Done():
+				return s.sub.Err()
+			case <-s.deleted:
+				return errors.New("deleted by the client")
+			case <-ctx.Done():
+				return errors.New("server shutting down")
+			}
+		}
+	}()
+	stop()
+	s.sub.Close()
+	_ = s.pc.Close()
+	close(s.done)
+	s.workers.Wait()
+	s.log.Info("play ended", "reason", reason.Error(), "duration", time.Since(s.start).Round(time.Millisecond),
+		"sent", s.sub.Sent.Load(), "dropped", s.sub.Dropped.Load())
+}

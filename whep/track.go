@@ -1,0 +1,73 @@
+package whep
+
+import (
+	"errors"
+	"io"
+	"sync/atomic"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// localTrack is a pion TrackLocal fed by one subscription. Unlike pion's
+// TrackLocalStaticRTP it serves exactly one peer, so the subscriber's own
+// goroutine writes into the peer's SRTP path with no shared lock between
+// viewers (a slow viewer cannot stall another).
+type localTrack struct {
+	id, streamID string
+	kind         webrtc.RTPCodecType
+	bound        atomic.Pointer[binding]
+}
+
+type binding struct {
+	ssrc uint32
+	pt   uint8
+	w    webrtc.TrackLocalWriter
+}
+
+func (t *localTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	codecs := ctx.CodecParameters()
+	if len(codecs) == 0 {
+		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+	}
+	// The media engine holds exactly the codec chosen for this viewer.
+	c := codecs[0]
+	t.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), w: ctx.WriteStream()})
+	return c, nil
+}
+
+func (t *localTrack) Unbind(webrtc.TrackLocalContext) error {
+	t.bound.Store(nil)
+	return nil
+}
+
+func (t *localTrack) ID() string                { return t.id }
+func (t *localTrack) RID() string               { return "" }
+func (t *localTrack) StreamID() string          { return t.streamID }
+func (t *localTrack) Kind() webrtc.RTPCodecType { return t.kind }
+
+// write sends one packet; before the peer is bound the packet is dropped
+// (the subscription starts at a keyframe once it is).
+func (t *localTrack) write(h *rtp.Header, payload []byte) error {
+	b := t.bound.Load()
+	if b == nil {
+		return nil
+	}
+	h.SSRC = b.ssrc
+	h.PayloadType = b.pt
+	_, err := b.w.WriteRTP(h, payload)
+	if errors.Is(err, io.ErrClosedPipe) {
+		return err
+	}
+	return nil
+}
+
+// sink adapts a viewer's tracks (by stream track index) to streams.Sink.
+type sink []*localTrack
+
+func (s sink) WriteRTP(i int, h *rtp.Header, payload []byte) error {
+	if i < len(s) && s[i] != nil {
+		return s[i].write(h, payload)
+	}
+	return nil
+}
