@@ -1,0 +1,144 @@
+package rtpconv
+
+import "errors"
+
+// Emit receives one output RTP payload. The payload aliases the
+// repacketizer's buffers (or the input packet) and is valid only during the
+// call: copy it. marker is the RTP marker bit (last packet of an access unit).
+type Emit func(payload []byte, marker bool)
+
+var (
+	// ErrUnsupportedPacket is returned for packetization types outside
+	// non-interleaved mode (STAP-B, MTAP, FU-B, PACI): they are dropped.
+	ErrUnsupportedPacket = errors.New("rtpconv: unsupported RTP packetization type")
+	// ErrMalformed is returned for a payload whose structure is inconsistent.
+	ErrMalformed = errors.New("rtpconv: malformed payload")
+)
+
+// Stats are a repacketizer's counters. They are plain fields: read them from
+// the goroutine that pushes packets.
+type Stats struct {
+	// Fragmented counts NAL units larger than the payload budget that were
+	// split into fragmentation units.
+	Fragmented uint64
+	// LostFragments counts NAL units dropped because a fragment was missing.
+	LostFragments uint64
+	// ParamsInserted counts parameter-set packets inserted before keyframes.
+	ParamsInserted uint64
+	// Reordered counts access units whose timestamp went backwards: the
+	// source uses B-frames, which WebRTC decoders in browsers do not reorder.
+	Reordered uint64
+}
+
+// fragmenter splits one NAL unit into fragmentation units (H.264 FU-A,
+// RFC 6184 §5.8; H.265 FU, RFC 7798 §4.4.3).
+type fragmenter struct {
+	buf []byte
+}
+
+// fragment emits nal as FUs of at most max bytes. hdr is the FU's own
+// header (FU indicator for H.264, payload header + FU header for H.265) with
+// the S and E bits clear in its last byte; skip is the length of the NAL
+// unit header, which the FUs replace.
+func (f *fragmenter) fragment(nal []byte, hdr []byte, skip int, max int, marker bool, emit Emit) {
+	data := nal[skip:]
+	chunk := max - len(hdr)
+	first := true
+	for len(data) > 0 {
+		n := min(chunk, len(data))
+		f.buf = append(f.buf[:0], hdr...)
+		last := n == len(data)
+		fu := &f.buf[len(hdr)-1]
+		if first {
+			*fu |= 0x80
+		}
+		if last {
+			*fu |= 0x40
+		}
+		f.buf = append(f.buf, data[:n]...)
+		emit(f.buf, marker && last)
+		data = data[n:]
+		first = false
+	}
+}
+
+// aggregate builds an aggregation packet (STAP-A or AP) of the given header
+// followed by each unit with a 16-bit size (RFC 6184 §5.7.1, RFC 7798
+// §4.4.2), or returns nil if it would exceed max.
+func (f *fragmenter) aggregate(hdr []byte, units [][]byte, max int) []byte {
+	n := len(hdr)
+	for _, u := range units {
+		n += 2 + len(u)
+	}
+	if n > max {
+		return nil
+	}
+	f.buf = append(f.buf[:0], hdr...)
+	for _, u := range units {
+		f.buf = append(f.buf, byte(len(u)>>8), byte(len(u)))
+		f.buf = append(f.buf, u...)
+	}
+	return f.buf
+}
+
+// units walks an aggregation packet's size-prefixed units; ok is false at
+// the end or at the first inconsistent size.
+type units struct{ rest []byte }
+
+func (a *units) next() (unit []byte, ok bool, bad bool) {
+	if len(a.rest) == 0 {
+		return nil, false, false
+	}
+	if len(a.rest) < 2 {
+		return nil, false, true
+	}
+	n := int(a.rest[0])<<8 | int(a.rest[1])
+	if n == 0 || n > len(a.rest)-2 {
+		return nil, false, true
+	}
+	unit, a.rest = a.rest[2:2+n], a.rest[2+n:]
+	return unit, true, false
+}
+
+// auTracker follows access-unit boundaries by RTP timestamp (some cameras
+// never set the marker bit) and detects reordered, i.e. B-frame, streams.
+type auTracker struct {
+	started bool
+	ts      uint32
+}
+
+// next reports whether ts starts a new access unit and whether it went
+// backwards (presentation order differs from decode order).
+func (a *auTracker) next(ts uint32) (newAU, backwards bool) {
+	if !a.started {
+		a.started, a.ts = true, ts
+		return true, false
+	}
+	if ts == a.ts {
+		return false, false
+	}
+	backwards = int32(ts-a.ts) < 0
+	a.ts = ts
+	return true, backwards
+}
+
+// seqTracker detects gaps in the input sequence numbers.
+type seqTracker struct {
+	started bool
+	last    uint16
+}
+
+func (s *seqTracker) gap(seq uint16) bool {
+	gap := s.started && seq != s.last+1
+	s.started, s.last = true, seq
+	return gap
+}
+
+func setParam(dst *[]byte, nal []byte) bool {
+	if string(*dst) == string(nal) {
+		return false
+	}
+	// A fresh slice, never the old one's storage: Params hands these out.
+	*dst = append([]byte(nil), nal...)
+	return true
+}
