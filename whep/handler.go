@@ -103,7 +103,7 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 		_ = pc.Close()
 		return "", nil, err
 	}
-	answer, err := s.peer.Negotiate(req.Context, req.Offer, rtc.AnswerOptions{StereoOpusPT: stereoPT})
+	answer, err := s.peer.Negotiate(req.Context, req.Offer, rtc.AnswerOptions{StereoOpusPT: stereoPT, Direction: "sendonly"})
 	if err != nil {
 		_ = pc.Close()
 		return "", nil, err

@@ -80,7 +80,7 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 		return "", nil, err
 	}
 	s := newSession(h, req, pc, specs, chosen, mids)
-	answer, err := s.peer.Negotiate(req.Context, req.Offer, rtc.AnswerOptions{})
+	answer, err := s.peer.Negotiate(req.Context, req.Offer, rtc.AnswerOptions{Direction: "recvonly"})
 	if err != nil {
 		_ = pc.Close()
 		return "", nil, err

@@ -11,6 +11,12 @@ type AnswerOptions struct {
 	// StereoOpusPT, when non-zero, is the Opus payload type whose fmtp gets
 	// stereo=1;sprop-stereo=1 (Chromium decodes mono otherwise).
 	StereoOpusPT string
+	// Direction, when set ("sendonly" for WHEP, "recvonly" for WHIP), is
+	// written into every active audio/video m-section. pion turns a local
+	// sendonly transceiver matched to a sendrecv offer (Safari, Chromium
+	// addTrack) into sendrecv, but WHEP E-02 and RFC 9725 §4.2 fix the
+	// server's direction.
+	Direction string
 }
 
 // FinalizeAnswer rewrites pion's answer into what WHIP/WHEP clients need:
@@ -41,6 +47,16 @@ func FinalizeAnswer(answer string, opts AnswerOptions) string {
 	out.Grow(len(answer) + 256)
 	placed := false
 	active := false
+	rtpSection := false
+	// The viewer may have offered Opus without an fmtp line (aiortc): the
+	// answer still has to say stereo or Chromium-based players downmix
+	// (PROTOCOL §2.2), so one is added after the rtpmap.
+	addStereoFmtp := opts.StereoOpusPT != ""
+	for _, l := range kept {
+		if strings.HasPrefix(l, "a=fmtp:"+opts.StereoOpusPT+" ") {
+			addStereoFmtp = false
+		}
+	}
 	flush := func() {
 		if !active {
 			return
@@ -58,18 +74,34 @@ func FinalizeAnswer(answer string, opts AnswerOptions) string {
 		if strings.HasPrefix(l, "m=") {
 			flush()
 			active = !strings.HasPrefix(strings.SplitN(l, " ", 3)[1], "0")
+			rtpSection = strings.HasPrefix(l, "m=audio") || strings.HasPrefix(l, "m=video")
 		}
 		if opts.StereoOpusPT != "" && strings.HasPrefix(l, "a=fmtp:"+opts.StereoOpusPT+" ") {
 			l = withStereo(l)
 		}
+		if opts.Direction != "" && active && rtpSection && isDirection(l) {
+			l = "a=" + opts.Direction
+		}
 		out.WriteString(l)
 		out.WriteString("\r\n")
+		if addStereoFmtp && active && strings.HasPrefix(l, "a=rtpmap:"+opts.StereoOpusPT+" ") {
+			out.WriteString("a=fmtp:" + opts.StereoOpusPT + " stereo=1;sprop-stereo=1\r\n")
+			addStereoFmtp = false
+		}
 		if l == "a=rtcp-mux" && active {
 			out.WriteString("a=rtcp-mux-only\r\n")
 		}
 	}
 	flush()
 	return out.String()
+}
+
+func isDirection(l string) bool {
+	switch l {
+	case "a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive":
+		return true
+	}
+	return false
 }
 
 func splitLines(s string) []string {

@@ -83,6 +83,12 @@ func ChooseEgressCodec(m OfferMedia, src streams.Codec) (OfferCodec, error) {
 func egressScore(c OfferCodec, src streams.Codec) int {
 	switch strings.ToLower(src.MimeType) {
 	case "video/h264":
+		if strings.TrimSpace(c.Fmtp) == "" {
+			// GStreamer's whepsrc offers every codec without fmtp lines
+			// (PROTOCOL §2.3); its decoders follow the in-band SPS and
+			// accept FU-A, so a bare H264 is a match of last resort.
+			return 0
+		}
 		srcMode := fmtpParam(src.Fmtp, "packetization-mode")
 		mode := fmtpParam(c.Fmtp, "packetization-mode")
 		if srcMode == "1" && mode != "1" {

@@ -1,0 +1,82 @@
+// Package e2e starts the real gateway in-process on 127.0.0.1 and drives it
+// with real HTTP clients and pion peers.
+package e2e
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/wishgate/wishgate/internal/app"
+	"github.com/wishgate/wishgate/internal/config"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// start runs a gateway on loopback with ephemeral ports.
+func start(t *testing.T, mutate func(*config.Config)) *app.App {
+	t.Helper()
+	cfg := config.Default()
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.UDPAddr = "127.0.0.1:0"
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	log := slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := app.New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	return a
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func golden(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "sdp", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type resp struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+func do(t *testing.T, method, url, ctype string, body []byte, hdr ...string) resp {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return resp{Status: r.StatusCode, Header: r.Header, Body: string(b)}
+}
