@@ -15,17 +15,17 @@ import (
 type Viewer struct {
 	*session
 
-	onPacket func(webrtc.RTPCodecType, webrtc.RTPCodecParameters, *rtp.Packet)
-	received kindCounters
+	onPacket  func(webrtc.RTPCodecType, webrtc.RTPCodecParameters, *rtp.Packet)
+	received  kindCounters
 	malformed atomic.Uint64
 
 	// done is closed by Close; it releases paused readers and waiters.
 	done chan struct{}
 
 	mu     sync.Mutex
-	closed bool                                       // no new reader goroutines once set
+	closed bool                                        // no new reader goroutines once set
 	tracks map[webrtc.RTPCodecType]*webrtc.TrackRemote // tracks seen so far
-	resume chan struct{}                              // non-nil while paused; closed by Resume
+	resume chan struct{}                               // non-nil while paused; closed by Resume
 	waits  []packetWait
 	// nwaits mirrors len(waits) so the media path can skip the lock when
 	// nobody waits (the common case).
