@@ -14,10 +14,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wishgate/wishgate/internal/api"
 	"github.com/wishgate/wishgate/internal/auth"
 	"github.com/wishgate/wishgate/internal/config"
 	"github.com/wishgate/wishgate/internal/rtc"
 	"github.com/wishgate/wishgate/internal/signaling"
+	"github.com/wishgate/wishgate/internal/stats"
 	"github.com/wishgate/wishgate/streams"
 	"github.com/wishgate/wishgate/whep"
 	"github.com/wishgate/wishgate/whip"
@@ -32,6 +34,7 @@ type App struct {
 	edge      *signaling.Server
 	whip      *whip.Handler
 	whep      *whep.Handler
+	sampler   *stats.Sampler
 	http      *http.Server
 	ln        net.Listener
 	serveDone chan error
@@ -74,9 +77,15 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	e.HideBanner, e.HidePort = true, true
 	a.edge.Mount(e, "whip", a.whip)
 	a.edge.Mount(e, "whep", a.whep)
+	a.sampler = stats.New(stats.Config{Registry: a.Registry})
+	api.New(api.Config{
+		Registry: a.Registry, Sessions: a.edge, Sampler: a.sampler,
+		StartedAt: time.Now(), Logger: log,
+	}).Mount(e)
 
 	a.ln, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
+		a.sampler.Close()
 		a.engine.Close()
 		return nil, fmt.Errorf("http-addr %q: %w", cfg.HTTPAddr, err)
 	}
@@ -122,6 +131,7 @@ func (a *App) Close() error {
 		a.whip.Close()
 		a.whep.Close()
 		a.Registry.Close()
+		a.sampler.Close()
 		err = errors.Join(err, a.engine.Close())
 		a.log.Info("wishgate stopped")
 	})

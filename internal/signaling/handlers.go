@@ -90,18 +90,19 @@ func (s *Server) post(prefix string, ep Endpoint) echo.HandlerFunc {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.OfferTimeout)
 		defer cancel()
 		secret := rtc.RandomToken(16)
-		answer, res, err := ep.Offer(OfferRequest{
+		req := OfferRequest{
 			Context:    ctx,
 			Stream:     name,
 			Offer:      offer,
 			SessionID:  rtc.RandomToken(6),
 			RemoteAddr: c.RealIP(),
 			UserAgent:  c.Request().UserAgent(),
-		})
+		}
+		answer, res, err := ep.Offer(req)
 		if err != nil {
 			return s.writeError(c, err)
 		}
-		s.add(secret, prefix, name, res)
+		s.add(secret, prefix, name, res, req)
 		h.Set("Location", "/"+prefix+"/"+name+"/"+secret)
 		h.Set("ETag", res.Peer().ETag())
 		h.Set("Accept-Patch", typeFrag)

@@ -88,6 +88,10 @@ type entry struct {
 	stream string
 	prefix string
 	ended  bool
+	// public description for the control API (sessions.go)
+	id     string
+	remote string
+	since  time.Time
 }
 
 var streamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$`)
@@ -139,9 +143,10 @@ func (s *Server) Mount(e *echo.Echo, prefix string, ep Endpoint) {
 	g.POST(res, s.notAllowed("OPTIONS, GET, HEAD, PATCH, DELETE"))
 }
 
-func (s *Server) add(secret, prefix, stream string, res Resource) {
+func (s *Server) add(secret, prefix, stream string, res Resource, req OfferRequest) {
 	s.mu.Lock()
-	s.sessions[secret] = &entry{res: res, stream: stream, prefix: prefix}
+	s.sessions[secret] = &entry{res: res, stream: stream, prefix: prefix,
+		id: req.SessionID, remote: req.RemoteAddr, since: time.Now()}
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {

@@ -1,0 +1,76 @@
+// Package api is the control API under /api/v1 plus /healthz and /readyz:
+// JSON views of the registry and the WHIP/WHEP sessions, and the operator's
+// levers (delete a stream, kick a session). It maps its own errors to HTTP
+// statuses in one place (errors.go) with the problem+json shape of the
+// WHIP/WHEP edge.
+package api
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wishgate/wishgate/internal/signaling"
+	"github.com/wishgate/wishgate/internal/stats"
+	"github.com/wishgate/wishgate/streams"
+)
+
+// Sessions is the WHIP/WHEP edge as the API sees it (*signaling.Server).
+type Sessions interface {
+	Sessions() []signaling.SessionInfo
+	Kick(id string) bool
+}
+
+// Config wires the API to the gateway's components.
+type Config struct {
+	Registry *streams.Registry
+	Sessions Sessions
+	Sampler  *stats.Sampler
+	// AdminToken guards every /api/v1 route. Empty: loopback clients only.
+	AdminToken string
+	// Ready reports nil when every listener is bound, or why not (/readyz).
+	Ready func() error
+	// RTSPPort, if non-zero, adds the RTSP URL to /api/v1/info.
+	RTSPPort  int
+	StartedAt time.Time
+	Logger    *slog.Logger
+}
+
+// API serves the control API. It starts no goroutines of its own.
+type API struct {
+	cfg   Config
+	log   *slog.Logger
+	admin adminCheck
+	build BuildInfo
+}
+
+// New builds the API.
+func New(cfg Config) *API {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Ready == nil {
+		cfg.Ready = func() error { return nil }
+	}
+	if cfg.StartedAt.IsZero() {
+		cfg.StartedAt = time.Now()
+	}
+	return &API{cfg: cfg, log: cfg.Logger.With("component", "api"), admin: newAdminCheck(cfg.AdminToken), build: ReadBuildInfo()}
+}
+
+// Mount registers the routes on e.
+func (a *API) Mount(e *echo.Echo) {
+	e.GET("/healthz", a.healthz)
+	e.HEAD("/healthz", a.healthz)
+	e.GET("/readyz", a.readyz)
+	e.HEAD("/readyz", a.readyz)
+
+	g := e.Group("/api/v1", a.requireAdmin)
+	g.GET("/streams", a.listStreams)
+	g.GET("/streams/:name", a.getStream)
+	g.DELETE("/streams/:name", a.deleteStream)
+	g.GET("/sessions", a.listSessions)
+	g.DELETE("/sessions/:id", a.kickSession)
+	g.GET("/info", a.info)
+}

@@ -1,0 +1,57 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wishgate/wishgate/internal/signaling"
+)
+
+// Errors of the control API.
+var (
+	ErrStreamNotFound  = errors.New("no such stream")
+	ErrSessionNotFound = errors.New("no such live session")
+	ErrAdminToken      = errors.New("the control API needs the admin token: send Authorization: Bearer <token> or ?token=<token>")
+	ErrBadAdminToken   = errors.New("the admin token is not valid")
+	ErrLoopbackOnly    = errors.New("no admin token is configured, so the control API answers loopback clients only; " +
+		"set --admin-token or WISHGATE_ADMIN_TOKEN to use it from elsewhere")
+	ErrNotReady = errors.New("not ready")
+)
+
+// statusOf maps every error the API produces to its HTTP status.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrStreamNotFound), errors.Is(err, ErrSessionNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrAdminToken), errors.Is(err, ErrBadAdminToken):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrLoopbackOnly):
+		return http.StatusForbidden
+	case errors.Is(err, ErrNotReady):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func (a *API) writeError(c echo.Context, err error) error {
+	status := statusOf(err)
+	h := c.Response().Header()
+	switch status {
+	case http.StatusUnauthorized:
+		v := `Bearer realm="wishgate-admin"`
+		if errors.Is(err, ErrBadAdminToken) {
+			v += `, error="invalid_token"`
+		}
+		h.Set("WWW-Authenticate", v)
+	case http.StatusServiceUnavailable:
+		h.Set("Retry-After", "1")
+	}
+	detail := err.Error()
+	if status == http.StatusInternalServerError {
+		a.log.Error("internal error", "path", c.Path(), "error", err)
+		detail = "internal error"
+	}
+	return signaling.WriteProblem(c, status, detail)
+}

@@ -1,0 +1,82 @@
+package api
+
+import "time"
+
+// The JSON documents of the API; openapi.yaml describes the same shapes and
+// the spec test validates real responses against it.
+
+type itemsJSON[T any] struct {
+	Items []T `json:"items"`
+}
+
+type streamJSON struct {
+	Name             string       `json:"name"`
+	State            string       `json:"state"` // live | waiting | reconnecting | idle
+	Source           *sourceJSON  `json:"source"`
+	Since            time.Time    `json:"since"`
+	UptimeSeconds    float64      `json:"uptime_seconds"`
+	IngestBitrateBps int64        `json:"ingest_bitrate_bps"`
+	Tracks           []trackJSON  `json:"tracks"`
+	Readers          []readerJSON `json:"readers"`
+	Viewers          viewersJSON  `json:"viewers"`
+}
+
+type sourceJSON struct {
+	Kind       string `json:"kind"` // whip | rtsp-source | rtsp-publish
+	URL        string `json:"url,omitempty"`
+	RemoteAddr string `json:"remote_addr"`
+	SessionID  string `json:"session_id"`
+}
+
+type trackJSON struct {
+	Index          int    `json:"index"`
+	Kind           string `json:"kind"`
+	Codec          string `json:"codec"`
+	ClockRate      uint32 `json:"clock_rate"`
+	Channels       uint16 `json:"channels"`
+	Fmtp           string `json:"fmtp"`
+	Width          *int   `json:"width"`  // null until a keyframe told
+	Height         *int   `json:"height"` // null until a keyframe told
+	BitrateBps     int64  `json:"bitrate_bps"`
+	Packets        uint64 `json:"packets"`
+	Bytes          uint64 `json:"bytes"`
+	Lost           uint64 `json:"lost"`
+	Keyframes      uint64 `json:"keyframes"`
+	WebRTCPlayable bool   `json:"webrtc_playable"`
+	Note           string `json:"note"`
+}
+
+type readerJSON struct {
+	ID             string    `json:"id"`
+	Kind           string    `json:"kind"` // whep | rtsp
+	RemoteAddr     string    `json:"remote_addr"`
+	Since          time.Time `json:"since"`
+	BytesSent      uint64    `json:"bytes_sent"`
+	PacketsSent    uint64    `json:"packets_sent"`
+	PacketsDropped uint64    `json:"packets_dropped"`
+	// From the reader's RTCP receiver reports; null before the first one.
+	RTTMs        *float64 `json:"rtt_ms"`
+	JitterMs     *float64 `json:"jitter_ms"`
+	FractionLost *float64 `json:"fraction_lost"`
+}
+
+type viewersJSON struct {
+	WHEP int `json:"whep"`
+	RTSP int `json:"rtsp"`
+}
+
+type sessionJSON struct {
+	ID         string    `json:"id"`
+	Kind       string    `json:"kind"` // whip | whep | rtsp-publish | rtsp-read | rtsp-source
+	Stream     string    `json:"stream"`
+	RemoteAddr string    `json:"remote_addr"`
+	Since      time.Time `json:"since"`
+}
+
+type infoJSON struct {
+	Version   string            `json:"version"`
+	Commit    string            `json:"commit"`
+	Go        string            `json:"go"`
+	StartedAt time.Time         `json:"started_at"`
+	URLs      map[string]string `json:"urls"`
+}

@@ -1,0 +1,83 @@
+package signaling
+
+import (
+	"sort"
+	"time"
+)
+
+// MediaStats is what a session knows of its own traffic. Resources that can
+// tell implement StatsReporter; the control API and the metrics read it.
+type MediaStats struct {
+	BytesSent   uint64
+	PacketsSent uint64
+	// From the peer's RTCP receiver reports (RFC 3550 §6.4.2); valid when
+	// HaveRR is set.
+	HaveRR       bool
+	RTT          time.Duration
+	Jitter       time.Duration
+	FractionLost float64 // 0..1, of the last report interval
+}
+
+// StatsReporter is implemented by resources that count their traffic.
+type StatsReporter interface {
+	MediaStats() MediaStats
+}
+
+// SessionInfo describes one WHIP or WHEP session by its public id; the
+// resource secret never leaves this package.
+type SessionInfo struct {
+	ID         string
+	Kind       string // the mount prefix: "whip" or "whep"
+	Stream     string
+	RemoteAddr string
+	Since      time.Time
+	Ended      bool        // ended, its URL still answering DELETE for a while
+	Stats      *MediaStats // nil if the resource does not count
+}
+
+// Sessions lists the sessions, live ones and recently ended ones (Ended
+// set), ordered by start time.
+func (s *Server) Sessions() []SessionInfo {
+	s.mu.Lock()
+	entries := make([]entry, 0, len(s.sessions))
+	for _, e := range s.sessions {
+		entries = append(entries, *e)
+	}
+	s.mu.Unlock()
+	out := make([]SessionInfo, 0, len(entries))
+	for _, e := range entries {
+		info := SessionInfo{ID: e.id, Kind: e.prefix, Stream: e.stream, RemoteAddr: e.remote, Since: e.since, Ended: e.ended}
+		if r, ok := e.res.(StatsReporter); ok {
+			st := r.MediaStats()
+			info.Stats = &st
+		}
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Since.Equal(out[j].Since) {
+			return out[i].Since.Before(out[j].Since)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Kick ends the live session whose public id is id, as a DELETE would, and
+// returns once it has ended: its peer connection is closed, so the remote
+// peer sees the DTLS close. It reports whether such a session was live.
+func (s *Server) Kick(id string) bool {
+	s.mu.Lock()
+	var res Resource
+	for _, e := range s.sessions {
+		if e.id == id && !e.ended {
+			res = e.res
+			break
+		}
+	}
+	s.mu.Unlock()
+	if res == nil {
+		return false
+	}
+	res.Close()
+	return true
+}
