@@ -127,9 +127,11 @@ func (a *App) Close() error {
 		if serr := <-a.serveDone; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 			err = errors.Join(err, serr)
 		}
-		a.edge.Close()
+		// Sessions end with "server shutting down" (each peer gets a DTLS
+		// close), then the edge forgets their URLs.
 		a.whip.Close()
 		a.whep.Close()
+		a.edge.Close()
 		a.Registry.Close()
 		a.sampler.Close()
 		err = errors.Join(err, a.engine.Close())
