@@ -1,0 +1,251 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4/pkg/description"
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/pion/rtp"
+
+	"github.com/wishgate/wishgate/internal/rtpconv"
+	"github.com/wishgate/wishgate/streams"
+)
+
+// ErrNoTracks: none of an RTSP session's tracks can be bridged.
+var ErrNoTracks = errors.New("no track can be bridged")
+
+// TrackNote describes how one RTSP track was bridged, for logs and the
+// source's status: refused outright, or kept for RTSP readers but left out
+// for WebRTC viewers.
+type TrackNote struct {
+	Media  int    // index of the m-line in the RTSP description
+	Codec  string // e.g. "MPEG4-GENERIC/44100/2"
+	Status string // "bridged", "rtsp-only" or "refused"
+	Reason string
+}
+
+func (n TrackNote) String() string {
+	s := fmt.Sprintf("track %d (%s): %s", n.Media, n.Codec, n.Status)
+	if n.Reason != "" {
+		s += ": " + n.Reason
+	}
+	return s
+}
+
+// ingest turns the RTP of an RTSP session (a camera we pull, or a client
+// that publishes with RECORD) into registry tracks: H.264/H.265 through the
+// rtpconv re-packetizers, everything else as it came.
+type ingest struct {
+	log    *slog.Logger
+	tracks []*ingestTrack
+	byFmt  map[format.Format]*ingestTrack
+	specs  []streams.TrackSpec
+	notes  []TrackNote
+	// pub receives the packets; set by the owner before media flows and
+	// only touched from the goroutine that delivers packets.
+	pub *streams.Publication
+}
+
+type ingestTrack struct {
+	in    *ingest
+	index int
+	media *description.Media
+	forma format.Format
+	codec streams.Codec
+
+	h264 *rtpconv.H264
+	h265 *rtpconv.H265
+	emit rtpconv.Emit
+
+	seq     uint16
+	ts      uint32
+	pt      uint8
+	bframes atomic.Bool // read by status listings
+}
+
+// newIngest maps every media of desc to a registry track. Unsupported
+// formats are refused per track; ErrNoTracks if nothing is left.
+func newIngest(desc *description.Session, log *slog.Logger) (*ingest, error) {
+	in := &ingest{log: log, byFmt: map[format.Format]*ingestTrack{}}
+	for mi, m := range desc.Medias {
+		if m.IsBackChannel || len(m.Formats) == 0 {
+			continue
+		}
+		var refused []TrackNote
+		var chosen *ingestTrack
+		for _, f := range m.Formats {
+			t, note := newIngestTrack(in, mi, m, f)
+			if t == nil {
+				refused = append(refused, note)
+				continue
+			}
+			chosen = t
+			in.notes = append(in.notes, note)
+			break
+		}
+		if chosen == nil {
+			in.notes = append(in.notes, refused...)
+			continue
+		}
+		chosen.index = len(in.tracks)
+		in.tracks = append(in.tracks, chosen)
+		in.byFmt[chosen.forma] = chosen
+		kind := streams.KindVideo
+		if m.Type == description.MediaTypeAudio {
+			kind = streams.KindAudio
+		}
+		in.specs = append(in.specs, streams.TrackSpec{Kind: kind, Codec: chosen.codec})
+	}
+	if len(in.tracks) == 0 {
+		var why []string
+		for _, n := range in.notes {
+			why = append(why, n.String())
+		}
+		return in, fmt.Errorf("%w: %s", ErrNoTracks, strings.Join(why, "; "))
+	}
+	return in, nil
+}
+
+// newIngestTrack builds the converter for one format, or returns nil and
+// the reason it is refused.
+func newIngestTrack(in *ingest, mi int, m *description.Media, f format.Format) (*ingestTrack, TrackNote) {
+	c := codecOf(m, f)
+	note := TrackNote{Media: mi, Codec: c.String(), Status: "bridged"}
+	t := &ingestTrack{in: in, media: m, forma: f, codec: c, pt: f.PayloadType()}
+	switch f := f.(type) {
+	case *format.H264:
+		t.h264 = &rtpconv.H264{}
+		t.h264.SetParams(f.SPS, f.PPS)
+		// Packetization mode 0 or 1 comes in; mode 1 goes out.
+		t.codec.Fmtp = rtpconv.H264Fmtp(f.SPS, f.PPS)
+	case *format.H265:
+		if f.MaxDONDiff > 0 {
+			note.Status, note.Reason = "refused", "H.265 with DONL (sprop-max-don-diff) is not supported"
+			return nil, note
+		}
+		t.h265 = &rtpconv.H265{}
+		t.h265.SetParams(f.VPS, f.SPS, f.PPS)
+		t.codec.Fmtp = rtpconv.H265Fmtp(f.VPS, f.SPS, f.PPS)
+	case *format.Opus, *format.G711, *format.G722, *format.VP8, *format.VP9, *format.AV1:
+	case *format.MPEG4Audio, *format.MPEG4AudioLATM:
+	default:
+		note.Status = "refused"
+		note.Reason = "codec not supported (bridged: H.264, H.265, VP8, VP9, AV1, Opus, G.711, G.722, AAC)"
+		return nil, note
+	}
+	if err := rtpconv.WebRTCPlayable(c.MimeType, c.ClockRate, c.Channels); err != nil {
+		note.Status = "rtsp-only"
+		note.Reason = "kept for RTSP readers, left out for WHEP viewers: " +
+			strings.TrimPrefix(err.Error(), rtpconv.ErrNotWebRTC.Error()+": ")
+	}
+	t.emit = t.out
+	return t, note
+}
+
+// codecOf describes a gortsplib format as a registry codec.
+func codecOf(m *description.Media, f format.Format) streams.Codec {
+	parts := strings.Split(f.RTPMap(), "/")
+	name := parts[0]
+	if name == "" {
+		name = strings.ToUpper(f.Codec())
+	}
+	c := streams.Codec{MimeType: string(m.Type) + "/" + name, ClockRate: uint32(f.ClockRate())}
+	if len(parts) >= 3 {
+		if n, err := strconv.Atoi(parts[2]); err == nil && n > 0 {
+			c.Channels = uint16(n)
+		}
+	}
+	c.Fmtp = fmtpString(f.FMTP())
+	return c
+}
+
+func fmtpString(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(k + "=" + m[k])
+	}
+	return b.String()
+}
+
+// logNotes reports each track once, at publish time.
+func (in *ingest) logNotes(log *slog.Logger) {
+	for _, n := range in.notes {
+		switch n.Status {
+		case "bridged":
+			log.Info("track bridged", "track", n.Media, "codec", n.Codec)
+		case "rtsp-only":
+			log.Warn("track not sent to WebRTC viewers", "track", n.Media, "codec", n.Codec, "reason", n.Reason)
+		default:
+			log.Warn("track refused", "track", n.Media, "codec", n.Codec, "reason", n.Reason)
+		}
+	}
+}
+
+// handle converts one packet from the RTSP session. It is called from the
+// session's reading goroutine only.
+func (in *ingest) handle(f format.Format, pkt *rtp.Packet) {
+	t := in.byFmt[f]
+	if t == nil || in.pub == nil {
+		return
+	}
+	t.ts = pkt.Timestamp
+	switch {
+	case t.h264 != nil:
+		_ = t.h264.Push(pkt, t.emit) // a dropped packet is counted in Stats
+		t.checkReorder(t.h264.Stats.Reordered)
+	case t.h265 != nil:
+		_ = t.h265.Push(pkt, t.emit)
+		t.checkReorder(t.h265.Stats.Reordered)
+	default:
+		t.seq = pkt.SequenceNumber
+		t.out(pkt.Payload, pkt.Marker)
+	}
+}
+
+// checkReorder reports B-frames once: browsers decode in arrival order and
+// show such streams with frames out of order (jerky motion).
+func (t *ingestTrack) checkReorder(n uint64) {
+	if n > 0 && !t.bframes.Load() {
+		t.bframes.Store(true)
+		t.in.log.Warn("video has B-frames (timestamps go backwards): browsers will show frames out of order; "+
+			"configure the camera/encoder for a baseline or no-B-frame profile",
+			"track", t.index, "codec", t.codec.String())
+	}
+}
+
+// out writes one payload to the registry with the track's numbering.
+func (t *ingestTrack) out(payload []byte, marker bool) {
+	p := streams.NewPacket()
+	if !p.SetPayload(payload) {
+		p.Release()
+		return
+	}
+	p.Header = rtp.Header{Version: 2, PayloadType: t.pt, SequenceNumber: t.seq, Timestamp: t.ts, Marker: marker}
+	t.seq++
+	t.in.pub.Write(t.index, p, time.Now())
+}
+
+// bframes reports whether any video track was seen with B-frames.
+func (in *ingest) bframes() bool {
+	for _, t := range in.tracks {
+		if t.bframes.Load() {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,391 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4"
+	rtspauth "github.com/bluenviron/gortsplib/v4/pkg/auth"
+	"github.com/bluenviron/gortsplib/v4/pkg/base"
+	"github.com/bluenviron/gortsplib/v4/pkg/description"
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/bluenviron/gortsplib/v4/pkg/headers"
+	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
+	"github.com/pion/rtp"
+
+	"github.com/wishgate/wishgate/internal/auth"
+	"github.com/wishgate/wishgate/streams"
+)
+
+// Checker authorises a token for an action on a stream (internal/auth).
+type Checker interface {
+	Check(a auth.Action, stream, token string) error
+}
+
+// ServerConfig configures the RTSP server.
+type ServerConfig struct {
+	// Addr is the TCP listen address, e.g. ":8554".
+	Addr string
+	// UDPRTPAddr and UDPRTCPAddr enable RTP/RTCP over UDP for readers
+	// (":8000" and ":8001": an even port and the next one). Empty means
+	// TCP-interleaved only.
+	UDPRTPAddr  string
+	UDPRTCPAddr string
+	Registry    *streams.Registry
+	Auth        Checker
+	// Demand starts an on-demand source before a reader looks it up.
+	Demand func(ctx context.Context, stream string) error
+	Logger *slog.Logger
+	// ReadyTimeout bounds how long DESCRIBE waits for a WHIP stream's
+	// parameter sets to describe it. Default 2s.
+	ReadyTimeout time.Duration
+	// Linger keeps an outlet without readers this long. Default 5s.
+	Linger time.Duration
+	// DemandTimeout bounds Demand. Default 10s.
+	DemandTimeout time.Duration
+}
+
+// Server serves every registry stream over RTSP and accepts RTSP publishers.
+type Server struct {
+	cfg  ServerConfig
+	log  *slog.Logger
+	rtsp *gortsplib.Server
+	ln   net.Listener
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	outlets map[string]*outlet
+	closed  bool
+}
+
+// NewServer binds the listeners and starts serving.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = auth.NewStatic(nil, nil)
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 2 * time.Second
+	}
+	if cfg.Linger <= 0 {
+		cfg.Linger = 5 * time.Second
+	}
+	if cfg.DemandTimeout <= 0 {
+		cfg.DemandTimeout = 10 * time.Second
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "rtsp"), outlets: map[string]*outlet{}}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("rtsp-addr %q: %w", cfg.Addr, err)
+	}
+	s.ln = ln
+	s.rtsp = &gortsplib.Server{
+		Handler:        s,
+		RTSPAddress:    ln.Addr().String(),
+		UDPRTPAddress:  cfg.UDPRTPAddr,
+		UDPRTCPAddress: cfg.UDPRTCPAddr,
+		// Basic only: the read/publish token is the password and there is
+		// no per-user secret to build a Digest response from.
+		AuthMethods: []rtspauth.VerifyMethod{rtspauth.VerifyMethodBasic},
+		Listen: func(string, string) (net.Listener, error) { return ln, nil },
+	}
+	if err := s.rtsp.Start(); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("rtsp server: %w", err)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Addr is the bound TCP address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close disconnects every RTSP client and waits for the server's goroutines.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	s.rtsp.Close()
+	_ = s.rtsp.Wait()
+}
+
+// streamName turns an RTSP path ("/cam1", "/a/b/") into a stream name.
+func streamName(path string) string {
+	return strings.Trim(path, "/")
+}
+
+// token reads a token from "?token=" or the password of Basic credentials
+// (rtsp://any:TOKEN@host/name, which players turn into Basic auth).
+func token(req *base.Request, query string) string {
+	if q, err := url.ParseQuery(query); err == nil {
+		if t := q.Get("token"); t != "" {
+			return t
+		}
+	}
+	var a headers.Authorization
+	if err := a.Unmarshal(req.Header["Authorization"]); err == nil && a.Method == headers.AuthMethodBasic {
+		return a.BasicPass
+	}
+	return ""
+}
+
+// authorize checks the token; the response carries the RTSP status.
+func (s *Server) authorize(act auth.Action, name string, req *base.Request, query string) (*base.Response, error) {
+	err := s.cfg.Auth.Check(act, name, token(req, query))
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.Is(err, auth.ErrForbidden):
+		return &base.Response{StatusCode: base.StatusForbidden}, err
+	default:
+		// gortsplib adds "WWW-Authenticate: Basic" when no credentials
+		// were sent, and closes the connection after wrong ones.
+		return &base.Response{StatusCode: base.StatusUnauthorized}, liberrors.ErrServerAuth{}
+	}
+}
+
+// outletFor returns the stream's outlet, creating it (and its registry
+// subscription) if needed.
+func (s *Server) outletFor(name string) (*outlet, error) {
+	if s.cfg.Demand != nil {
+		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DemandTimeout)
+		err := s.cfg.Demand(ctx, name)
+		cancel()
+		if err != nil && !errors.Is(err, streams.ErrNotLive) {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, streams.ErrClosed
+	}
+	if o := s.outlets[name]; o != nil {
+		return o, nil
+	}
+	st, tracks, err := s.cfg.Registry.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := s.cfg.Registry.Subscribe(st, streams.SubscribeOptions{
+		Tracks: tracks,
+		Info:   streams.SubscriberInfo{Protocol: "rtsp", SessionID: "rtsp-outlet"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	o := newOutlet(s, name, sub, tracks)
+	s.outlets[name] = o
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := sub.Run(s.ctx, o)
+		s.mu.Lock()
+		if s.outlets[name] == o {
+			delete(s.outlets, name)
+		}
+		s.mu.Unlock()
+		o.close()
+		s.log.Debug("rtsp outlet closed", "stream", name, "reason", err)
+	}()
+	return o, nil
+}
+
+func notFound(err error) *base.Response {
+	if errors.Is(err, streams.ErrNotLive) {
+		return &base.Response{StatusCode: base.StatusNotFound}
+	}
+	return &base.Response{StatusCode: base.StatusServiceUnavailable}
+}
+
+// connAuth remembers, per connection, the streams a reader was authorised
+// for at DESCRIBE, so SETUP URLs without the query still pass.
+type connAuth struct {
+	mu   sync.Mutex
+	read map[string]bool
+}
+
+func (s *Server) connData(c *gortsplib.ServerConn) *connAuth {
+	if d, ok := c.UserData().(*connAuth); ok {
+		return d
+	}
+	return nil
+}
+
+// OnConnOpen implements gortsplib.ServerHandlerOnConnOpen.
+func (s *Server) OnConnOpen(ctx *gortsplib.ServerHandlerOnConnOpenCtx) {
+	ctx.Conn.SetUserData(&connAuth{read: map[string]bool{}})
+}
+
+func (s *Server) authorizeRead(c *gortsplib.ServerConn, name string, req *base.Request, query string) (*base.Response, error) {
+	d := s.connData(c)
+	if d != nil {
+		d.mu.Lock()
+		ok := d.read[name]
+		d.mu.Unlock()
+		if ok {
+			return nil, nil
+		}
+	}
+	if res, err := s.authorize(auth.ActionRead, name, req, query); res != nil {
+		return res, err
+	}
+	if d != nil {
+		d.mu.Lock()
+		d.read[name] = true
+		d.mu.Unlock()
+	}
+	return nil, nil
+}
+
+// OnDescribe implements gortsplib.ServerHandlerOnDescribe.
+func (s *Server) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	name := streamName(ctx.Path)
+	if res, err := s.authorizeRead(ctx.Conn, name, ctx.Request, ctx.Query); res != nil {
+		return res, nil, err
+	}
+	o, err := s.outletFor(name)
+	if err != nil {
+		return notFound(err), nil, nil
+	}
+	st := o.waitReady(s.cfg.ReadyTimeout)
+	if st == nil {
+		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
+	}
+	return &base.Response{StatusCode: base.StatusOK}, st, nil
+}
+
+// sessionData is what an RTSP session is: a reader of an outlet, or a publisher.
+type sessionData struct {
+	outlet *outlet
+	pub    *streams.Publication
+	in     *ingest
+	p      *rtspPublisher
+}
+
+// OnSetup implements gortsplib.ServerHandlerOnSetup.
+func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	if ctx.Session.State() == gortsplib.ServerSessionStatePreRecord {
+		return &base.Response{StatusCode: base.StatusOK}, nil, nil
+	}
+	name := streamName(ctx.Path)
+	if res, err := s.authorizeRead(ctx.Conn, name, ctx.Request, ctx.Query); res != nil {
+		return res, nil, err
+	}
+	if d, ok := ctx.Session.UserData().(*sessionData); ok && d.outlet != nil {
+		if d.outlet.name != name {
+			return &base.Response{StatusCode: base.StatusBadRequest}, nil, fmt.Errorf("one session cannot read two streams")
+		}
+		return &base.Response{StatusCode: base.StatusOK}, d.outlet.stream, nil
+	}
+	o, err := s.outletFor(name)
+	if err != nil {
+		return notFound(err), nil, nil
+	}
+	st := o.waitReady(s.cfg.ReadyTimeout)
+	if st == nil {
+		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
+	}
+	o.addReader(ctx.Session)
+	ctx.Session.SetUserData(&sessionData{outlet: o})
+	return &base.Response{StatusCode: base.StatusOK}, st, nil
+}
+
+// OnPlay implements gortsplib.ServerHandlerOnPlay.
+func (s *Server) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+	if d, ok := ctx.Session.UserData().(*sessionData); ok && d.outlet != nil {
+		d.outlet.requestKeyframes()
+		s.log.Info("rtsp reader playing", "stream", d.outlet.name, "remote", ctx.Conn.NetConn().RemoteAddr().String(),
+			"transport", transportName(ctx.Session))
+	}
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+func transportName(ss *gortsplib.ServerSession) string {
+	if t := ss.SetuppedTransport(); t != nil {
+		return t.String()
+	}
+	return ""
+}
+
+// OnAnnounce implements gortsplib.ServerHandlerOnAnnounce: an RTSP client
+// publishes NAME, under the same replace rule as WHIP.
+func (s *Server) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.Response, error) {
+	name := streamName(ctx.Path)
+	if err := ValidStreamName(name); err != nil {
+		return &base.Response{StatusCode: base.StatusBadRequest}, err
+	}
+	if res, err := s.authorize(auth.ActionPublish, name, ctx.Request, ctx.Query); res != nil {
+		return res, err
+	}
+	log := s.log.With("stream", name, "remote", ctx.Conn.NetConn().RemoteAddr().String())
+	in, err := newIngest(ctx.Description, log)
+	if err != nil {
+		log.Warn("rtsp publish refused", "error", err)
+		return &base.Response{StatusCode: base.StatusUnsupportedMediaType}, err
+	}
+	ss := ctx.Session
+	p := &rtspPublisher{kick: func(error) { ss.Close() }}
+	p.connected.Store(true)
+	pub, err := s.cfg.Registry.Publish(name, in.specs, p, streams.PublisherInfo{
+		Protocol: "rtsp", RemoteAddr: ctx.Conn.NetConn().RemoteAddr().String(),
+	})
+	if err != nil {
+		log.Warn("rtsp publish refused", "error", err)
+		if errors.Is(err, streams.ErrConflict) {
+			// RTSP has no 409; 455 is "not valid in this state" of the stream.
+			return &base.Response{StatusCode: base.StatusMethodNotValidInThisState}, err
+		}
+		return &base.Response{StatusCode: base.StatusServiceUnavailable}, err
+	}
+	in.pub = pub
+	in.logNotes(log)
+	ss.SetUserData(&sessionData{pub: pub, in: in, p: p})
+	log.Info("rtsp publisher announced")
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+// OnRecord implements gortsplib.ServerHandlerOnRecord.
+func (s *Server) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Response, error) {
+	d, ok := ctx.Session.UserData().(*sessionData)
+	if !ok || d.in == nil {
+		return &base.Response{StatusCode: base.StatusBadRequest}, errors.New("RECORD without ANNOUNCE")
+	}
+	in := d.in
+	ctx.Session.OnPacketRTPAny(func(_ *description.Media, f format.Format, pkt *rtp.Packet) { in.handle(f, pkt) })
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+// OnSessionClose implements gortsplib.ServerHandlerOnSessionClose.
+func (s *Server) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
+	d, ok := ctx.Session.UserData().(*sessionData)
+	if !ok {
+		return
+	}
+	if d.outlet != nil {
+		d.outlet.removeReader(ctx.Session)
+	}
+	if d.pub != nil {
+		d.p.connected.Store(false)
+		d.pub.Close()
+		s.log.Info("rtsp publisher left", "stream", d.pub.Stream().Name, "reason", ctx.Error)
+	}
+}

@@ -1,0 +1,227 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Transport selects how a source receives media from its camera.
+type Transport string
+
+const (
+	// TransportAuto tries UDP and falls back to TCP-interleaved when the
+	// camera refuses UDP or no UDP packet arrives (NAT, firewalls).
+	TransportAuto      Transport = "auto"
+	TransportUDP       Transport = "udp"
+	TransportTCP       Transport = "tcp"
+	TransportMulticast Transport = "multicast"
+)
+
+func (t Transport) valid() bool {
+	switch t {
+	case TransportAuto, TransportUDP, TransportTCP, TransportMulticast, "":
+		return true
+	}
+	return false
+}
+
+// SourceConfig declares a stream pulled from an RTSP URL.
+type SourceConfig struct {
+	Name string
+	// URL is rtsp:// or rtsps://, with credentials if the camera needs them.
+	// It is never logged or reported unmasked.
+	URL string
+	// OnDemand pulls the camera only while the stream has readers.
+	OnDemand bool
+	// Transport defaults to TransportAuto.
+	Transport Transport
+}
+
+// ErrInvalidSource reports a malformed source declaration.
+var ErrInvalidSource = errors.New("invalid source")
+
+// Validate checks the name, URL and transport.
+func (c SourceConfig) Validate() error {
+	if err := ValidStreamName(c.Name); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidSource, err)
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		// url.Parse quotes the raw URL, credentials included.
+		return fmt.Errorf("%w %q: URL does not parse", ErrInvalidSource, c.Name)
+	}
+	if u.Scheme != "rtsp" && u.Scheme != "rtsps" {
+		return fmt.Errorf("%w %q: URL scheme must be rtsp or rtsps, not %q", ErrInvalidSource, c.Name, u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%w %q: URL %s has no host", ErrInvalidSource, c.Name, MaskURL(c.URL))
+	}
+	if !c.Transport.valid() {
+		return fmt.Errorf("%w %q: transport %q is not one of auto, udp, tcp, multicast", ErrInvalidSource, c.Name, c.Transport)
+	}
+	return nil
+}
+
+// String describes the source with its credentials masked.
+func (c SourceConfig) String() string {
+	mode := "always-on"
+	if c.OnDemand {
+		mode = "on-demand"
+	}
+	return fmt.Sprintf("%s=%s (%s, transport %s)", c.Name, MaskURL(c.URL), mode, c.transport())
+}
+
+func (c SourceConfig) transport() Transport {
+	if c.Transport == "" {
+		return TransportAuto
+	}
+	return c.Transport
+}
+
+// ParseSourceSpec parses "NAME=URL", the form of --source and
+// --source-on-demand. A transport other than auto is chosen with a URL
+// fragment, which RTSP never sends to the camera:
+// "cam1=rtsp://user:pass@10.0.0.5/stream1#transport=tcp".
+func ParseSourceSpec(spec string) (SourceConfig, error) {
+	name, raw, ok := strings.Cut(strings.TrimSpace(spec), "=")
+	if !ok {
+		return SourceConfig{}, fmt.Errorf("%w %q: want NAME=URL", ErrInvalidSource, maskSpec(spec))
+	}
+	c := SourceConfig{Name: strings.TrimSpace(name), URL: strings.TrimSpace(raw)}
+	if base, frag, ok := strings.Cut(c.URL, "#"); ok {
+		c.URL = base
+		for opt := range strings.SplitSeq(frag, "&") {
+			k, v, _ := strings.Cut(opt, "=")
+			switch k {
+			case "transport":
+				c.Transport = Transport(strings.ToLower(v))
+			default:
+				return SourceConfig{}, fmt.Errorf("%w %q: unknown option %q (known: transport)", ErrInvalidSource, c.Name, k)
+			}
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return SourceConfig{}, err
+	}
+	return c, nil
+}
+
+// ParseSourceList parses a comma-separated list of NAME=URL specs, the form
+// of WISHGATE_SOURCES and WISHGATE_SOURCES_ON_DEMAND. A comma inside a URL
+// (some cameras use them in query strings) stays in the URL: a new entry
+// starts only where a comma is followed by NAME=rtsp:// or NAME=rtsps://.
+func ParseSourceList(list string, onDemand bool) ([]SourceConfig, error) {
+	var entries []string
+	for part := range strings.SplitSeq(list, ",") {
+		if len(entries) > 0 && !startsSpec(part) {
+			entries[len(entries)-1] += "," + part
+			continue
+		}
+		entries = append(entries, part)
+	}
+	var out []SourceConfig
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if strings.TrimSpace(e) == "" {
+			continue
+		}
+		c, err := ParseSourceSpec(e)
+		if err != nil {
+			return nil, err
+		}
+		if seen[c.Name] {
+			return nil, fmt.Errorf("%w %q: declared twice", ErrInvalidSource, c.Name)
+		}
+		seen[c.Name] = true
+		c.OnDemand = onDemand
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func startsSpec(s string) bool {
+	_, rest, ok := strings.Cut(strings.TrimSpace(s), "=")
+	rest = strings.TrimSpace(rest)
+	return ok && (strings.HasPrefix(rest, "rtsp://") || strings.HasPrefix(rest, "rtsps://"))
+}
+
+// ValidStreamName accepts 1-128 characters of letters, digits and . _ ~ - /,
+// without empty, "." or ".." path segments: names become URL paths on every
+// protocol (/whep/NAME, rtsp://host/NAME).
+func ValidStreamName(name string) error {
+	if name == "" || len(name) > 128 {
+		return fmt.Errorf("stream name %q: must be 1-128 characters", name)
+	}
+	for _, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			strings.ContainsRune("._~-/", r)
+		if !ok {
+			return fmt.Errorf("stream name %q: character %q not allowed (letters, digits, . _ ~ - /)", name, r)
+		}
+	}
+	for seg := range strings.SplitSeq(name, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("stream name %q: empty, . or .. path segment", name)
+		}
+	}
+	return nil
+}
+
+// MaskURL hides the password of a URL: rtsp://user:pass@cam/x becomes
+// rtsp://user:***@cam/x. Unparsable input is masked from the last '@' of
+// its authority, so a secret never leaks through a typo.
+func MaskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err == nil {
+		if u.User == nil {
+			return raw
+		}
+		if _, has := u.User.Password(); has {
+			return u.Scheme + "://" + u.User.Username() + ":***@" + strings.TrimPrefix(raw[strings.LastIndex(raw[:authorityEnd(raw)], "@")+1:], "")
+		}
+		return raw
+	}
+	return maskSpec(raw)
+}
+
+// authorityEnd is the index where the path, query or fragment of raw starts.
+func authorityEnd(raw string) int {
+	start := 0
+	if i := strings.Index(raw, "://"); i >= 0 {
+		start = i + 3
+	}
+	if j := strings.IndexAny(raw[start:], "/?#"); j >= 0 {
+		return start + j
+	}
+	return len(raw)
+}
+
+// maskSpec masks everything between "://" and the last '@' of the authority.
+func maskSpec(s string) string {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s
+	}
+	end := authorityEnd(s)
+	at := strings.LastIndex(s[:end], "@")
+	if at < i {
+		return s
+	}
+	user := s[i+3 : at]
+	if c := strings.IndexByte(user, ':'); c >= 0 {
+		user = user[:c]
+	}
+	return s[:i+3] + user + ":***" + s[at:]
+}
+
+// redact removes secret from s; errors from RTSP libraries may quote URLs.
+func redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "***")
+		}
+	}
+	return s
+}
