@@ -43,7 +43,7 @@ func BenchmarkFanout(b *testing.B) {
 		// goroutine would.
 		for j, sub := range subs {
 			q := <-sub.queue
-			_ = sub.deliver(q.track, q.pkt, sinks[j])
+			_ = sub.deliver(q.track, q.pkt, sinks[j], q.pkt.Header.Timestamp)
 			q.pkt.Release()
 		}
 	}

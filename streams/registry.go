@@ -32,6 +32,9 @@ type Config struct {
 	HealthWindow time.Duration
 	// GracePeriod: how long readers wait for a publisher to return.
 	GracePeriod time.Duration
+	// GOPCacheBytes bounds each video track's GOP cache (instant start,
+	// gop.go). Zero means DefaultGOPCacheBytes; negative disables the cache.
+	GOPCacheBytes int
 }
 
 // DefaultConfig returns the registry defaults.
@@ -54,6 +57,9 @@ type Registry struct {
 func NewRegistry(cfg Config) *Registry {
 	if !cfg.Replace.Valid() {
 		cfg.Replace = ReplaceStale
+	}
+	if cfg.GOPCacheBytes == 0 {
+		cfg.GOPCacheBytes = DefaultGOPCacheBytes
 	}
 	return &Registry{cfg: cfg, streams: map[string]*Stream{}}
 }
@@ -171,6 +177,9 @@ func (r *Registry) graceExpired(s *Stream, gen uint32) {
 // the caller ends after unlocking.
 func (r *Registry) removeLocked(s *Stream) []*Subscription {
 	s.removed = true
+	for _, t := range s.tracks {
+		t.gop.close() // hand the cached packets back to the pool
+	}
 	if s.graceTimer != nil {
 		s.graceTimer.Stop()
 		s.graceTimer = nil

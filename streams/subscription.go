@@ -54,7 +54,8 @@ type Subscription struct {
 	endOnce sync.Once
 	err     error
 
-	hdr rtp.Header // scratch header handed to the sink
+	hdr   rtp.Header // scratch header handed to the sink
+	burst []*Packet  // scratch for the cached GOP at start
 
 	Sent    atomic.Uint64
 	Dropped atomic.Uint64 // dropped because the queue was full
@@ -74,6 +75,10 @@ type subTrack struct {
 	gen     uint32
 	seqOff  uint16
 	lastOut uint16
+	// dedup: the cached GOP was delivered up to track sequence dedupUntil;
+	// queued copies of those packets are dropped (see Track.write).
+	dedup      bool
+	dedupUntil uint16
 }
 
 // push is the producer side: never blocks.
@@ -115,19 +120,27 @@ func (s *Subscription) RequestKeyframe(i int) {
 // Run delivers packets to sink until the subscription ends, ctx is done, or
 // the sink fails. It must be called from exactly one goroutine.
 func (s *Subscription) Run(ctx context.Context, sink Sink) error {
-	// Whatever queued before the reader could write is stale: start live.
+	// Whatever queued before the reader could write is stale: start live,
+	// from the cached GOP where there is one.
 	s.drain()
+	defer s.drain()
 	for i := range s.tracks {
 		if st := &s.tracks[i]; st.enabled && st.track.Kind == KindVideo {
 			st.waiting = true
-			st.track.RequestKeyframe()
+			if err := s.startFromCache(i, sink); err != nil {
+				return err
+			}
+			if st.waiting {
+				// No usable GOP yet (keyframe-less start, or the cache
+				// overflowed): wait for the publisher's next keyframe.
+				st.track.RequestKeyframe()
+			}
 		}
 	}
-	defer s.drain()
 	for {
 		select {
 		case q := <-s.queue:
-			err := s.deliver(q.track, q.pkt, sink)
+			err := s.deliver(q.track, q.pkt, sink, q.pkt.Header.Timestamp)
 			q.pkt.Release()
 			if err != nil {
 				return err
@@ -140,8 +153,61 @@ func (s *Subscription) Run(ctx context.Context, sink Sink) error {
 	}
 }
 
-func (s *Subscription) deliver(i int, pkt *Packet, sink Sink) error {
+// startFromCache delivers track i's cached GOP, keyframe first, before any
+// live packet. The packets go out at once, not at their original pace, with
+// their RTP timestamps squeezed into consecutive ticks just before the
+// newest cached picture's real timestamp: the viewer's decoder runs through
+// the GOP immediately and shows the newest picture, and the live packets that
+// follow keep their own timestamps, so the viewer is live from the first
+// frame on, with no lasting delay and no timestamp jump. Replaying at the
+// original pace would instead leave the viewer as far behind live as the GOP
+// was old, forever (a jitter buffer never catches up by itself), and starting
+// at the latest keyframe alone would forward P-frames whose references the
+// viewer never got.
+func (s *Subscription) startFromCache(i int, sink Sink) error {
 	st := &s.tracks[i]
+	s.burst = st.track.gop.snapshot(s.burst[:0])
+	defer func() {
+		for j, p := range s.burst {
+			p.Release()
+			s.burst[j] = nil
+		}
+	}()
+	if len(s.burst) == 0 {
+		return nil
+	}
+	frames := 1
+	for j := 1; j < len(s.burst); j++ {
+		if s.burst[j].Header.Timestamp != s.burst[j-1].Header.Timestamp {
+			frames++
+		}
+	}
+	last := s.burst[len(s.burst)-1].Header
+	frame := 0
+	for j, p := range s.burst {
+		if j > 0 && p.Header.Timestamp != s.burst[j-1].Header.Timestamp {
+			frame++
+		}
+		if err := s.deliver(i, p, sink, last.Timestamp-uint32(frames-1-frame)); err != nil {
+			return err
+		}
+	}
+	if !st.waiting {
+		st.dedup = true
+		st.dedupUntil = last.SequenceNumber
+	}
+	return nil
+}
+
+// deliver writes pkt to the sink with timestamp ts (normally the packet's own).
+func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
+	st := &s.tracks[i]
+	if st.dedup {
+		if pkt.gen == st.gen && int16(pkt.Header.SequenceNumber-st.dedupUntil) <= 0 {
+			return nil // already sent from the GOP cache
+		}
+		st.dedup = false
+	}
 	if st.overflow.Swap(false) {
 		st.resync = true
 		if st.track.Kind == KindVideo {
@@ -166,6 +232,7 @@ func (s *Subscription) deliver(i int, pkt *Packet, sink Sink) error {
 	}
 	h := &s.hdr
 	*h = pkt.Header
+	h.Timestamp = ts
 	switch {
 	case !st.started:
 		st.started = true

@@ -32,6 +32,9 @@ type Track struct {
 
 	lastKeyframeReq atomic.Int64 // unix nanos
 	stats           TrackStats
+
+	// gop holds the current GOP of a video track for instant start (gop.go).
+	gop gopCache
 }
 
 // TrackStats are the track's counters; all fields are read atomically.
@@ -44,7 +47,11 @@ type TrackStats struct {
 }
 
 func newTrack(s *Stream, i int, spec TrackSpec) *Track {
-	return &Track{Index: i, Kind: spec.Kind, Codec: spec.Codec, stream: s, ssrc: rand.Uint32()}
+	t := &Track{Index: i, Kind: spec.Kind, Codec: spec.Codec, stream: s, ssrc: rand.Uint32()}
+	if spec.Kind == KindVideo {
+		t.gop.maxBytes = s.reg.cfg.GOPCacheBytes
+	}
+	return t
 }
 
 // Stats returns the track's live counters.
@@ -81,6 +88,12 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 	t.stats.Bytes.Add(uint64(len(pkt.Payload)))
 	t.stats.lastPacketUnixNan.Store(now.UnixNano())
 
+	// Cache before fanning out: a subscriber that snapshots the cache in
+	// between sees the packet twice and drops the queued copy by sequence
+	// number (Subscription.deliver), so it can never miss one.
+	if t.Kind == KindVideo {
+		t.gop.add(pkt)
+	}
 	if subs := t.stream.subs.Load(); subs != nil {
 		for _, s := range *subs {
 			s.push(t.Index, pkt)
