@@ -1,7 +1,10 @@
-// Package auth decides whether a bearer token may publish or read a stream.
+// Package auth decides whether a request may publish or read a stream, or
+// use the control API: static tokens (this file), JWTs (jwt.go, jwks.go), an
+// HTTP callback (callback.go), composed by Chain (chain.go).
 package auth
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -16,7 +19,31 @@ type Action string
 const (
 	ActionPublish Action = "publish"
 	ActionRead    Action = "read"
+	ActionAdmin   Action = "admin" // the control API; Stream is ""
 )
+
+// Protocols a Request can come from.
+const (
+	ProtocolWHIP = "whip"
+	ProtocolWHEP = "whep"
+	ProtocolRTSP = "rtsp"
+	ProtocolAPI  = "api"
+)
+
+// Request is one authorisation question. Token is secret: never log it.
+type Request struct {
+	Action     Action
+	Stream     string
+	Token      string
+	RemoteAddr string // the client's IP (or IP:port)
+	Protocol   string // ProtocolWHIP, ProtocolWHEP, ProtocolRTSP, ProtocolAPI
+}
+
+// Authorizer answers Requests with nil or an error wrapping ErrNoToken,
+// ErrBadToken (both 401), ErrForbidden (403) or ErrUnavailable (503).
+type Authorizer interface {
+	Authorize(ctx context.Context, r Request) error
+}
 
 var (
 	// ErrNoToken: credentials are required and none were given (401).
@@ -25,6 +52,9 @@ var (
 	ErrBadToken = errors.New("the token is not valid")
 	// ErrForbidden: the token is known but not for this stream or action (403).
 	ErrForbidden = errors.New("the token does not allow this")
+	// ErrUnavailable: an auth back-end (JWKS URL, callback) could not be
+	// asked; the request may be retried (503).
+	ErrUnavailable = errors.New("the auth service is unavailable")
 )
 
 // Rule lets Token act on the streams whose name matches Glob (path.Match
@@ -66,17 +96,31 @@ type rule struct {
 	sum [32]byte
 }
 
-// NewStatic builds the checker; tokens are kept as SHA-256 digests so that
-// comparisons are constant-time and length-independent.
+// NewStatic builds the checker for publish and read tokens.
 func NewStatic(publish, read []Rule) *Static {
+	return NewStaticActions(map[Action][]Rule{ActionPublish: publish, ActionRead: read})
+}
+
+// NewStaticActions builds the checker from rules per action (admin rules'
+// globs are ignored: the control API is not per stream). Tokens are kept as
+// SHA-256 digests so that comparisons are constant-time and
+// length-independent.
+func NewStaticActions(rules map[Action][]Rule) *Static {
 	s := &Static{rules: map[Action][]rule{}}
-	for _, r := range publish {
-		s.rules[ActionPublish] = append(s.rules[ActionPublish], rule{r, sha256.Sum256([]byte(r.Token))})
-	}
-	for _, r := range read {
-		s.rules[ActionRead] = append(s.rules[ActionRead], rule{r, sha256.Sum256([]byte(r.Token))})
+	for a, rs := range rules {
+		for _, r := range rs {
+			if a == ActionAdmin {
+				r.Glob = "*"
+			}
+			s.rules[a] = append(s.rules[a], rule{r, sha256.Sum256([]byte(r.Token))})
+		}
 	}
 	return s
+}
+
+// Authorize is Check with a Request.
+func (s *Static) Authorize(_ context.Context, r Request) error {
+	return s.Check(r.Action, r.Stream, r.Token)
 }
 
 // Open reports whether action needs no token.
