@@ -15,6 +15,7 @@ import (
 
 	"github.com/wishgate/wishgate/internal/auth"
 	"github.com/wishgate/wishgate/internal/rtc"
+	"github.com/wishgate/wishgate/internal/rtpconv"
 	"github.com/wishgate/wishgate/internal/signaling"
 	"github.com/wishgate/wishgate/streams"
 )
@@ -139,7 +140,11 @@ func matchTracks(offer *rtc.Offer, tracks []*streams.Track) ([]match, error) {
 		}
 		var track *streams.Track
 		for _, t := range tracks {
-			if t.Kind.String() == m.Kind && !used[t] {
+			// A camera's AAC or 16 kHz G.711 is kept for RTSP readers but
+			// no browser decodes it: the viewer gets the other tracks, and
+			// this m-line is rejected as if the stream had no such medium.
+			if t.Kind.String() == m.Kind && !used[t] &&
+				rtpconv.WebRTCPlayable(t.Codec.MimeType, t.Codec.ClockRate, t.Codec.Channels) == nil {
 				track = t
 				break
 			}
