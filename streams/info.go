@@ -22,6 +22,9 @@ type TrackInfo struct {
 	Keyframes        uint64
 	KeyframeRequests uint64
 	LastPacket       time.Time
+	// Width and Height are the video picture size from the last keyframe
+	// that declared it; 0 until then and for audio.
+	Width, Height int
 }
 
 // SubscriberSnapshot is a snapshot of a subscriber.
@@ -65,7 +68,9 @@ func (s *Stream) infoLocked() StreamInfo {
 		info.Publisher = &pi
 	}
 	for _, t := range s.tracks {
+		w, h := t.size.get()
 		info.Tracks = append(info.Tracks, TrackInfo{
+			Width: w, Height: h,
 			Index: t.Index, Kind: t.Kind, Codec: t.Codec,
 			Packets: t.stats.Packets.Load(), Bytes: t.stats.Bytes.Load(),
 			Keyframes: t.stats.Keyframes.Load(), KeyframeRequests: t.stats.KeyframeRequests.Load(),

@@ -35,6 +35,9 @@ type Track struct {
 
 	// gop holds the current GOP of a video track for instant start (gop.go).
 	gop gopCache
+
+	// size is the picture size from the last keyframe that declared one.
+	size videoSize
 }
 
 // TrackStats are the track's counters; all fields are read atomically.
@@ -83,6 +86,7 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 	pkt.Keyframe = codec.IsKeyframe(t.Codec.MimeType, pkt.Payload)
 	if pkt.Keyframe && t.Kind == KindVideo {
 		t.stats.Keyframes.Add(1)
+		t.size.observe(t.Codec.MimeType, pkt.Payload)
 	}
 	t.stats.Packets.Add(1)
 	t.stats.Bytes.Add(uint64(len(pkt.Payload)))
