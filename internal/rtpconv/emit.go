@@ -15,6 +15,12 @@ var (
 	ErrMalformed = errors.New("rtpconv: malformed payload")
 )
 
+// maxNALUSize bounds the reassembly of one fragmented NAL unit. A source that
+// sends fragments without an end bit (lost, or hostile) must not grow the
+// buffer forever; 4 MiB is well above an intra-coded 4K picture's largest
+// slice at camera bitrates.
+const maxNALUSize = 4 << 20
+
 // Stats are a repacketizer's counters. They are plain fields: read them from
 // the goroutine that pushes packets.
 type Stats struct {

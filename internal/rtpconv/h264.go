@@ -101,6 +101,11 @@ func (h *H264) stapA(p []byte, marker bool, emit Emit) error {
 		if !ok {
 			break
 		}
+		// Only NAL units are aggregated (RFC 6184 §5.7.1): a unit typed as
+		// another STAP or FU would be re-emitted as a broken packet.
+		if t := u[0] & 0x1F; t < 1 || t > 23 {
+			return ErrMalformed
+		}
 		switch u[0] & 0x1F {
 		case h264SPS:
 			sps = true
@@ -141,11 +146,23 @@ func (h *H264) fuA(p []byte, marker bool, emit Emit) error {
 	}
 	start, end := p[1]&0x80 != 0, p[1]&0x40 != 0
 	if start {
+		// A fragmented unit is a NAL unit, never another STAP/FU
+		// (RFC 6184 §5.8); reassembled, one would go out as garbage.
+		if t := p[1] & 0x1F; t < 1 || t > 23 {
+			h.inFU = false
+			return ErrMalformed
+		}
 		h.fu = append(h.fu[:0], p[0]&0xE0|p[1]&0x1F)
 		h.inFU = true
 	} else if !h.inFU {
 		// The start was lost (or we joined mid-unit): nothing to decode.
 		return nil
+	}
+	if len(h.fu)+len(p)-2 > maxNALUSize {
+		h.inFU = false
+		h.fu = nil // give the memory back
+		h.Stats.LostFragments++
+		return ErrMalformed
 	}
 	h.fu = append(h.fu, p[2:]...)
 	if end {

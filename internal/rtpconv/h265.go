@@ -123,7 +123,9 @@ func (h *H265) ap(p []byte, marker bool, emit Emit) error {
 	it := units{rest: p[2:]}
 	for {
 		u, ok, bad := it.next()
-		if bad || (ok && len(u) < 2) {
+		// An AP aggregates NAL units only, not other APs, FUs or PACIs
+		// (RFC 7798 §4.4.2).
+		if bad || (ok && (len(u) < 2 || h265Type(u[0]) >= h265AP)) {
 			return ErrMalformed
 		}
 		if !ok {
@@ -151,6 +153,12 @@ func (h *H265) ap(p []byte, marker bool, emit Emit) error {
 func (h *H265) fuPkt(p []byte, marker bool, emit Emit) error {
 	fh := p[2]
 	start, end := fh&0x80 != 0, fh&0x40 != 0
+	if start && fh&0x3F >= h265AP {
+		// FUs carry NAL units, never aggregation or fragmentation units
+		// (RFC 7798 §4.4.3); reassembled, one would go out as garbage.
+		h.inFU = false
+		return ErrMalformed
+	}
 	if start {
 		// Rebuild the NAL unit header: F and LayerId high bit from the
 		// payload header, the FU's type, LayerId low bits and TID from byte 1.
@@ -158,6 +166,12 @@ func (h *H265) fuPkt(p []byte, marker bool, emit Emit) error {
 		h.inFU = true
 	} else if !h.inFU {
 		return nil
+	}
+	if len(h.fu)+len(p)-3 > maxNALUSize {
+		h.inFU = false
+		h.fu = nil // give the memory back
+		h.Stats.LostFragments++
+		return ErrMalformed
 	}
 	h.fu = append(h.fu, p[3:]...)
 	if end {
