@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -28,6 +29,9 @@ type Handler struct {
 	// Demand, if set, is called before looking a stream up, so that an
 	// on-demand source can start and go live (bounded by ctx).
 	Demand func(ctx context.Context, stream string) error
+	// OnFirstFrame, if set, is called once per session with the time from
+	// the offer to the first video packet sent (metrics). It must not block.
+	OnFirstFrame func(time.Duration)
 
 	once   sync.Once
 	ctx    context.Context

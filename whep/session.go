@@ -36,6 +36,7 @@ type session struct {
 	done    chan struct{}
 	workers sync.WaitGroup
 	senders []*webrtc.RTPSender // by position in sendersTrack
+	rr      []rrStats           // by stream track index, from receiver reports (stats.go)
 	sendIdx []int
 }
 
@@ -54,6 +55,7 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 		maxIdx = max(maxIdx, m.track.Index+1)
 	}
 	s.sink = make(sink, maxIdx)
+	s.rr = make([]rrStats, maxIdx)
 	// One MediaStream id for every track (WHEP E-03).
 	for _, m := range matches {
 		kind := webrtc.RTPCodecTypeVideo
@@ -66,6 +68,7 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 			return nil, fmt.Errorf("add %s track: %w", kind, err)
 		}
 		s.sink[m.track.Index] = lt
+		s.rr[m.track.Index].clockRate = m.track.Codec.ClockRate
 		s.senders = append(s.senders, tr.Sender())
 		s.sendIdx = append(s.sendIdx, m.track.Index)
 	}
@@ -95,9 +98,11 @@ func (s *session) readRTCP(sender *webrtc.RTPSender, track int) {
 				continue
 			}
 			for _, p := range pkts {
-				switch p.(type) {
+				switch p := p.(type) {
 				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 					s.sub.RequestKeyframe(track)
+				case *rtcp.ReceiverReport:
+					s.observeRR(track, p)
 				}
 			}
 		}
@@ -132,7 +137,7 @@ func (s *session) run(ctx context.Context) {
 						s.workers.Add(1)
 						go func() {
 							defer s.workers.Done()
-							writerDone <- s.sub.Run(runCtx, s.sink)
+							writerDone <- s.sub.Run(runCtx, &firstFrameSink{s: s})
 						}()
 					}
 				case webrtc.PeerConnectionStateFailed:

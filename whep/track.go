@@ -17,6 +17,8 @@ type localTrack struct {
 	id, streamID string
 	kind         webrtc.RTPCodecType
 	bound        atomic.Pointer[binding]
+	// what reached pion's SRTP path, for the API and metrics (stats.go)
+	packets, bytes atomic.Uint64
 }
 
 type binding struct {
@@ -58,6 +60,10 @@ func (t *localTrack) write(h *rtp.Header, payload []byte) error {
 	_, err := b.w.WriteRTP(h, payload)
 	if errors.Is(err, io.ErrClosedPipe) {
 		return err
+	}
+	if err == nil {
+		t.packets.Add(1)
+		t.bytes.Add(uint64(len(payload)))
 	}
 	return nil
 }

@@ -74,6 +74,10 @@ func (a *API) streamView(info streams.StreamInfo, sess map[string]*signaling.Med
 			Packets: t.Packets, Bytes: t.Bytes, Keyframes: t.Keyframes,
 		}
 		tj.WebRTCPlayable, tj.Note = playable(t.Codec)
+		if t.Width > 0 && t.Height > 0 {
+			w, h := t.Width, t.Height
+			tj.Width, tj.Height = &w, &h
+		}
 		if a.cfg.Sampler != nil {
 			bps := a.cfg.Sampler.Bitrate(info.Name, t.Index, t.Bytes)
 			tj.BitrateBps = int64(bps)
@@ -90,10 +94,13 @@ func (a *API) streamView(info streams.StreamInfo, sess map[string]*signaling.Med
 		if st := sess[sub.SessionID]; st != nil {
 			r.BytesSent = st.BytesSent
 			if st.HaveRR {
-				rtt := float64(st.RTT) / float64(time.Millisecond)
 				jit := float64(st.Jitter) / float64(time.Millisecond)
 				fl := st.FractionLost
-				r.RTTMs, r.JitterMs, r.FractionLost = &rtt, &jit, &fl
+				r.JitterMs, r.FractionLost = &jit, &fl
+			}
+			if st.HaveRTT {
+				rtt := float64(st.RTT) / float64(time.Millisecond)
+				r.RTTMs = &rtt
 			}
 		}
 		switch sub.Protocol {

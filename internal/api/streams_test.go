@@ -97,7 +97,10 @@ func TestStreamsLive(t *testing.T) {
 			t.Fatalf("get: %d %s", r.Status, r.Body)
 		}
 		s = decode[stream](t, r)
-		return len(s.Tracks) == 2 && s.Tracks[0].BitrateBps > 0 && len(s.Readers) == 1
+		// The bitrate window starts before media flows: wait until it
+		// covers media only.
+		return len(s.Tracks) == 2 && s.Tracks[0].BitrateBps > 120_000 && s.Tracks[0].Width != nil &&
+			len(s.Readers) == 1 && s.Readers[0].RTTMs != nil && s.Readers[0].BytesSent > 0
 	})
 	if s.Name != "cam1" || s.State != "live" || s.Source == nil || s.Source.Kind != "whip" ||
 		s.Source.SessionID == "" || !strings.HasPrefix(s.Source.RemoteAddr, "127.0.0.1") {
@@ -108,7 +111,7 @@ func TestStreamsLive(t *testing.T) {
 	}
 	v := s.Tracks[0]
 	if v.Kind != "video" || v.Codec != "H264" || v.ClockRate != 90000 || !strings.Contains(v.Fmtp, "packetization-mode=1") ||
-		v.Packets == 0 || v.Bytes == 0 || v.Keyframes == 0 || !v.WebRTCPlayable {
+		*v.Width != 1280 || *v.Height != 720 || v.Packets == 0 || v.Bytes == 0 || v.Keyframes == 0 || !v.WebRTCPlayable {
 		t.Errorf("video track: %+v", v)
 	}
 	// The feeder sends about 50*(~430 bytes) video: 150-250 kbit/s.
@@ -122,9 +125,11 @@ func TestStreamsLive(t *testing.T) {
 		t.Errorf("ingest bitrate %d below the video track's", s.IngestBitrateBps)
 	}
 	rd := s.Readers[0]
-	if rd.Kind != "whep" || rd.ID == "" || rd.PacketsSent == 0 || !strings.HasPrefix(rd.RemoteAddr, "127.0.0.1") {
-		t.Errorf("reader: %+v", rd)
+	if rd.Kind != "whep" || rd.ID == "" || rd.PacketsSent == 0 || !strings.HasPrefix(rd.RemoteAddr, "127.0.0.1") ||
+		*rd.RTTMs < 0 || *rd.RTTMs > 1000 || *rd.JitterMs < 0 || *rd.FractionLost != 0 {
+		t.Errorf("reader: %+v rtt %v jitter %v loss %v", rd, *rd.RTTMs, *rd.JitterMs, *rd.FractionLost)
 	}
+	t.Logf("reader rtt %.3f ms jitter %.3f ms", *rd.RTTMs, *rd.JitterMs)
 	if s.Viewers.WHEP != 1 || s.Viewers.RTSP != 0 {
 		t.Errorf("viewers %+v", s.Viewers)
 	}

@@ -11,8 +11,10 @@ type MediaStats struct {
 	BytesSent   uint64
 	PacketsSent uint64
 	// From the peer's RTCP receiver reports (RFC 3550 §6.4.2); valid when
-	// HaveRR is set.
+	// HaveRR is set, RTT only when HaveRTT is (the peer echoed one of our
+	// sender reports).
 	HaveRR       bool
+	HaveRTT      bool
 	RTT          time.Duration
 	Jitter       time.Duration
 	FractionLost float64 // 0..1, of the last report interval
