@@ -4,9 +4,9 @@ package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -14,133 +14,200 @@ import (
 	"github.com/wishgate/wishgate/streams"
 )
 
-// Config is every setting of the gateway.
+// Config is every setting of the gateway. Each field's yaml tag is its key in
+// the config file; the flag (--key-with-dashes) and environment variable
+// (WISHGATE_KEY_IN_CAPS) are derived from it unless `flag` or `env` tags say
+// otherwise (see fields.go). Adding a setting is adding a field with a yaml
+// and a help tag; fields of types fields.go cannot parse from text (lists of
+// structs) are file-only. `secret:"true"` keeps a value out of messages.
+// Document every key in config.example.yaml (a test checks it).
 type Config struct {
-	HTTPAddr      string
-	UDPAddr       string
-	PublicIPs     []string
-	PublishTokens []string // "TOKEN" or "GLOB=TOKEN"
-	ReadTokens    []string
-	ICEServers    []string // stun:host:port, turn:user:pass@host:port?transport=udp
-	Replace       string   // stale | always | never
-	GracePeriod   time.Duration
-	StrictETag    bool
-	MaxBodyBytes  int64
-	AllowOrigins  []string
-	LogLevel      string
+	HTTPAddr string `yaml:"http_addr" help:"HTTP listen address (WHIP, WHEP, API, pages)"`
+	UDPAddr  string `yaml:"udp_addr" help:"UDP address for all WebRTC media; one IP here is the only host candidate advertised"`
+	TCPAddr  string `yaml:"tcp_addr" help:"TCP address for ICE-TCP media (clients behind UDP-blocking firewalls); empty disables"`
+
+	// PublicIPs are the advertised addresses (NAT 1:1): IPs or DNS names,
+	// the names resolved at start-up and every NAT1To1Refresh.
+	PublicIPs      []string      `yaml:"nat_1to1" flag:"public-ip" env:"WISHGATE_PUBLIC_IP" help:"public IP or DNS name advertised instead of host addresses (NAT 1:1), repeatable"`
+	NAT1To1Refresh time.Duration `yaml:"nat_1to1_refresh" help:"how often DNS names in nat_1to1 are resolved again"`
+	Interfaces     []string      `yaml:"interfaces" flag:"interface" help:"network interfaces whose addresses may be host candidates (default all), repeatable"`
+	HostNetworks   []string      `yaml:"host_networks" flag:"host-network" help:"CIDR ranges host candidate addresses must be in (default any), repeatable"`
+	STUNServers    []string      `yaml:"stun_servers" flag:"stun-server" help:"STUN server (host:port) the gateway asks for its own reflexive address, repeatable"`
+	STUNRefresh    time.Duration `yaml:"stun_refresh" help:"how often the reflexive address is asked again"`
+
+	ICEServers  []string      `yaml:"ice_servers" flag:"ice-server" env:"WISHGATE_ICE_SERVERS" secret:"true" help:"STUN/TURN server announced to clients in Link headers, repeatable"`
+	TURNServers []string      `yaml:"turn_servers" flag:"turn-server" help:"TURN URL announced with time-limited credentials from turn_secret, repeatable"`
+	TURNSecret  string        `yaml:"turn_secret" secret:"true" help:"coturn static-auth-secret for TURN REST API credentials"`
+	TURNUser    string        `yaml:"turn_user" help:"user part of TURN REST usernames (expiry:user)"`
+	TURNTTL     time.Duration `yaml:"turn_ttl" help:"lifetime of TURN REST credentials"`
+
+	PublishTokens []string `yaml:"publish_tokens" flag:"publish-token" env:"WISHGATE_PUBLISH_TOKEN" secret:"true" help:"bearer token allowed to publish: TOKEN or GLOB=TOKEN, repeatable"`
+	ReadTokens    []string `yaml:"read_tokens" flag:"read-token" env:"WISHGATE_READ_TOKEN" secret:"true" help:"bearer token allowed to play: TOKEN or GLOB=TOKEN, repeatable"`
+
+	JWTSecret      string        `yaml:"jwt_secret" secret:"true" help:"HS256 key for JWT bearer tokens (at least 32 bytes)"`
+	JWTJWKSURL     string        `yaml:"jwt_jwks_url" help:"JWKS URL with the RS256/ES256 keys that sign JWT bearer tokens"`
+	JWTJWKSRefresh time.Duration `yaml:"jwt_jwks_refresh" help:"how long fetched JWKS keys are trusted before fetching again"`
+	JWTClaim       string        `yaml:"jwt_claim" help:"JWT claim holding the permissions object"`
+	JWTIssuer      string        `yaml:"jwt_issuer" help:"required iss of JWTs (empty: not checked)"`
+	JWTAudience    string        `yaml:"jwt_audience" help:"required aud of JWTs (empty: not checked)"`
+
+	AuthCallbackURL     string        `yaml:"auth_callback_url" help:"URL the gateway POSTs each auth decision to; 2xx allows"`
+	AuthCallbackTimeout time.Duration `yaml:"auth_callback_timeout" help:"how long to wait for the auth callback"`
+	AuthCallbackCache   time.Duration `yaml:"auth_callback_cache" help:"how long callback answers are reused (0 disables)"`
+
+	Replace      string        `yaml:"replace" help:"what a second publisher does: stale, always or never"`
+	GracePeriod  time.Duration `yaml:"grace_period" help:"how long viewers wait for a publisher to come back"`
+	StrictETag   bool          `yaml:"strict_etag" help:"answer 428 to PATCH without If-Match"`
+	MaxBodyBytes int64         `yaml:"max_body_bytes" help:"largest accepted SDP body"`
+	AllowOrigins []string      `yaml:"allow_origins" flag:"allow-origin" env:"WISHGATE_ALLOW_ORIGINS" help:"CORS origins allowed on WHIP/WHEP (default any), repeatable"`
+	LogLevel     string        `yaml:"log_level" help:"debug, info, warn or error"`
 }
 
 // Default returns the embedded defaults: `go run ./cmd/gateway` runs on these.
 func Default() Config {
 	return Config{
-		HTTPAddr:     ":8080",
-		UDPAddr:      ":8189",
-		Replace:      string(streams.ReplaceStale),
-		GracePeriod:  10 * time.Second,
-		MaxBodyBytes: 128 << 10,
-		LogLevel:     "info",
+		HTTPAddr:            ":8080",
+		UDPAddr:             ":8189",
+		TCPAddr:             ":8189",
+		NAT1To1Refresh:      time.Minute,
+		STUNRefresh:         time.Minute,
+		TURNUser:            "wishgate",
+		TURNTTL:             24 * time.Hour,
+		JWTJWKSRefresh:      5 * time.Minute,
+		JWTClaim:            "wishgate",
+		AuthCallbackTimeout: 2 * time.Second,
+		AuthCallbackCache:   5 * time.Second,
+		Replace:             string(streams.ReplaceStale),
+		GracePeriod:         10 * time.Second,
+		MaxBodyBytes:        128 << 10,
+		LogLevel:            "info",
 	}
 }
 
-// list is a repeatable, comma-separable flag.
-type list struct{ v *[]string }
-
-func (l list) String() string {
-	if l.v == nil {
-		return ""
-	}
-	return strings.Join(*l.v, ",")
-}
-
-func (l list) Set(s string) error {
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			*l.v = append(*l.v, part)
-		}
-	}
-	return nil
-}
-
-// Parse applies environment variables (WISHGATE_*) and then args over the
-// defaults. getenv is os.Getenv in production.
+// Parse applies the config file (--config or WISHGATE_CONFIG), then
+// environment variables (WISHGATE_*), then args over the defaults, and
+// validates. getenv is os.Getenv in production.
 func Parse(args []string, getenv func(string) string) (Config, error) {
-	c := Default()
-	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "HTTP listen address (WHIP, WHEP, pages) [WISHGATE_HTTP_ADDR]")
-	fs.StringVar(&c.UDPAddr, "udp-addr", c.UDPAddr, "UDP address for all WebRTC media; one IP here is the only host candidate advertised [WISHGATE_UDP_ADDR]")
-	fs.Var(list{&c.PublicIPs}, "public-ip", "public IP advertised instead of host addresses (NAT 1:1), repeatable [WISHGATE_PUBLIC_IP]")
-	fs.Var(list{&c.PublishTokens}, "publish-token", "bearer token allowed to publish: TOKEN or GLOB=TOKEN, repeatable [WISHGATE_PUBLISH_TOKEN]")
-	fs.Var(list{&c.ReadTokens}, "read-token", "bearer token allowed to play: TOKEN or GLOB=TOKEN, repeatable [WISHGATE_READ_TOKEN]")
-	fs.Var(list{&c.ICEServers}, "ice-server", "STUN/TURN server announced to clients in Link headers, repeatable [WISHGATE_ICE_SERVERS]")
-	fs.StringVar(&c.Replace, "replace", c.Replace, "what a second publisher does: stale, always or never [WISHGATE_REPLACE]")
-	fs.DurationVar(&c.GracePeriod, "grace-period", c.GracePeriod, "how long viewers wait for a publisher to come back [WISHGATE_GRACE_PERIOD]")
-	fs.BoolVar(&c.StrictETag, "strict-etag", c.StrictETag, "answer 428 to PATCH without If-Match [WISHGATE_STRICT_ETAG]")
-	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest accepted SDP body [WISHGATE_MAX_BODY_BYTES]")
-	fs.Var(list{&c.AllowOrigins}, "allow-origin", "CORS origins allowed on WHIP/WHEP (default any) [WISHGATE_ALLOW_ORIGINS]")
-	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error [WISHGATE_LOG_LEVEL]")
-
-	env := map[string]string{
-		"http-addr": "WISHGATE_HTTP_ADDR", "udp-addr": "WISHGATE_UDP_ADDR", "public-ip": "WISHGATE_PUBLIC_IP",
-		"publish-token": "WISHGATE_PUBLISH_TOKEN", "read-token": "WISHGATE_READ_TOKEN",
-		"ice-server": "WISHGATE_ICE_SERVERS", "replace": "WISHGATE_REPLACE", "grace-period": "WISHGATE_GRACE_PERIOD",
-		"strict-etag": "WISHGATE_STRICT_ETAG", "max-body-bytes": "WISHGATE_MAX_BODY_BYTES",
-		"allow-origin": "WISHGATE_ALLOW_ORIGINS", "log-level": "WISHGATE_LOG_LEVEL",
-	}
-	for name, key := range env {
-		if v := getenv(key); v != "" {
-			if err := fs.Set(name, v); err != nil {
-				return c, fmt.Errorf("%s: %w", key, err)
-			}
-		}
-	}
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	return c, c.Validate()
+	return Source{Args: args, Getenv: getenv}.Load()
 }
 
-// Validate checks every setting and names the one that is wrong.
+// Validate checks every setting and names the one that is wrong (its file
+// key, and its flag where that is not the key with dashes).
 func (c Config) Validate() error {
 	var errs []error
+	bad := func(key string, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", paramName(key), fmt.Sprintf(format, args...)))
+	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
-		errs = append(errs, fmt.Errorf("http-addr %q: %w", c.HTTPAddr, err))
+		bad("http_addr", "%q: %v", c.HTTPAddr, err)
 	}
 	if _, _, err := net.SplitHostPort(c.UDPAddr); err != nil {
-		errs = append(errs, fmt.Errorf("udp-addr %q: %w", c.UDPAddr, err))
+		bad("udp_addr", "%q: %v", c.UDPAddr, err)
 	}
-	for _, ip := range c.PublicIPs {
-		if net.ParseIP(ip) == nil {
-			errs = append(errs, fmt.Errorf("public-ip %q: not an IP address", ip))
+	if c.TCPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.TCPAddr); err != nil {
+			bad("tcp_addr", "%q: %v (empty disables ICE-TCP)", c.TCPAddr, err)
+		}
+	}
+	for _, h := range c.PublicIPs {
+		if net.ParseIP(h) == nil && !validHostname(h) {
+			bad("nat_1to1", "%q: not an IP address or DNS name", h)
+		}
+	}
+	if len(c.PublicIPs) > 0 && c.NAT1To1Refresh < time.Second {
+		bad("nat_1to1_refresh", "%s: must be at least 1s", c.NAT1To1Refresh)
+	}
+	for _, n := range c.Interfaces {
+		if n == "" || strings.ContainsAny(n, " /") {
+			bad("interfaces", "%q: not an interface name", n)
+		}
+	}
+	for _, n := range c.HostNetworks {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			bad("host_networks", "%q: want a CIDR range like 10.0.0.0/8", n)
+		}
+	}
+	for _, s := range c.STUNServers {
+		if _, err := STUNHostPort(s); err != nil {
+			bad("stun_servers", "%q: %v", s, err)
+		}
+	}
+	if len(c.STUNServers) > 0 && c.STUNRefresh < 5*time.Second {
+		bad("stun_refresh", "%s: must be at least 5s", c.STUNRefresh)
+	}
+	for _, s := range c.ICEServers {
+		if _, err := ParseICEServer(s); err != nil {
+			bad("ice_servers", "%q: %v", redact(s), err)
+		}
+	}
+	for _, s := range c.TURNServers {
+		if err := checkTURNURL(s); err != nil {
+			bad("turn_servers", "%q: %v", s, err)
+		}
+	}
+	switch {
+	case len(c.TURNServers) > 0 && c.TURNSecret == "":
+		bad("turn_secret", "required with turn_servers (the coturn static-auth-secret)")
+	case len(c.TURNServers) == 0 && c.TURNSecret != "":
+		bad("turn_servers", "required with turn_secret (the TURN URLs to announce)")
+	}
+	if len(c.TURNServers) > 0 {
+		if c.TURNTTL < time.Minute {
+			bad("turn_ttl", "%s: must be at least 1m", c.TURNTTL)
+		}
+		if c.TURNUser == "" || strings.ContainsAny(c.TURNUser, `:,;" `) {
+			bad("turn_user", "%q: must be non-empty without : , ; \" or spaces", c.TURNUser)
 		}
 	}
 	for _, t := range c.PublishTokens {
 		if _, err := auth.ParseRule(t); err != nil {
-			errs = append(errs, fmt.Errorf("publish-token: %w", err))
+			bad("publish_tokens", "%v", err)
 		}
 	}
 	for _, t := range c.ReadTokens {
 		if _, err := auth.ParseRule(t); err != nil {
-			errs = append(errs, fmt.Errorf("read-token: %w", err))
+			bad("read_tokens", "%v", err)
 		}
 	}
-	for _, s := range c.ICEServers {
-		if _, err := ParseICEServer(s); err != nil {
-			errs = append(errs, fmt.Errorf("ice-server %q: %w", redact(s), err))
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		// RFC 7518 §3.2: an HS256 key is at least as long as the hash (256 bits).
+		bad("jwt_secret", "must be at least 32 bytes (RFC 7518 §3.2), got %d", len(c.JWTSecret))
+	}
+	if c.JWTJWKSURL != "" {
+		if err := checkHTTPURL(c.JWTJWKSURL); err != nil {
+			bad("jwt_jwks_url", "%q: %v", c.JWTJWKSURL, err)
+		}
+		if c.JWTJWKSRefresh < time.Second {
+			bad("jwt_jwks_refresh", "%s: must be at least 1s", c.JWTJWKSRefresh)
+		}
+	}
+	if (c.JWTSecret != "" || c.JWTJWKSURL != "") && c.JWTClaim == "" {
+		bad("jwt_claim", "must not be empty")
+	}
+	if c.AuthCallbackURL != "" {
+		if err := checkHTTPURL(c.AuthCallbackURL); err != nil {
+			bad("auth_callback_url", "%q: %v", c.AuthCallbackURL, err)
+		}
+		if c.AuthCallbackTimeout <= 0 || c.AuthCallbackTimeout > time.Minute {
+			bad("auth_callback_timeout", "%s: must be between 0 and 1m", c.AuthCallbackTimeout)
+		}
+		if c.AuthCallbackCache < 0 {
+			bad("auth_callback_cache", "%s: must not be negative", c.AuthCallbackCache)
 		}
 	}
 	if !streams.ReplacePolicy(c.Replace).Valid() {
-		errs = append(errs, fmt.Errorf("replace %q: must be stale, always or never", c.Replace))
+		bad("replace", "%q: must be stale, always or never", c.Replace)
 	}
 	if c.GracePeriod < 0 {
-		errs = append(errs, fmt.Errorf("grace-period %s: must not be negative", c.GracePeriod))
+		bad("grace_period", "%s: must not be negative", c.GracePeriod)
 	}
 	if c.MaxBodyBytes < 1024 {
-		errs = append(errs, fmt.Errorf("max-body-bytes %d: must be at least 1024", c.MaxBodyBytes))
+		bad("max_body_bytes", "%d: must be at least 1024", c.MaxBodyBytes)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		errs = append(errs, fmt.Errorf("log-level %q: must be debug, info, warn or error", c.LogLevel))
+		bad("log_level", "%q: must be debug, info, warn or error", c.LogLevel)
 	}
 	return errors.Join(errs...)
 }
