@@ -178,9 +178,19 @@ func (s *session) startReader(t *webrtc.TrackRemote) {
 	i := s.trackIndex(t)
 	if i < 0 {
 		s.log.Warn("ignoring unexpected track", "kind", t.Kind().String(), "ssrc", uint32(t.SSRC()))
+		s.discard(t)
 		return
 	}
-	s.ssrcs[i].Store(uint32(t.SSRC()))
+	if !s.ssrcs[i].CompareAndSwap(0, uint32(t.SSRC())) {
+		// A simulcast publisher (RFC 8853; browsers, OBS 32.1+) sends one
+		// TrackRemote per layer on the same m-line. Interleaving layers
+		// would garble every viewer's picture: the first layer to arrive
+		// feeds the stream, the others are read and dropped so their
+		// buffers never fill.
+		s.log.Info("simulcast layer not forwarded", "rid", t.RID(), "ssrc", uint32(t.SSRC()))
+		s.discard(t)
+		return
+	}
 	pt := s.pts[i]
 	s.readers.Add(1)
 	go func() {
@@ -205,6 +215,20 @@ func (s *session) startReader(t *webrtc.TrackRemote) {
 		// track exists instead of waiting for the next GOP.
 		s.RequestKeyframe(i)
 	}
+}
+
+// discard reads a track nobody forwards until the session ends.
+func (s *session) discard(t *webrtc.TrackRemote) {
+	s.readers.Add(1)
+	go func() {
+		defer s.readers.Done()
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := t.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
 }
 
 func describe(specs []streams.TrackSpec) []string {

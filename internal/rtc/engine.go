@@ -131,9 +131,15 @@ func (e *Engine) NewPeerConnection(role Role, offer *Offer, chosen []Chosen) (*w
 	switch role {
 	case RoleIngest:
 		// Transport-wide CC feedback lets browser and GStreamer publishers
-		// run their congestion control; mid lets them demux by MID.
+		// run their congestion control; mid lets them demux by MID; the
+		// rid extensions identify simulcast layers (RFC 8852), which
+		// arrive without a=ssrc lines.
 		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-			for _, uri := range []string{sdp.TransportCCURI, sdp.SDESMidURI} {
+			uris := []string{sdp.TransportCCURI, sdp.SDESMidURI}
+			if kind == webrtc.RTPCodecTypeVideo {
+				uris = append(uris, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI)
+			}
+			for _, uri := range uris {
 				if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, kind); err != nil {
 					return nil, err
 				}
