@@ -16,6 +16,7 @@ import (
 
 	"github.com/wishgate/wishgate/internal/app"
 	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -23,9 +24,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // start runs a gateway on loopback with ephemeral ports.
 func start(t *testing.T, mutate func(*config.Config)) *app.App {
 	t.Helper()
-	cfg := config.Default()
-	cfg.HTTPAddr = "127.0.0.1:0"
-	cfg.UDPAddr = "127.0.0.1:0"
+	cfg := testutil.LoopbackConfig()
 	if mutate != nil {
 		mutate(&cfg)
 	}
