@@ -1,0 +1,180 @@
+package browser
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/wishgate/wishgate/internal/config"
+)
+
+// mediaStats is what the player's RTCPeerConnection reports, read in the page.
+type mediaStats struct {
+	VideoWidth    int     `json:"videoWidth"`
+	FramesDecoded float64 `json:"framesDecoded"`
+	AudioPackets  float64 `json:"audioPackets"`
+	StereoOffer   bool    `json:"stereoOffer"`
+	State         string  `json:"state"`
+}
+
+const readStats = `(async () => {
+  const p = window.wishgate && window.wishgate.player;
+  const out = { videoWidth: document.querySelector("video").videoWidth, framesDecoded: 0, audioPackets: 0,
+                stereoOffer: false, state: p ? p.state : "" };
+  if (!p || !p.pc) return out;
+  const r = await p.pc.getStats();
+  r.forEach((s) => {
+    if (s.type !== "inbound-rtp") return;
+    if (s.kind === "video") out.framesDecoded = s.framesDecoded || 0;
+    if (s.kind === "audio") out.audioPackets = s.packetsReceived || 0;
+  });
+  out.stereoOffer = !!p.pc.localDescription && /a=fmtp:\d+ .*stereo=1/.test(p.pc.localDescription.sdp);
+  return out;
+})()`
+
+func stats(t *testing.T, tb *tab) mediaStats {
+	t.Helper()
+	s, err := eval[mediaStats](tb, readStats)
+	if err != nil {
+		t.Fatalf("%s: read stats: %v", tb.name, err)
+	}
+	return s
+}
+
+// waitGrowth polls until framesDecoded (and, if audio, audio packets) grew
+// by at least min over the start value: the picture is moving, not frozen.
+func waitGrowth(t *testing.T, tb *tab, audio bool, min float64, timeout time.Duration) (before, after mediaStats) {
+	t.Helper()
+	before = stats(t, tb)
+	deadline := time.Now().Add(timeout)
+	for {
+		after = stats(t, tb)
+		if after.FramesDecoded-before.FramesDecoded >= min && (!audio || after.AudioPackets-before.AudioPackets >= min) {
+			return before, after
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: media did not flow within %v: before %+v, after %+v", tb.name, timeout, before, after)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// The newcomer's path: the dashboard shows how to publish, the publisher
+// page sends the fake camera and microphone, a second tab plays it, the
+// dashboard counts that viewer and drops it when the tab closes.
+func TestPublishWatchDashboard(t *testing.T) {
+	chromium := requireIsolation(t)
+	gw := startGateway(t, nil)
+	b := startBrowser(t, chromium)
+	base := gw.URL()
+
+	dash := b.newTab("dashboard", base+"/")
+	dash.waitJS(10*time.Second, `!document.getElementById("empty").hidden`, "empty state with publish instructions")
+	obsURL, err := eval[string](dash, `document.getElementById("howto-obs-url").textContent`)
+	if err != nil || obsURL != base+"/whip/mystream" {
+		t.Fatalf("OBS instructions show %q (%v), want %s", obsURL, err, base+"/whip/mystream")
+	}
+	ffmpeg, _ := eval[string](dash, `document.getElementById("howto-ffmpeg").textContent`)
+	if !strings.Contains(ffmpeg, `-f whip "`+base+`/whip/mystream"`) {
+		t.Fatalf("ffmpeg instructions lack this gateway's WHIP URL: %s", ffmpeg)
+	}
+	dash.screenshot("dashboard-empty.png")
+
+	pub := b.newTab("publisher", base+"/publish/cam1")
+	if err := pub.do(10*time.Second, chromedp.Click(chromedp.ID("golive"))); err != nil {
+		t.Fatalf("click Go live: %v", err)
+	}
+	pub.waitJS(15*time.Second, `document.body.dataset.publishState === "live"`, "publisher live")
+	pub.waitJS(10*time.Second, `document.getElementById("send-stats").textContent.includes("×")`, "publisher send statistics")
+	watchURL, _ := eval[string](pub, `document.getElementById("watch-url").value`)
+	if watchURL != base+"/watch/cam1" {
+		t.Errorf("share URL %q, want %s", watchURL, base+"/watch/cam1")
+	}
+
+	player := b.newTab("player", base+"/watch/cam1?stats=1")
+	player.waitJS(15*time.Second, `document.querySelector("video").videoWidth > 0`, "video with a picture")
+	_, after := waitGrowth(t, player, true, 25, 10*time.Second)
+	if !after.StereoOffer {
+		t.Errorf("player offer lacks stereo=1 on Opus (Chromium would downmix)")
+	}
+	player.waitJS(5*time.Second, `(() => {
+	  const t = document.querySelector(".stats").textContent;
+	  return /Resolution\d+×\d+/.test(t) && /Bitrate\d+(\.\d)? (k|M)?bit\/s/.test(t) && /Round trip\d+ ms/.test(t);
+	})()`, "stats overlay with resolution, bitrate and round trip")
+	// Autoplay is muted; the M key unmutes, S hides the statistics.
+	if muted, _ := eval[bool](player, `document.querySelector("video").muted`); !muted {
+		t.Errorf("player autoplayed with sound; browsers block that, it must start muted")
+	}
+	if err := player.do(5*time.Second, chromedp.KeyEvent("m"), chromedp.KeyEvent("s")); err != nil {
+		t.Fatal(err)
+	}
+	player.waitJS(5*time.Second, `!document.querySelector("video").muted && document.querySelector(".stats").hidden`,
+		"M unmutes and S hides the statistics")
+	if err := player.do(5*time.Second, chromedp.KeyEvent("s")); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("player: %+v", after)
+
+	dash.waitJS(10*time.Second, `(() => {
+	  const row = document.querySelector('tr[data-name="cam1"]');
+	  return row && row.querySelector(".viewers").dataset.total === "1" && row.querySelector(".badge").dataset.state === "live";
+	})()`, "dashboard row cam1 live with one viewer")
+	pub.screenshot("publisher-live.png")
+	player.screenshot("player-playing.png")
+	dash.screenshot("dashboard-one-viewer.png")
+
+	player.close()
+	dash.waitJS(10*time.Second, `document.querySelector('tr[data-name="cam1"] .viewers').dataset.total === "0"`,
+		"dashboard drops the viewer after the player tab closed")
+
+	if ex := b.exceptions(); len(ex) > 0 {
+		t.Errorf("uncaught page exceptions: %v", ex)
+	}
+}
+
+// A viewer who arrives first waits, in words, and playback starts by itself
+// when a publisher appears.
+func TestPlayerWaitsForPublisher(t *testing.T) {
+	chromium := requireIsolation(t)
+	gw := startGateway(t, nil)
+	b := startBrowser(t, chromium)
+
+	player := b.newTab("player", gw.URL()+"/watch/later")
+	player.waitJS(10*time.Second, `window.wishgate.player.state === "waiting" &&
+	  document.querySelector(".status-msg").textContent.includes("not live yet")`, "waiting message")
+	player.screenshot("player-waiting.png")
+
+	publishClip(t, gw.URL()+"/whip/later")
+	player.waitJS(20*time.Second, `document.querySelector("video").videoWidth === 320`, "video of the pion publisher (320 wide)")
+	waitGrowth(t, player, false, 25, 10*time.Second)
+	player.waitJS(5*time.Second, `window.wishgate.player.state === "playing"`, "playing state")
+	player.screenshot("player-after-wait.png")
+	if ex := b.exceptions(); len(ex) > 0 {
+		t.Errorf("uncaught page exceptions: %v", ex)
+	}
+}
+
+// Refusals are explained in words, with a way out, never a blank video.
+func TestPlayerTokenErrors(t *testing.T) {
+	chromium := requireIsolation(t)
+	gw := startGateway(t, func(c *config.Config) { c.ReadTokens = []string{"s3cret"} })
+	b := startBrowser(t, chromium)
+
+	player := b.newTab("player", gw.URL()+"/watch/locked")
+	player.waitJS(10*time.Second, `document.querySelector(".status-msg").textContent === "This stream needs a token" &&
+	  !document.querySelector(".token-form").hidden`, "token prompt")
+	if err := player.do(5*time.Second,
+		chromedp.SendKeys(chromedp.CSS(".token-form input"), "wrong"),
+		chromedp.Click(chromedp.CSS(".token-form button")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	player.waitJS(10*time.Second, `document.querySelector(".status-msg").textContent === "Token rejected"`, "token rejected message")
+	player.screenshot("player-token-rejected.png")
+
+	// The right token gets past auth: the stream is not live, so it waits.
+	good := b.newTab("player-with-token", gw.URL()+"/watch/locked?token=s3cret")
+	good.waitJS(10*time.Second, `window.wishgate.player.state === "waiting"`, "waiting with a valid token")
+}

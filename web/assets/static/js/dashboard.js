@@ -1,0 +1,244 @@
+// /: every stream, live, from the control API (GET /api/v1/streams, polled
+// about once a second). Rows are updated in place, so keyboard focus on a
+// link survives the refresh.
+import { formatBitrate } from "./stats.js";
+import { param, validName } from "./page.js";
+
+const $ = (id) => document.getElementById(id);
+const POLL_MS = 1000;
+const HIDDEN_POLL_MS = 5000;
+const TOKEN_KEY = "wishgate.adminToken";
+
+let token = param("token") || sessionStorage.getItem(TOKEN_KEY) || "";
+let info = null; // GET /api/v1/info, if the gateway offers it
+const rows = new Map(); // stream name -> <tr>
+
+const SOURCE_LABEL = { whip: "WHIP", "rtsp-source": "RTSP camera", "rtsp-publish": "RTSP publish" };
+const STATE_LABEL = { live: "live", waiting: "waiting", reconnecting: "source reconnecting", idle: "on demand" };
+
+export function formatDuration(sec) {
+  if (sec == null || !Number.isFinite(sec)) return "—";
+  sec = Math.floor(sec);
+  const d = Math.floor(sec / 86400);
+  const h = Math.floor((sec % 86400) / 3600);
+  const m = Math.floor((sec % 3600) / 60);
+  const s = sec % 60;
+  if (d) return `${d}d ${h}h`;
+  if (h) return `${h}h ${String(m).padStart(2, "0")}m`;
+  if (m) return `${m}m ${String(s).padStart(2, "0")}s`;
+  return `${s}s`;
+}
+
+export function describeTrack(t) {
+  let s = t.codec || "?";
+  if (t.kind === "video" && t.width && t.height) s += ` ${t.width}×${t.height}`;
+  if (t.kind === "audio") {
+    if (t.clock_rate) s += ` ${t.clock_rate / 1000} kHz`;
+    if (t.channels === 2) s += " stereo";
+  }
+  if (t.webrtc_playable === false) s += ` (${t.note || "not playable in browsers"})`;
+  return s;
+}
+
+export function describeViewers(v, readers) {
+  const whep = v ? v.whep || 0 : (readers || []).filter((r) => r.kind === "whep").length;
+  const rtsp = v ? v.rtsp || 0 : (readers || []).filter((r) => r.kind === "rtsp").length;
+  const parts = [`${whep} WHEP`];
+  if (rtsp) parts.push(`${rtsp} RTSP`);
+  return { total: whep + rtsp, text: parts.join(" · ") };
+}
+
+function authHeaders() {
+  return token ? { Authorization: "Bearer " + token } : {};
+}
+
+function setApiStatus(text, bad) {
+  $("api-status").textContent = text;
+  $("api-status").classList.toggle("bad", !!bad);
+}
+
+/** Updates a cell's text only when it changed (no flicker, no lost focus). */
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function newRow(name) {
+  const tr = document.createElement("tr");
+  tr.dataset.name = name;
+  const cells = ["name", "state", "source", "tracks", "ingest", "viewers", "uptime", "actions"].map((k) => {
+    const td = document.createElement(k === "name" ? "th" : "td");
+    if (k === "name") td.scope = "row";
+    td.className = k;
+    td.dataset.label = k[0].toUpperCase() + k.slice(1);
+    tr.append(td);
+    return td;
+  });
+  const enc = encodeURIComponent(name);
+  const strong = document.createElement("a");
+  strong.href = `/watch/${enc}`;
+  strong.textContent = name;
+  cells[0].append(strong);
+  const badge = document.createElement("span");
+  badge.className = "badge";
+  cells[1].append(badge);
+  const watch = document.createElement("a");
+  watch.href = `/watch/${enc}`;
+  watch.className = "button small";
+  watch.textContent = "Watch";
+  watch.setAttribute("aria-label", `Watch ${name}`);
+  const publish = document.createElement("a");
+  publish.href = `/publish/${enc}`;
+  publish.className = "button small ghost";
+  publish.textContent = "Publish";
+  publish.setAttribute("aria-label", `Publish to ${name}`);
+  cells[7].append(watch, " ", publish);
+  return tr;
+}
+
+function render(items) {
+  const seen = new Set();
+  const tbody = $("streams").querySelector("tbody");
+  items.sort((a, b) => a.name.localeCompare(b.name));
+  let prev = null;
+  for (const it of items) {
+    seen.add(it.name);
+    let tr = rows.get(it.name);
+    if (!tr) {
+      tr = newRow(it.name);
+      rows.set(it.name, tr);
+    }
+    // Keep the sorted order with minimal DOM moves.
+    const want = prev ? prev.nextSibling : tbody.firstChild;
+    if (want !== tr) tbody.insertBefore(tr, want);
+    prev = tr;
+    const c = tr.children;
+    const badge = c[1].firstChild;
+    badge.dataset.state = it.state;
+    setText(badge, STATE_LABEL[it.state] || it.state);
+    const src = it.source ? SOURCE_LABEL[it.source.kind] || it.source.kind : "—";
+    setText(c[2], src + (it.source && it.source.url ? ` ${it.source.url}` : ""));
+    const tracks = [...(it.tracks || [])].sort((x, y) => (x.kind === y.kind ? x.index - y.index : x.kind === "video" ? -1 : 1));
+    setText(c[3], tracks.map(describeTrack).join(", ") || "—");
+    setText(c[4], it.state === "live" || it.ingest_bitrate_bps ? formatBitrate(it.ingest_bitrate_bps) : "—");
+    const v = describeViewers(it.viewers, it.readers);
+    setText(c[5], v.text);
+    c[5].dataset.total = String(v.total);
+    setText(c[6], it.state === "live" ? formatDuration(it.uptime_seconds) : "—");
+  }
+  for (const [name, tr] of rows) {
+    if (!seen.has(name)) {
+      tr.remove();
+      rows.delete(name);
+    }
+  }
+  $("streams").hidden = items.length === 0;
+  $("empty").hidden = items.length !== 0;
+}
+
+async function poll() {
+  let resp;
+  try {
+    resp = await fetch("/api/v1/streams", { headers: authHeaders(), cache: "no-store" });
+  } catch {
+    setApiStatus("Cannot reach the gateway — retrying…", true);
+    return;
+  }
+  if (resp.status === 401 || resp.status === 403) {
+    let detail = "";
+    try {
+      detail = (await resp.json()).detail || "";
+    } catch {
+      // not problem+json
+    }
+    $("admin-form").hidden = false;
+    setApiStatus(token ? `Admin token rejected. ${detail}` : `This dashboard needs the admin token. ${detail}`, true);
+    return "auth";
+  }
+  if (!resp.ok) {
+    setApiStatus(`The control API answered HTTP ${resp.status} — retrying…`, true);
+    if (resp.status === 404) renderEmptyFallback();
+    return;
+  }
+  $("admin-form").hidden = true;
+  const items = (await resp.json()).items || [];
+  render(items);
+  const live = items.filter((s) => s.state === "live").length;
+  setApiStatus(`${items.length} stream${items.length === 1 ? "" : "s"}, ${live} live · updated ${new Date().toLocaleTimeString()}`);
+}
+
+/** Without an API the instructions are still useful. */
+function renderEmptyFallback() {
+  $("empty").hidden = false;
+}
+
+function urlFor(kind, name) {
+  const tpl = info && info.urls && info.urls[kind];
+  if (tpl && tpl.includes("{name}")) {
+    // The API knows the configured public address; but if the page is
+    // served on another host (proxy), the page's own origin is what works
+    // for this visitor's browser.
+    if (kind !== "rtsp") {
+      const u = new URL(tpl.replace("{name}", encodeURIComponent(name)));
+      return `${window.location.origin}${u.pathname}`;
+    }
+    return tpl.replace("{name}", encodeURIComponent(name));
+  }
+  if (kind === "rtsp") return "";
+  return `${window.location.origin}/${kind}/${encodeURIComponent(name)}`;
+}
+
+function renderHowto() {
+  const raw = $("new-name").value.trim();
+  const name = validName(raw) ? raw : "mystream";
+  const whip = urlFor("whip", name);
+  $("howto-browser").href = `/publish/${encodeURIComponent(name)}`;
+  $("howto-browser").textContent = `Publish ${name}`;
+  $("howto-obs-url").textContent = whip;
+  $("howto-ffmpeg").textContent =
+    "ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 \\\n" +
+    "  -c:v libx264 -preset veryfast -tune zerolatency -profile:v baseline -pix_fmt yuv420p -g 60 -b:v 2500k \\\n" +
+    "  -c:a libopus -ar 48000 -ac 2 -b:a 128k \\\n" +
+    `  -f whip "${whip}"`;
+  $("howto-ffmpeg-file").textContent =
+    "ffmpeg -re -stream_loop -1 -i input.mp4 \\\n" +
+    "  -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -pix_fmt yuv420p -g 60 -b:v 2500k \\\n" +
+    "  -c:a libopus -ar 48000 -ac 2 -b:a 128k \\\n" +
+    `  -f whip "${whip}"`;
+  $("howto-watch").href = `/watch/${encodeURIComponent(name)}`;
+  $("howto-whep").textContent = urlFor("whep", name);
+}
+
+async function loadInfo() {
+  try {
+    const resp = await fetch("/api/v1/info", { headers: authHeaders(), cache: "no-store" });
+    if (resp.ok) info = await resp.json();
+  } catch {
+    // optional
+  }
+  renderHowto();
+}
+
+let timer = 0;
+async function loop() {
+  clearTimeout(timer);
+  const r = await poll();
+  // Stop hammering with a bad token; the form restarts the loop.
+  if (r === "auth") return;
+  timer = setTimeout(loop, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
+}
+
+$("admin-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  token = $("admin-token").value.trim();
+  sessionStorage.setItem(TOKEN_KEY, token);
+  loadInfo();
+  loop();
+});
+$("new-name").addEventListener("input", renderHowto);
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) loop();
+});
+
+renderHowto();
+loadInfo();
+loop();
