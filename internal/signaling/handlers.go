@@ -127,7 +127,7 @@ func (s *Server) patch(prefix string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Header().Set("Accept-Patch", typeFrag)
 		e, err := s.lookup(prefix, c.Param("name"), c.Param("secret"))
-		if err != nil || e.ended {
+		if err != nil || ended(e.res) {
 			return s.writeError(c, ErrNotFound)
 		}
 		body, err := s.readBody(c, typeFrag)
@@ -183,10 +183,19 @@ func (s *Server) delete(prefix string) echo.HandlerFunc {
 		if err != nil {
 			return s.writeError(c, err)
 		}
-		if !e.ended {
-			e.res.Close()
-		}
+		e.res.Close() // returns at once for a session that already ended
 		return c.NoContent(http.StatusOK)
+	}
+}
+
+// ended reads the session's own done signal: entry.ended belongs to the
+// server's lock and the handlers run outside it.
+func ended(r Resource) bool {
+	select {
+	case <-r.Done():
+		return true
+	default:
+		return false
 	}
 }
 
