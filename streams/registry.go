@@ -179,6 +179,7 @@ func (r *Registry) removeLocked(s *Stream) []*Subscription {
 	s.removed = true
 	for _, t := range s.tracks {
 		t.gop.close() // hand the cached packets back to the pool
+		t.hist.close()
 	}
 	if s.graceTimer != nil {
 		s.graceTimer.Stop()

@@ -60,6 +60,8 @@ type Subscription struct {
 	Sent    atomic.Uint64
 	Dropped atomic.Uint64 // dropped because the queue was full
 	Skipped atomic.Uint64 // not sent while waiting for a keyframe
+	// Retransmitted counts packets resent from the track's history on NACK.
+	Retransmitted atomic.Uint64
 }
 
 // subTrack is the subscriber's view of one stream track.
@@ -79,6 +81,14 @@ type subTrack struct {
 	// queued copies of those packets are dropped (see Track.write).
 	dedup      bool
 	dedupUntil uint16
+	// mapFrom is the first outgoing sequence number of the current seqOff;
+	// bursting is set while the cached GOP goes out (its timestamps are
+	// rewritten, so those packets are not retransmitted from the history).
+	mapFrom  uint16
+	bursting bool
+	// outMap publishes seqOff, mapFrom and lastOut to the RTCP reader that
+	// answers NACKs (Retransmit): valid<<48 | seqOff<<32 | mapFrom<<16 | lastOut.
+	outMap atomic.Uint64
 }
 
 // push is the producer side: never blocks.
@@ -184,6 +194,7 @@ func (s *Subscription) startFromCache(i int, sink Sink) error {
 	}
 	last := s.burst[len(s.burst)-1].Header
 	frame := 0
+	st.bursting = true
 	for j, p := range s.burst {
 		if j > 0 && p.Header.Timestamp != s.burst[j-1].Header.Timestamp {
 			frame++
@@ -192,6 +203,9 @@ func (s *Subscription) startFromCache(i int, sink Sink) error {
 			return err
 		}
 	}
+	st.bursting = false
+	st.mapFrom = st.lastOut + 1
+	st.publishMap()
 	if !st.waiting {
 		st.dedup = true
 		st.dedupUntil = last.SequenceNumber
@@ -238,21 +252,64 @@ func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 		st.started = true
 		st.resync = false
 		st.lastOut = pkt.Header.SequenceNumber - 1
+		st.mapFrom = pkt.Header.SequenceNumber
 	case st.resync:
 		// Close the gap left by skipped packets so the reader does not
 		// NACK packets that will never come.
 		st.seqOff = st.lastOut + 1 - pkt.Header.SequenceNumber
 		st.resync = false
+		st.mapFrom = st.lastOut + 1
 	}
 	h.SequenceNumber += st.seqOff
 	if int16(h.SequenceNumber-st.lastOut) > 0 {
 		st.lastOut = h.SequenceNumber
+	}
+	if !st.bursting {
+		st.publishMap()
 	}
 	if err := sink.WriteRTP(i, h, pkt.Payload); err != nil {
 		return err
 	}
 	s.Sent.Add(1)
 	return nil
+}
+
+func (st *subTrack) publishMap() {
+	st.outMap.Store(1<<48 | uint64(st.seqOff)<<32 | uint64(st.mapFrom)<<16 | uint64(st.lastOut))
+}
+
+// Retransmit answers a reader's NACK for the packet it knows as seq on track
+// i: the packet is looked up in the track's shared history and written to
+// sink with this subscriber's numbering. It runs on the reader's RTCP
+// goroutine, concurrently with Run, so sink must accept concurrent writes
+// (pion's TrackLocalWriter does). Packets sent before the subscriber's
+// numbering last changed, or as part of the GOP-cache burst, are not
+// answered: their mapping is gone.
+func (s *Subscription) Retransmit(i int, seq uint16, sink Sink) bool {
+	if i < 0 || i >= len(s.tracks) || !s.tracks[i].enabled {
+		return false
+	}
+	st := &s.tracks[i]
+	m := st.outMap.Load()
+	if m>>48 == 0 {
+		return false
+	}
+	seqOff, from, last := uint16(m>>32), uint16(m>>16), uint16(m)
+	if int16(seq-from) < 0 || int16(seq-last) > 0 {
+		return false
+	}
+	pkt := st.track.hist.get(seq - seqOff)
+	if pkt == nil {
+		return false
+	}
+	defer pkt.Release()
+	hdr := pkt.Header
+	hdr.SequenceNumber = seq
+	if sink.WriteRTP(i, &hdr, pkt.Payload) != nil {
+		return false
+	}
+	s.Retransmitted.Add(1)
+	return true
 }
 
 func (s *Subscription) drain() {

@@ -35,6 +35,8 @@ type Track struct {
 
 	// gop holds the current GOP of a video track for instant start (gop.go).
 	gop gopCache
+	// hist answers subscribers' NACKs for all of them (history.go).
+	hist history
 
 	// size is the picture size from the last keyframe that declared one.
 	size videoSize
@@ -53,6 +55,9 @@ func newTrack(s *Stream, i int, spec TrackSpec) *Track {
 	t := &Track{Index: i, Kind: spec.Kind, Codec: spec.Codec, stream: s, ssrc: rand.Uint32()}
 	if spec.Kind == KindVideo {
 		t.gop.maxBytes = s.reg.cfg.GOPCacheBytes
+		t.hist = newHistory(videoHistory)
+	} else {
+		t.hist = newHistory(audioHistory)
 	}
 	return t
 }
@@ -98,6 +103,7 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 	if t.Kind == KindVideo {
 		t.gop.add(pkt)
 	}
+	t.hist.put(pkt)
 	if subs := t.stream.subs.Load(); subs != nil {
 		for _, s := range *subs {
 			s.push(t.Index, pkt)

@@ -81,8 +81,9 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 	return s, nil
 }
 
-// readRTCP turns a viewer's PLI/FIR into a throttled keyframe request. The
-// reads also drive pion's NACK responder and report interceptors.
+// readRTCP turns a viewer's PLI/FIR into a throttled keyframe request and
+// answers its NACKs from the track's shared history. The reads also drive
+// pion's report interceptors.
 func (s *session) readRTCP(sender *webrtc.RTPSender, track int) {
 	s.workers.Add(1)
 	go func() {
@@ -103,6 +104,8 @@ func (s *session) readRTCP(sender *webrtc.RTPSender, track int) {
 					s.sub.RequestKeyframe(track)
 				case *rtcp.ReceiverReport:
 					s.observeRR(track, p)
+				case *rtcp.TransportLayerNack:
+					s.answerNACK(track, p)
 				}
 			}
 		}

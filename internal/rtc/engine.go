@@ -16,11 +16,6 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// nackHistory is the per-viewer retransmission buffer in packets: about one
-// second of 2.5 Mbit/s video, enough for any loopback-to-continental RTT,
-// a quarter of pion's default memory.
-const nackHistory = 256
-
 // EngineConfig configures the WebRTC transport.
 type EngineConfig struct {
 	// UDPAddr is the one UDP socket all WebRTC media flows through
@@ -161,11 +156,9 @@ func (e *Engine) NewPeerConnection(role Role, offer *Offer, chosen []Chosen) (*w
 		}
 		ir.Add(tw)
 	case RoleEgress:
-		resp, err := nack.NewResponderInterceptor(nack.ResponderSize(nackHistory))
-		if err != nil {
-			return nil, err
-		}
-		ir.Add(resp)
+		// No NACK responder here: whep answers NACKs from the stream
+		// track's history, shared by all viewers (streams/history.go),
+		// instead of pion keeping a copy of every packet per viewer.
 		sr, err := report.NewSenderInterceptor()
 		if err != nil {
 			return nil, err
