@@ -36,9 +36,10 @@ func (s *Server) cors(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func (s *Server) anyOrigin() bool {
-	return len(s.cfg.AllowOrigins) == 0 || slices.Contains(s.cfg.AllowOrigins, "*")
+	o := s.origins()
+	return len(o) == 0 || slices.Contains(o, "*")
 }
 
 func (s *Server) originAllowed(origin string) bool {
-	return s.anyOrigin() || slices.Contains(s.cfg.AllowOrigins, origin)
+	return s.anyOrigin() || slices.Contains(s.origins(), origin)
 }

@@ -76,7 +76,7 @@ func (s *Server) post(prefix string, ep Endpoint) echo.HandlerFunc {
 		if closing {
 			return s.writeError(c, ErrShuttingDown)
 		}
-		if err := s.cfg.Auth.Check(ep.Action(), name, token(c.Request())); err != nil {
+		if err := s.authorize(c, ep.Action(), name); err != nil {
 			return s.writeError(c, err)
 		}
 		body, err := s.readBody(c, typeSDP)
@@ -114,7 +114,7 @@ func (s *Server) post(prefix string, ep Endpoint) echo.HandlerFunc {
 // setLinks announces ICE servers, one Link field each: OBS splits a combined
 // field on commas naively (PROTOCOL §2.1).
 func (s *Server) setLinks(h http.Header) {
-	for _, is := range s.cfg.ICEServers {
+	for _, is := range s.iceServers() {
 		v := "<" + is.URL + `>; rel="ice-server"`
 		if is.Username != "" {
 			v += `; username="` + is.Username + `"; credential="` + is.Credential + `"; credential-type="password"`
@@ -210,7 +210,7 @@ func (s *Server) optionsEndpoint(ep Endpoint) echo.HandlerFunc {
 		h.Set("Allow", "OPTIONS, GET, HEAD, POST")
 		h.Set("Access-Control-Allow-Methods", "OPTIONS, GET, HEAD, POST, PATCH, DELETE")
 		// ICE servers go only to clients allowed to use the endpoint.
-		if s.cfg.Auth.Check(ep.Action(), c.Param("name"), token(c.Request())) == nil {
+		if s.authorize(c, ep.Action(), c.Param("name")) == nil {
 			s.setLinks(h)
 		}
 		return c.NoContent(http.StatusNoContent)

@@ -56,7 +56,7 @@ func statusOf(err error) int {
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, ErrPreconditionRequired):
 		return http.StatusPreconditionRequired
-	case errors.Is(err, ErrShuttingDown), errors.Is(err, streams.ErrClosed):
+	case errors.Is(err, ErrShuttingDown), errors.Is(err, streams.ErrClosed), errors.Is(err, auth.ErrUnavailable):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

@@ -67,6 +67,11 @@ type Config struct {
 	Tombstone    time.Duration
 	ICEServers   []ICEServer
 	AllowOrigins []string // CORS; empty or "*" means any
+	// Links and Origins, if set, replace ICEServers and AllowOrigins and
+	// are asked on every request: hot reload changes them, and TURN REST
+	// credentials are minted per response (live.go).
+	Links   func() []ICEServer
+	Origins func() []string
 	Auth         Checker
 	Logger       *slog.Logger
 }
