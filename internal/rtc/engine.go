@@ -1,10 +1,15 @@
 package rtc
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -21,20 +26,41 @@ type EngineConfig struct {
 	// UDPAddr is the one UDP socket all WebRTC media flows through
 	// (":8189"). When it names one IP, only that IP is advertised.
 	UDPAddr string
-	// PublicIPs replace the host candidates' addresses (NAT 1:1).
-	PublicIPs []string
+	// TCPAddr, if set, is the one TCP socket for ICE-TCP (RFC 6544 passive
+	// candidates), for clients whose network blocks UDP.
+	TCPAddr string
+	// PublicIPs replace the host candidates' addresses (NAT 1:1): IPs, or
+	// DNS names resolved at start and every NAT1To1Refresh.
+	PublicIPs      []string
+	NAT1To1Refresh time.Duration
+	// Interfaces and HostNetworks (CIDRs) restrict which local addresses
+	// become host candidates; empty means all.
+	Interfaces   []string
+	HostNetworks []string
+	// STUNServers (host:port) are asked for the media socket's public
+	// address every STUNRefresh, unless PublicIPs are set.
+	STUNServers []string
+	STUNRefresh time.Duration
 	// ICE timeouts: a peer silent for FailedTimeout is gone.
 	DisconnectedTimeout, FailedTimeout time.Duration
 	Logger                             *slog.Logger
 }
 
-// Engine owns the media socket and builds peer connections on it.
+// Engine owns the media sockets and builds peer connections on them.
 type Engine struct {
-	cfg  EngineConfig
-	conn net.PacketConn
-	mux  ice.UDPMux
-	se   webrtc.SettingEngine
-	log  *slog.Logger
+	cfg       EngineConfig
+	conn      net.PacketConn
+	universal *ice.UniversalUDPMuxDefault
+	tcpLn     net.Listener
+	tcpMux    ice.TCPMux
+	se        webrtc.SettingEngine
+	log       *slog.Logger
+
+	adv    atomic.Pointer[advertised]
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed atomic.Bool
+	once   sync.Once
 }
 
 // Role says which way media flows for a session.
@@ -45,7 +71,7 @@ const (
 	RoleEgress             // WHEP: we send
 )
 
-// NewEngine binds the media socket.
+// NewEngine binds the media sockets and resolves the advertised names.
 func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.DisconnectedTimeout == 0 {
 		cfg.DisconnectedTimeout = 5 * time.Second
@@ -53,19 +79,67 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.FailedTimeout == 0 {
 		cfg.FailedTimeout = 20 * time.Second
 	}
+	if cfg.NAT1To1Refresh <= 0 {
+		cfg.NAT1To1Refresh = time.Minute
+	}
+	if cfg.STUNRefresh <= 0 {
+		cfg.STUNRefresh = time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	var filter hostFilter
+	filter.ifaces = cfg.Interfaces
+	for _, n := range cfg.HostNetworks {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			return nil, fmt.Errorf("host_networks %q: %w", n, err)
+		}
+		filter.nets = append(filter.nets, p.Masked())
+	}
+	// NAT 1:1 names must resolve once before the first answer: an answer
+	// with only private addresses fails in a way users cannot see.
+	names := resolve(context.Background(), cfg.PublicIPs, nil)
+	for _, n := range names {
+		if len(n.Resolved) == 0 {
+			return nil, fmt.Errorf("nat_1to1 %q: cannot resolve: %s", n.Configured, n.Error)
+		}
+	}
+
 	conn, err := net.ListenPacket("udp", cfg.UDPAddr)
 	if err != nil {
-		return nil, fmt.Errorf("udp-addr %q: %w", cfg.UDPAddr, err)
+		return nil, fmt.Errorf("udp_addr %q: %w", cfg.UDPAddr, err)
 	}
-	e := &Engine{cfg: cfg, conn: conn, log: cfg.Logger}
-	e.mux = webrtc.NewICEUDPMux(nil, conn)
+	e := &Engine{cfg: cfg, conn: conn, log: cfg.Logger.With("component", "rtc")}
+	e.adv.Store(&advertised{Names: names, NAT1To1: flatten(names)})
+	// The universal mux answers our own STUN requests on the media socket;
+	// the cache TTL is short so each refresh really asks again.
+	e.universal = ice.NewUniversalUDPMuxDefault(ice.UniversalUDPMuxParams{UDPConn: conn, XORMappedAddrCacheTTL: time.Second})
 
 	se := webrtc.SettingEngine{}
-	se.SetICEUDPMux(e.mux)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	se.SetICEUDPMux(&hostUDPMux{UDPMux: e.universal, conn: conn, filter: filter})
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	if cfg.TCPAddr != "" {
+		e.tcpLn, err = net.Listen("tcp", cfg.TCPAddr)
+		if err != nil {
+			e.universal.Close()
+			return nil, fmt.Errorf("tcp_addr %q: %w", cfg.TCPAddr, err)
+		}
+		// 8 packets of read buffer per connection, as pion's ICE-TCP example.
+		e.tcpMux = webrtc.NewICETCPMux(nil, e.tcpLn, 8)
+		se.SetICETCPMux(e.tcpMux)
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+		if ip := e.tcpLn.Addr().(*net.TCPAddr).IP; ip.IsLoopback() {
+			se.SetIncludeLoopbackCandidate(true)
+		}
+		// We only accept (passive); never dial clients' active candidates.
+		se.DisableActiveTCP(true)
+	}
+	se.SetNetworkTypes(networks)
+	// Host candidates of the TCP listener (pion enumerates interfaces for
+	// it itself, applying these filters; the UDP side is hostUDPMux's).
+	se.SetInterfaceFilter(filter.keepIface)
+	se.SetIPFilter(filter.keepIP)
 	// No mDNS: the server advertises real addresses, and resolving a
 	// client's .local names is neither possible nor needed (it reaches us,
 	// we learn it as peer-reflexive).
@@ -74,36 +148,55 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	// RFC 9725 §4.4.4 / W-10: answer actpass with passive; pion answers
 	// active by default. A passive offer (FFmpeg 8.0) still gets active.
 	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
-		conn.Close()
+		e.closeSockets()
 		return nil, err
 	}
-	if host := boundIP(conn); host != nil {
-		if host.IsLoopback() {
-			se.SetIncludeLoopbackCandidate(true)
-		}
-		se.SetIPFilter(func(ip net.IP) bool { return ip.Equal(host) })
-	}
-	if len(cfg.PublicIPs) > 0 {
-		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
-	}
 	e.se = se
+
+	if len(cfg.STUNServers) > 0 && len(cfg.PublicIPs) > 0 {
+		e.log.Warn("stun_servers are not asked: nat_1to1 already says what to advertise")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	e.wg.Add(1)
+	go e.refreshLoop(ctx)
 	return e, nil
 }
 
-func boundIP(conn net.PacketConn) net.IP {
-	a, ok := conn.LocalAddr().(*net.UDPAddr)
-	if !ok || a.IP == nil || a.IP.IsUnspecified() {
-		return nil
-	}
-	return a.IP
+func (e *Engine) stunEnabled() bool {
+	return len(e.cfg.STUNServers) > 0 && len(e.cfg.PublicIPs) == 0
 }
 
 // UDPAddr is the bound media address (the port is real even for ":0").
 func (e *Engine) UDPAddr() *net.UDPAddr { return e.conn.LocalAddr().(*net.UDPAddr) }
 
-// Close releases the media socket.
+// TCPAddr is the bound ICE-TCP address, or nil when ICE-TCP is off.
+func (e *Engine) TCPAddr() *net.TCPAddr {
+	if e.tcpLn == nil {
+		return nil
+	}
+	return e.tcpLn.Addr().(*net.TCPAddr)
+}
+
+// Close stops the refresh loop and releases the media sockets; idempotent.
 func (e *Engine) Close() error {
-	return e.mux.Close()
+	var err error
+	e.once.Do(func() {
+		e.closed.Store(true)
+		e.cancel()
+		e.wg.Wait()
+		err = e.closeSockets()
+	})
+	return err
+}
+
+func (e *Engine) closeSockets() error {
+	var errs []error
+	if e.tcpMux != nil {
+		errs = append(errs, e.tcpMux.Close())
+	}
+	errs = append(errs, e.universal.Close())
+	return errors.Join(errs...)
 }
 
 // Chosen is a codec to register for one kind, at the offer's payload type.
@@ -166,6 +259,11 @@ func (e *Engine) NewPeerConnection(role Role, offer *Offer, chosen []Chosen) (*w
 		ir.Add(sr)
 	}
 	se := e.se
+	if rules := e.adv.Load().rewriteRules(); len(rules) > 0 {
+		if err := se.SetICEAddressRewriteRules(rules...); err != nil {
+			return nil, err
+		}
+	}
 	if offer.Setup == "passive" {
 		// FFmpeg 8.0 offers to be the DTLS server (outside RFC 9725 §4.4.4,
 		// which wants actpass); the only working answer is active.

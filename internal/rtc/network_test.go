@@ -1,0 +1,204 @@
+package rtc
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/stun/v4"
+)
+
+func TestHostFilter(t *testing.T) {
+	f := hostFilter{ifaces: []string{"eth0"}}
+	if !f.keepIface("eth0") || f.keepIface("docker0") {
+		t.Fatal("interface filter")
+	}
+	f = hostFilter{}
+	for _, n := range []string{"10.0.0.0/8", "2001:db8::/32"} {
+		f.nets = append(f.nets, mustPrefix(t, n))
+	}
+	for ip, want := range map[string]bool{"10.1.2.3": true, "192.168.1.1": false, "2001:db8::1": true, "::ffff:10.0.0.1": true} {
+		if got := f.keepIP(net.ParseIP(ip)); got != want {
+			t.Errorf("%s: got %v", ip, got)
+		}
+	}
+	if !(hostFilter{}).keepIP(net.ParseIP("192.0.2.1")) || !(hostFilter{}).keepIface("any") {
+		t.Fatal("an empty filter keeps everything")
+	}
+}
+
+func newTestEngine(t *testing.T, cfg EngineConfig) *Engine {
+	t.Helper()
+	if cfg.UDPAddr == "" {
+		cfg.UDPAddr = "127.0.0.1:0"
+	}
+	e, err := NewEngine(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+func diagnose(t *testing.T, e *Engine) Diagnostics {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d, err := e.Diagnose(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestDiagnoseUDPAndTCP(t *testing.T) {
+	e := newTestEngine(t, EngineConfig{TCPAddr: "127.0.0.1:0"})
+	d := diagnose(t, e)
+	if !d.UDP.Bound || !d.TCP.Enabled || !d.TCP.Bound || d.TCP.Addr != e.TCPAddr().String() {
+		t.Fatalf("listeners: %+v %+v", d.UDP, d.TCP)
+	}
+	if len(d.Candidates) != 2 {
+		t.Fatalf("want one UDP and one TCP candidate, got %+v", d.Candidates)
+	}
+	u, c := d.Candidates[0], d.Candidates[1]
+	if u.Protocol != "udp" || u.Address != "127.0.0.1" || u.Port != e.UDPAddr().Port || u.Type != "host" {
+		t.Fatalf("first candidate must be the UDP host one: %+v", u)
+	}
+	if c.Protocol != "tcp" || c.TCPType != "passive" || c.Port != e.TCPAddr().Port {
+		t.Fatalf("TCP candidate: %+v", c)
+	}
+	if !slices.ContainsFunc(d.Warnings, func(w string) bool { return strings.Contains(w, "private or loopback") }) {
+		t.Fatalf("loopback-only candidates should warn: %v", d.Warnings)
+	}
+	_ = e.Close()
+	if _ = e.Close(); false {
+		t.Fatal("unreachable")
+	}
+	d2, err := e.Diagnose(context.Background())
+	if err == nil || d2.UDP.Bound {
+		t.Fatalf("closed engine: %+v %v", d2.UDP, err)
+	}
+}
+
+func TestNAT1To1NamesAndIPs(t *testing.T) {
+	e := newTestEngine(t, EngineConfig{TCPAddr: "127.0.0.1:0", PublicIPs: []string{"localhost", "198.51.100.9"}})
+	d := diagnose(t, e)
+	if len(d.NAT1To1) != 2 || d.NAT1To1[0].Configured != "localhost" || !slices.Contains(d.NAT1To1[0].Resolved, "127.0.0.1") {
+		t.Fatalf("resolution: %+v", d.NAT1To1)
+	}
+	var udp, tcp bool
+	for _, c := range d.Candidates {
+		if c.Address == "198.51.100.9" && c.Protocol == "udp" && c.Port == e.UDPAddr().Port {
+			udp = true
+		}
+		if c.Address == "198.51.100.9" && c.Protocol == "tcp" && c.Port == e.TCPAddr().Port {
+			tcp = true
+		}
+	}
+	if !udp || !tcp {
+		t.Fatalf("the NAT 1:1 address is not advertised on both sockets: %+v", d.Candidates)
+	}
+	if _, err := NewEngine(EngineConfig{UDPAddr: "127.0.0.1:0", PublicIPs: []string{"no-such-host.invalid"}}); err == nil || !strings.Contains(err.Error(), "nat_1to1") {
+		t.Fatalf("an unresolvable name must fail the start: %v", err)
+	}
+}
+
+// fakeSTUN answers binding requests with a fixed public address, as a STUN
+// server on the far side of a NAT would.
+func fakeSTUN(t *testing.T, public *net.UDPAddr) string {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := conn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
+			if req.Decode() != nil || req.Type != stun.BindingRequest {
+				continue
+			}
+			resp, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingSuccess,
+				&stun.XORMappedAddress{IP: public.IP, Port: public.Port}, stun.Fingerprint)
+			if err == nil {
+				_, _ = conn.WriteTo(resp.Raw, from)
+			}
+		}
+	}()
+	t.Cleanup(func() { conn.Close(); <-done })
+	return conn.LocalAddr().String()
+}
+
+func TestSTUNReflexiveAddressIsAdvertised(t *testing.T) {
+	server := fakeSTUN(t, &net.UDPAddr{IP: net.ParseIP("203.0.113.7"), Port: 40000})
+	e := newTestEngine(t, EngineConfig{STUNServers: []string{server}, STUNRefresh: time.Hour})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		d := diagnose(t, e)
+		if slices.ContainsFunc(d.Candidates, func(c CandidateReport) bool {
+			return c.Address == "203.0.113.7" && c.Port == e.UDPAddr().Port && c.Protocol == "udp"
+		}) {
+			if len(d.STUN) != 1 || d.STUN[0].Reflexive != "203.0.113.7:40000" {
+				t.Fatalf("stun status: %+v", d.STUN)
+			}
+			if d.Candidates[0].Address != "127.0.0.1" && d.Candidates[0].Address != "203.0.113.7" {
+				t.Fatalf("order: %+v", d.Candidates)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reflexive address never advertised: %+v", d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A STUN server that never answers must not delay answers (RFC 9725 W-27):
+// gathering uses the last known address, never a live STUN transaction.
+func TestSilentSTUNDoesNotDelayAnswers(t *testing.T) {
+	silent, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	e := newTestEngine(t, EngineConfig{STUNServers: []string{silent.LocalAddr().String()}, STUNRefresh: time.Hour})
+	start := time.Now()
+	d := diagnose(t, e)
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("gathering took %s while STUN was pending", took)
+	}
+	if len(d.Candidates) == 0 || d.Candidates[0].Address != "127.0.0.1" {
+		t.Fatalf("candidates: %+v", d.Candidates)
+	}
+	// The timeout is reported once the transaction gives up.
+	deadline := time.Now().Add(stunTimeout + 3*time.Second)
+	for {
+		d = diagnose(t, e)
+		if len(d.STUN) == 1 && d.STUN[0].Error != "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("STUN failure never reported: %+v", d.STUN)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func mustPrefix(t *testing.T, s string) netip.Prefix {
+	t.Helper()
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
