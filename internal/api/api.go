@@ -7,9 +7,12 @@ package api
 
 import (
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/wishgate/wishgate"
 
 	"github.com/wishgate/wishgate/internal/signaling"
 	"github.com/wishgate/wishgate/internal/stats"
@@ -27,12 +30,14 @@ type Config struct {
 	Registry *streams.Registry
 	Sessions Sessions
 	Sampler  *stats.Sampler
+	// Sources, if set, enables /api/v1/sources (the RTSP bridge).
+	Sources Sources
 	// AdminToken guards every /api/v1 route. Empty: loopback clients only.
 	AdminToken string
 	// Ready reports nil when every listener is bound, or why not (/readyz).
 	Ready func() error
-	// RTSPPort, if non-zero, adds the RTSP URL to /api/v1/info.
-	RTSPPort  int
+	// RTSPAddr, if set and non-nil, adds the RTSP URL to /api/v1/info.
+	RTSPAddr  func() net.Addr
 	StartedAt time.Time
 	Logger    *slog.Logger
 }
@@ -43,6 +48,7 @@ type API struct {
 	log   *slog.Logger
 	admin adminCheck
 	build BuildInfo
+	spec  []byte
 }
 
 // New builds the API.
@@ -56,7 +62,8 @@ func New(cfg Config) *API {
 	if cfg.StartedAt.IsZero() {
 		cfg.StartedAt = time.Now()
 	}
-	return &API{cfg: cfg, log: cfg.Logger.With("component", "api"), admin: newAdminCheck(cfg.AdminToken), build: ReadBuildInfo()}
+	return &API{cfg: cfg, log: cfg.Logger.With("component", "api"), admin: newAdminCheck(cfg.AdminToken), build: ReadBuildInfo(),
+		spec: wishgate.OpenAPI()}
 }
 
 // Mount registers the routes on e.
@@ -65,6 +72,7 @@ func (a *API) Mount(e *echo.Echo) {
 	e.HEAD("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
 	e.HEAD("/readyz", a.readyz)
+	e.GET("/api/openapi.yaml", a.openapi)
 
 	g := e.Group("/api/v1", a.requireAdmin)
 	g.GET("/streams", a.listStreams)
@@ -73,4 +81,10 @@ func (a *API) Mount(e *echo.Echo) {
 	g.GET("/sessions", a.listSessions)
 	g.DELETE("/sessions/:id", a.kickSession)
 	g.GET("/info", a.info)
+	if a.cfg.Sources != nil {
+		g.GET("/sources", a.listSources)
+		g.GET("/sources/:name", a.getSource)
+		g.PUT("/sources/:name", a.putSource)
+		g.DELETE("/sources/:name", a.deleteSource)
+	}
 }

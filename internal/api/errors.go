@@ -6,7 +6,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wishgate/wishgate/bridge"
 	"github.com/wishgate/wishgate/internal/signaling"
+	"github.com/wishgate/wishgate/streams"
 )
 
 // Errors of the control API.
@@ -17,14 +19,28 @@ var (
 	ErrBadAdminToken   = errors.New("the admin token is not valid")
 	ErrLoopbackOnly    = errors.New("no admin token is configured, so the control API answers loopback clients only; " +
 		"set --admin-token or WISHGATE_ADMIN_TOKEN to use it from elsewhere")
-	ErrNotReady = errors.New("not ready")
+	ErrNotReady       = errors.New("not ready")
+	ErrSourceNotFound = errors.New("no such source")
+	ErrNotJSON        = errors.New("send the body as Content-Type: application/json")
+	ErrBadBody        = errors.New("malformed request body")
 )
 
 // statusOf maps every error the API produces to its HTTP status.
 func statusOf(err error) int {
 	switch {
-	case errors.Is(err, ErrStreamNotFound), errors.Is(err, ErrSessionNotFound):
+	case errors.Is(err, ErrStreamNotFound), errors.Is(err, ErrSessionNotFound),
+		errors.Is(err, ErrSourceNotFound), errors.Is(err, bridge.ErrSourceNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, ErrBadBody):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrNotJSON):
+		return http.StatusUnsupportedMediaType
+	case errors.Is(err, bridge.ErrInvalidSource):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, bridge.ErrSourceExists):
+		return http.StatusConflict
+	case errors.Is(err, streams.ErrClosed):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrAdminToken), errors.Is(err, ErrBadAdminToken):
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrLoopbackOnly):

@@ -26,3 +26,8 @@ type notReady struct{ err error }
 
 func (e *notReady) Error() string { return "not ready: " + e.err.Error() }
 func (e *notReady) Unwrap() error { return ErrNotReady }
+
+// openapi serves openapi.yaml, the description of every route.
+func (a *API) openapi(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml", a.spec)
+}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 )
@@ -52,12 +51,15 @@ func (a *API) info(c echo.Context) error {
 		"whip": scheme + "://" + host + "/whip/{name}",
 		"whep": scheme + "://" + host + "/whep/{name}",
 	}
-	if a.cfg.RTSPPort != 0 {
-		h, _, err := net.SplitHostPort(host)
-		if err != nil {
-			h = host
+	if a.cfg.RTSPAddr != nil {
+		if addr := a.cfg.RTSPAddr(); addr != nil {
+			h, _, err := net.SplitHostPort(host)
+			if err != nil {
+				h = host
+			}
+			_, port, _ := net.SplitHostPort(addr.String())
+			urls["rtsp"] = "rtsp://" + net.JoinHostPort(h, port) + "/{name}"
 		}
-		urls["rtsp"] = "rtsp://" + net.JoinHostPort(h, strconv.Itoa(a.cfg.RTSPPort)) + "/{name}"
 	}
 	return c.JSON(http.StatusOK, infoJSON{
 		Version: a.build.Version, Commit: a.build.Commit, Go: a.build.Go,

@@ -2,31 +2,85 @@ package api
 
 import (
 	"net/http"
+	"sort"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wishgate/wishgate/bridge"
 	"github.com/wishgate/wishgate/internal/signaling"
 	"github.com/wishgate/wishgate/streams"
 )
 
+// listStreams lists the registry's streams and, when the bridge is on, the
+// configured camera sources that have no stream right now (an on-demand
+// camera nobody watches, a camera being reconnected), sorted by name.
 func (a *API) listStreams(c echo.Context) error {
 	infos := a.cfg.Registry.List()
+	srcs := a.sourceIndex()
 	sess := a.sessionStats()
 	now := time.Now()
-	out := itemsJSON[streamJSON]{Items: make([]streamJSON, 0, len(infos))}
+	out := itemsJSON[streamJSON]{Items: make([]streamJSON, 0, len(infos)+len(srcs))}
 	for _, info := range infos {
-		out.Items = append(out.Items, a.streamView(info, sess, now))
+		out.Items = append(out.Items, a.streamView(info, srcs, sess, now))
+		delete(srcs, info.Name)
 	}
+	for _, st := range srcs {
+		out.Items = append(out.Items, sourceOnlyView(st, now))
+	}
+	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
 	return c.JSON(http.StatusOK, out)
 }
 
 func (a *API) getStream(c echo.Context) error {
-	info, ok := a.cfg.Registry.Info(c.Param("name"))
-	if !ok {
-		return a.writeError(c, ErrStreamNotFound)
+	name := c.Param("name")
+	srcs := a.sourceIndex()
+	if info, ok := a.cfg.Registry.Info(name); ok {
+		return c.JSON(http.StatusOK, a.streamView(info, srcs, a.sessionStats(), time.Now()))
 	}
-	return c.JSON(http.StatusOK, a.streamView(info, a.sessionStats(), time.Now()))
+	if st, ok := srcs[name]; ok {
+		return c.JSON(http.StatusOK, sourceOnlyView(st, time.Now()))
+	}
+	return a.writeError(c, ErrStreamNotFound)
+}
+
+// sourceIndex returns the configured camera sources by stream name.
+func (a *API) sourceIndex() map[string]bridge.SourceStatus {
+	out := map[string]bridge.SourceStatus{}
+	if a.cfg.Sources != nil {
+		for _, st := range a.cfg.Sources.List() {
+			out[st.Name] = st
+		}
+	}
+	return out
+}
+
+// sourceOnlyView describes a configured camera whose stream does not exist
+// at the moment.
+func sourceOnlyView(st bridge.SourceStatus, now time.Time) streamJSON {
+	since := st.Since
+	if since.IsZero() {
+		since = now
+	}
+	v := streamJSON{
+		Name: st.Name, State: sourceStreamState(st.State, "waiting"),
+		Source: &sourceJSON{Kind: "rtsp-source", URL: st.URL},
+		Since:  since.UTC(), UptimeSeconds: now.Sub(since).Seconds(),
+		Tracks: []trackJSON{}, Readers: []readerJSON{},
+	}
+	return v
+}
+
+// sourceStreamState maps a camera source's state onto the stream states of
+// the API; otherwise is the state when the camera is playing.
+func sourceStreamState(state, otherwise string) string {
+	switch state {
+	case bridge.StateIdle:
+		return "idle"
+	case bridge.StateRetrying, bridge.StateConnecting:
+		return "reconnecting"
+	}
+	return otherwise
 }
 
 // deleteStream kicks the publisher and every reader; the registry ends
@@ -54,7 +108,7 @@ func (a *API) sessionStats() map[string]*signaling.MediaStats {
 	return out
 }
 
-func (a *API) streamView(info streams.StreamInfo, sess map[string]*signaling.MediaStats, now time.Time) streamJSON {
+func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceStatus, sess map[string]*signaling.MediaStats, now time.Time) streamJSON {
 	v := streamJSON{
 		Name:          info.Name,
 		State:         string(info.State),
@@ -65,6 +119,17 @@ func (a *API) streamView(info streams.StreamInfo, sess map[string]*signaling.Med
 	}
 	if p := info.Publisher; p != nil {
 		v.Source = &sourceJSON{Kind: sourceKind(p.Protocol), RemoteAddr: p.RemoteAddr, SessionID: p.SessionID}
+	}
+	if st, ok := srcs[info.Name]; ok {
+		if v.Source == nil {
+			v.Source = &sourceJSON{Kind: "rtsp-source"}
+		}
+		if v.Source.Kind == "rtsp-source" {
+			v.Source.URL = st.URL // masked by the bridge
+			if info.Publisher == nil {
+				v.State = sourceStreamState(st.State, v.State)
+			}
+		}
 	}
 	var total float64
 	for _, t := range info.Tracks {

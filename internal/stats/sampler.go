@@ -1,7 +1,7 @@
-// Package stats samples the registry's atomic counters once a second, off
+// Package stats reads the registry's and the sessions' atomic counters off
 // the packet path, to derive what a single read of a counter cannot give:
-// bitrates over a window. The packet path is never touched: the samples are
-// read from the same atomics the registry's snapshots already expose.
+// bitrates over a window, and totals that survive the streams and sessions
+// they were counted on (for Prometheus counters, which must never go down).
 package stats
 
 import (
@@ -9,12 +9,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wishgate/wishgate/internal/signaling"
 	"github.com/wishgate/wishgate/streams"
 )
+
+// Sessions lists the WHIP/WHEP sessions (*signaling.Server). Ended sessions
+// stay listed for a while, so their final counts are seen.
+type Sessions interface {
+	Sessions() []signaling.SessionInfo
+}
 
 // Config tunes a Sampler.
 type Config struct {
 	Registry *streams.Registry
+	Sessions Sessions // optional
 	// Interval between samples. Default 1s.
 	Interval time.Duration
 	// Window is the span a bitrate is averaged over. Default 5s.
@@ -29,13 +37,19 @@ type sample struct {
 	bytes uint64
 }
 
-// Sampler owns one goroutine that reads every track's byte counter at a
-// fixed interval. Start it with New, stop it with Close.
+// maxSamples bounds a track's bitrate history whatever the interval.
+const maxSamples = 64
+
+// Sampler owns one goroutine that reads every counter at a fixed interval.
+// Start it with New, stop it with Close.
 type Sampler struct {
 	cfg Config
 
+	sampleMu sync.Mutex // one Sample at a time: readings are applied in order
+
 	mu     sync.Mutex
-	tracks map[string][]sample // "stream/index" -> samples, oldest first
+	rates  map[string][]sample // "stream/index" -> samples, oldest first
+	totals totals
 
 	quit      chan struct{}
 	done      chan struct{}
@@ -53,7 +67,8 @@ func New(cfg Config) *Sampler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Sampler{cfg: cfg, tracks: map[string][]sample{}, quit: make(chan struct{}), done: make(chan struct{})}
+	s := &Sampler{cfg: cfg, rates: map[string][]sample{}, totals: newTotals(),
+		quit: make(chan struct{}), done: make(chan struct{})}
 	go s.run()
 	return s
 }
@@ -62,11 +77,11 @@ func (s *Sampler) run() {
 	defer close(s.done)
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
-	s.Sample()
+	s.sample(true)
 	for {
 		select {
 		case <-t.C:
-			s.Sample()
+			s.sample(true)
 		case <-s.quit:
 			return
 		}
@@ -81,19 +96,34 @@ func (s *Sampler) Close() {
 
 func key(stream string, track int) string { return stream + "/" + strconv.Itoa(track) }
 
-// Sample reads every track once. The goroutine calls it every interval;
-// tests may call it directly.
-func (s *Sampler) Sample() {
+// Refresh reads every counter now (a metrics scrape calls it so counters are
+// current), without adding a bitrate sample.
+func (s *Sampler) Refresh() { s.sample(false) }
+
+func (s *Sampler) sample(rates bool) {
+	s.sampleMu.Lock()
+	defer s.sampleMu.Unlock()
 	now := s.cfg.Now()
 	infos := s.cfg.Registry.List()
+	var sess []signaling.SessionInfo
+	if s.cfg.Sessions != nil {
+		sess = s.cfg.Sessions.Sessions()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seen := make(map[string]bool, len(s.tracks))
+	s.totals.update(infos, sess)
+	if rates {
+		s.sampleRates(infos, now)
+	}
+}
+
+func (s *Sampler) sampleRates(infos []streams.StreamInfo, now time.Time) {
+	seen := make(map[string]bool, len(s.rates))
 	for _, info := range infos {
 		for _, t := range info.Tracks {
 			k := key(info.Name, t.Index)
 			seen[k] = true
-			list := s.tracks[k]
+			list := s.rates[k]
 			// A counter that went backwards belongs to a new track (the
 			// stream was removed and recreated, or its layout changed).
 			if n := len(list); n > 0 && t.Bytes < list[n-1].bytes {
@@ -105,24 +135,27 @@ func (s *Sampler) Sample() {
 			for len(list) > 2 && now.Sub(list[1].at) >= s.cfg.Window {
 				list = list[1:]
 			}
-			s.tracks[k] = list
+			if len(list) > maxSamples {
+				list = list[len(list)-maxSamples:]
+			}
+			s.rates[k] = list
 		}
 	}
-	for k := range s.tracks {
+	for k := range s.rates {
 		if !seen[k] {
-			delete(s.tracks, k)
+			delete(s.rates, k)
 		}
 	}
 }
 
 // Bitrate returns the bit rate of track index of stream, in bits per second,
 // between the oldest sample inside the window and bytesNow read now. It is 0
-// until a first sample exists.
+// until a sample at least half an interval old exists.
 func (s *Sampler) Bitrate(stream string, index int, bytesNow uint64) float64 {
 	now := s.cfg.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	list := s.tracks[key(stream, index)]
+	list := s.rates[key(stream, index)]
 	if len(list) == 0 {
 		return 0
 	}
@@ -133,4 +166,11 @@ func (s *Sampler) Bitrate(stream string, index int, bytesNow uint64) float64 {
 		return 0
 	}
 	return float64(bytesNow-first.bytes) * 8 / dt
+}
+
+// Totals returns the running totals as of the last sample.
+func (s *Sampler) Totals() Totals {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.totals.snapshot()
 }

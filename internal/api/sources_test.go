@@ -1,0 +1,117 @@
+package api_test
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wishgate/wishgate/bridge"
+	"github.com/wishgate/wishgate/internal/api"
+	"github.com/wishgate/wishgate/streams"
+)
+
+type sourceStatus struct {
+	Name      string     `json:"name"`
+	URL       string     `json:"url"`
+	OnDemand  bool       `json:"on_demand"`
+	Transport string     `json:"transport"`
+	State     string     `json:"state"`
+	Since     *time.Time `json:"since"`
+	LastError string     `json:"last_error"`
+}
+
+// sourcesAPI serves the API with a real bridge.Sources on loopback.
+func sourcesAPI(t *testing.T) string {
+	t.Helper()
+	reg := streams.NewRegistry(streams.DefaultConfig())
+	srcs := bridge.NewSources(bridge.SourcesConfig{Registry: reg, BackoffBase: 50 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
+	e := echo.New()
+	api.New(api.Config{Registry: reg, Sources: srcs}).Mount(e)
+	srv := httptest.NewServer(e)
+	t.Cleanup(func() {
+		srv.Close()
+		srcs.Close()
+		reg.Close()
+	})
+	return srv.URL
+}
+
+// TestSourcesCRUD: create, replace, list, delete a camera at run time, and
+// every kind of bad request. The camera URL points at a closed port, so the
+// source keeps retrying and its stream shows as reconnecting.
+func TestSourcesCRUD(t *testing.T) {
+	url := sourcesAPI(t)
+	json := []string{"Content-Type", "application/json"}
+	camera := "rtsp://admin:hunter2@127.0.0.1:1/stream1"
+
+	r := call(t, "PUT", url+"/api/v1/sources/door", []byte(`{"url":"`+camera+`","transport":"tcp"}`), json...)
+	if r.Status != 201 || r.Header.Get("Location") != "/api/v1/sources/door" {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	if strings.Contains(string(r.Body), "hunter2") {
+		t.Fatalf("camera password in the answer: %s", r.Body)
+	}
+	created := decode[sourceStatus](t, r)
+	if created.Name != "door" || created.Transport != "tcp" || created.OnDemand || !strings.Contains(created.URL, "***") {
+		t.Errorf("created: %+v", created)
+	}
+	eventually(t, 5*time.Second, "the stream reconnecting", func() bool {
+		r := call(t, "GET", url+"/api/v1/streams/door", nil)
+		return r.Status == 200 && decode[stream](t, r).State == "reconnecting"
+	})
+	all := decode[struct{ Items []stream }](t, call(t, "GET", url+"/api/v1/streams", nil))
+	if len(all.Items) != 1 || all.Items[0].Source == nil || all.Items[0].Source.Kind != "rtsp-source" {
+		t.Errorf("stream list with a reconnecting camera: %+v", all)
+	}
+
+	r = call(t, "PUT", url+"/api/v1/sources/door", []byte(`{"url":"`+camera+`","on_demand":true}`), json...)
+	if r.Status != 200 {
+		t.Fatalf("replace: %d %s", r.Status, r.Body)
+	}
+	if st := decode[sourceStatus](t, r); !st.OnDemand || st.Transport != "auto" {
+		t.Errorf("replaced: %+v", st)
+	}
+	eventually(t, 5*time.Second, "the on-demand stream idle", func() bool {
+		r := call(t, "GET", url+"/api/v1/streams/door", nil)
+		return r.Status == 200 && decode[stream](t, r).State == "idle"
+	})
+	list := decode[struct{ Items []sourceStatus }](t, call(t, "GET", url+"/api/v1/sources", nil))
+	if len(list.Items) != 1 || list.Items[0].Name != "door" || strings.Contains(list.Items[0].URL, "hunter2") {
+		t.Fatalf("list: %+v", list)
+	}
+	if got := decode[sourceStatus](t, call(t, "GET", url+"/api/v1/sources/door", nil)); got.Name != "door" {
+		t.Errorf("get: %+v", got)
+	}
+
+	for _, tc := range []struct {
+		name, ctype, body string
+		status            int
+		detail            string
+	}{
+		{"not JSON", "text/plain", `{"url":"` + camera + `"}`, 415, "application/json"},
+		{"syntax", "application/json", `{"url":`, 400, "malformed"},
+		{"unknown key", "application/json", `{"url":"` + camera + `","ondemand":true}`, 400, `"ondemand"`},
+		{"no url", "application/json", `{"on_demand":true}`, 400, `"url" is required`},
+		{"scheme", "application/json", `{"url":"http://cam/x"}`, 422, "rtsp or rtsps"},
+		{"transport", "application/json", `{"url":"` + camera + `","transport":"carrier-pigeon"}`, 422, "transport"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, "PUT", url+"/api/v1/sources/door", []byte(tc.body), "Content-Type", tc.ctype)
+			wantProblem(t, r, tc.status, tc.detail)
+			if strings.Contains(string(r.Body), "hunter2") {
+				t.Errorf("password in the problem: %s", r.Body)
+			}
+		})
+	}
+	wantProblem(t, call(t, "PUT", url+"/api/v1/sources/bad%20name", []byte(`{"url":"`+camera+`"}`), json...), 422, "invalid source")
+
+	if r := call(t, "DELETE", url+"/api/v1/sources/door", nil); r.Status != 204 {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	wantProblem(t, call(t, "DELETE", url+"/api/v1/sources/door", nil), 404, "not found")
+	wantProblem(t, call(t, "GET", url+"/api/v1/sources/door", nil), 404, "no such source")
+	wantProblem(t, call(t, "GET", url+"/api/v1/streams/door", nil), 404, "no such stream")
+}
