@@ -1,7 +1,7 @@
 # `make test` is the one command that runs every test (README, .ci/run).
 GO ?= go
 
-.PHONY: test build run bench vet
+.PHONY: test build run bench vet fuzz
 
 test: vet
 	$(GO) test -race -count=1 -timeout 14m ./...
@@ -17,3 +17,8 @@ run:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./streams/ ./internal/...
+
+# Every native fuzz target for a bounded time (about 10 s each, under 3 min
+# in all); crashers land in <package>/testdata/fuzz/. See scripts/fuzz.sh.
+fuzz:
+	GO=$(GO) ./scripts/fuzz.sh

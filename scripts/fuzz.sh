@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every native Go fuzz target (func FuzzX in a *_test.go file) for a
+# bounded time each: FUZZTIME per target (default 10s), the whole run kept
+# under FUZZ_BUDGET seconds (default 170) by shortening FUZZTIME when there
+# are many targets. A crasher is written by `go test` to
+# <package>/testdata/fuzz/FuzzX/<hash>: commit it as a regression test (the
+# plain `go test` run then replays it) and fix the code.
+#   scripts/fuzz.sh                 # all targets
+#   scripts/fuzz.sh ./internal/rtc  # targets of some packages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+FUZZTIME=${FUZZTIME:-10}
+FUZZ_BUDGET=${FUZZ_BUDGET:-170}
+FUZZ_PARALLEL=${FUZZ_PARALLEL:-2}
+
+dirs=("$@")
+if [ ${#dirs[@]} -eq 0 ]; then
+  dirs=(.)
+fi
+
+# "pkgdir FuzzName" lines, found without compiling anything.
+mapfile -t targets < <(grep -rE --include='*_test.go' -o '^func (Fuzz[A-Za-z0-9_]+)\(' "${dirs[@]}" |
+  sed -E 's#^(.*)/[^/]+_test\.go:func (Fuzz[A-Za-z0-9_]+)\($#\1 \2#' | sort -u)
+n=${#targets[@]}
+if [ "$n" -eq 0 ]; then
+  echo "fuzz: no targets" >&2
+  exit 1
+fi
+# Leave about a third of the budget for building the instrumented binaries.
+per=$(( FUZZ_BUDGET * 2 / 3 / n ))
+[ "$per" -lt 2 ] && per=2
+[ "$per" -gt "$FUZZTIME" ] && per=$FUZZTIME
+echo "fuzz: $n targets, ${per}s each"
+
+start=$SECONDS
+failed=()
+for t in "${targets[@]}"; do
+  dir=${t% *}
+  name=${t#* }
+  pkg=./${dir#./}
+  echo "--- $pkg $name"
+  if ! $GO test -run '^$' -fuzz "^${name}\$" -fuzztime "${per}s" -parallel "$FUZZ_PARALLEL" "$pkg" 2>&1 |
+    grep -v '^fuzz: elapsed'; then
+    failed+=("$pkg $name")
+  fi
+done
+echo "fuzz: done in $(( SECONDS - start ))s"
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'fuzz: FAILED %s\n' "${failed[@]}" >&2
+  echo "fuzz: crashers are in <package>/testdata/fuzz/<target>/; commit them with the fix" >&2
+  exit 1
+fi
