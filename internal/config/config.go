@@ -61,6 +61,11 @@ type Config struct {
 	MaxBodyBytes int64         `yaml:"max_body_bytes" help:"largest accepted SDP body"`
 	AllowOrigins []string      `yaml:"allow_origins" flag:"allow-origin" env:"WISHGATE_ALLOW_ORIGINS" help:"CORS origins allowed on WHIP/WHEP (default any), repeatable"`
 	LogLevel     string        `yaml:"log_level" help:"debug, info, warn or error"`
+
+	// Operations (internal/api, internal/app): the control API's token and
+	// the profiling listener.
+	AdminToken string `yaml:"admin_token" secret:"true" help:"bearer token for the control API under /api/v1 (empty: it answers loopback clients only)"`
+	PprofAddr  string `yaml:"pprof_addr" help:"listen address of a separate net/http/pprof listener, e.g. 127.0.0.1:6060 (empty: off)"`
 }
 
 // Default returns the embedded defaults: `go run ./cmd/gateway` runs on these.
@@ -208,6 +213,13 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log_level", "%q: must be debug, info, warn or error", c.LogLevel)
+	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			bad("pprof_addr", "%q: %v", c.PprofAddr, err)
+		} else if c.PprofAddr == c.HTTPAddr {
+			bad("pprof_addr", "%q: must differ from http_addr (profiles are never served on the public listener)", c.PprofAddr)
+		}
 	}
 	return errors.Join(errs...)
 }
