@@ -14,12 +14,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/wishgate/wishgate/internal/api"
 	"github.com/wishgate/wishgate/internal/auth"
 	"github.com/wishgate/wishgate/internal/config"
 	"github.com/wishgate/wishgate/internal/rtc"
 	"github.com/wishgate/wishgate/internal/signaling"
-	"github.com/wishgate/wishgate/internal/stats"
 	"github.com/wishgate/wishgate/streams"
 	"github.com/wishgate/wishgate/web"
 	"github.com/wishgate/wishgate/whep"
@@ -35,7 +33,7 @@ type App struct {
 	edge      *signaling.Server
 	whip      *whip.Handler
 	whep      *whep.Handler
-	sampler   *stats.Sampler
+	ops       ops // control API, metrics, pprof, readiness (ops.go)
 	http      *http.Server
 	ln        net.Listener
 	serveDone chan error
@@ -78,14 +76,13 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	e.HideBanner, e.HidePort = true, true
 	a.edge.Mount(e, "whip", a.whip)
 	a.edge.Mount(e, "whep", a.whep)
-	a.sampler = stats.New(stats.Config{Registry: a.Registry})
-	api.New(api.Config{
-		Registry: a.Registry, Sessions: a.edge, Sampler: a.sampler,
-		StartedAt: time.Now(), Logger: log,
-	}).Mount(e)
+	if _, err := a.startOps(cfg, e, nil, nil); err != nil {
+		a.engine.Close()
+		return nil, err
+	}
 	pages, err := web.New()
 	if err != nil {
-		a.sampler.Close()
+		a.stopOps()
 		a.engine.Close()
 		return nil, fmt.Errorf("web pages: %w", err)
 	}
@@ -93,13 +90,14 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 
 	a.ln, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		a.sampler.Close()
+		a.stopOps()
 		a.engine.Close()
 		return nil, fmt.Errorf("http-addr %q: %w", cfg.HTTPAddr, err)
 	}
 	a.http = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	a.serveDone = make(chan error, 1)
 	go func() { a.serveDone <- a.http.Serve(a.ln) }()
+	a.ops.ready.Store(true)
 	log.Info("wishgate listening",
 		"http", a.ln.Addr().String(), "webrtc_udp", a.engine.UDPAddr().String(),
 		"whip", "http://"+hostPort(a.ln.Addr())+"/whip/{name}",
@@ -129,6 +127,7 @@ func (a *App) UDPAddr() *net.UDPAddr { return a.engine.UDPAddr() }
 func (a *App) Close() error {
 	var err error
 	a.closeOnce.Do(func() {
+		a.ops.ready.Store(false) // /readyz fails from the first moment of shutdown
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err = a.http.Shutdown(ctx)
@@ -141,7 +140,7 @@ func (a *App) Close() error {
 		a.whep.Close()
 		a.edge.Close()
 		a.Registry.Close()
-		a.sampler.Close()
+		a.stopOps()
 		err = errors.Join(err, a.engine.Close())
 		a.log.Info("wishgate stopped")
 	})
