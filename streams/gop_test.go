@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
+
 	"github.com/wishgate/wishgate/internal/codec"
 )
 
@@ -212,5 +214,53 @@ func TestGOPCacheResetsOnRepublish(t *testing.T) {
 	}
 	if !codec.IsKeyframe(h264.MimeType, sps) {
 		t.Fatal("test SPS payload is not detected as a keyframe")
+	}
+}
+
+// timedSink records when each packet arrived.
+type timedSink struct {
+	recSink
+	at []time.Time
+}
+
+func (s *timedSink) WriteRTP(i int, h *rtp.Header, payload []byte) error {
+	s.mu.Lock()
+	s.at = append(s.at, time.Now())
+	s.mu.Unlock()
+	return s.recSink.WriteRTP(i, h, payload)
+}
+
+// The cached GOP after the keyframe is paced over an eighth of its span, so
+// a late joiner does not get hundreds of packets in one go (they would
+// overflow its socket buffer, and burst packets cannot be retransmitted).
+// The keyframe itself is not held back.
+func TestGOPBurstIsPaced(t *testing.T) {
+	r, pub, _ := setup(t, DefaultConfig())
+	const frames = 49 // 48 intervals of 1/30 s: a 1.6 s span, paced over 200 ms
+	for i := 0; i < frames; i++ {
+		p := pframe
+		if i == 0 {
+			p = idr
+		}
+		writePkt(pub, uint16(i), uint32(i*3000), p)
+	}
+	s, tracks, _ := r.Lookup("s")
+	sub, err := r.Subscribe(s, SubscribeOptions{Tracks: tracks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &timedSink{recSink: *newRecSink()}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = sub.Run(ctx, sink) }()
+	defer func() { cancel(); <-done; sub.Close() }()
+	sink.wait(t, frames)
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if d := sink.at[frames-1].Sub(sink.at[0]); d < 150*time.Millisecond {
+		t.Fatalf("cached GOP delivered in %v, want it paced over ≈ 200 ms", d)
+	}
+	if d := sink.at[1].Sub(sink.at[0]); d > 100*time.Millisecond {
+		t.Fatalf("the first P-frame waited %v", d)
 	}
 }

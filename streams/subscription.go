@@ -137,7 +137,7 @@ func (s *Subscription) Run(ctx context.Context, sink Sink) error {
 	for i := range s.tracks {
 		if st := &s.tracks[i]; st.enabled && st.track.Kind == KindVideo {
 			st.waiting = true
-			if err := s.startFromCache(i, sink); err != nil {
+			if err := s.startFromCache(ctx, i, sink); err != nil {
 				return err
 			}
 			if st.waiting {
@@ -164,17 +164,17 @@ func (s *Subscription) Run(ctx context.Context, sink Sink) error {
 }
 
 // startFromCache delivers track i's cached GOP, keyframe first, before any
-// live packet. The packets go out at once, not at their original pace, with
-// their RTP timestamps squeezed into consecutive ticks just before the
-// newest cached picture's real timestamp: the viewer's decoder runs through
-// the GOP immediately and shows the newest picture, and the live packets that
-// follow keep their own timestamps, so the viewer is live from the first
-// frame on, with no lasting delay and no timestamp jump. Replaying at the
-// original pace would instead leave the viewer as far behind live as the GOP
-// was old, forever (a jitter buffer never catches up by itself), and starting
-// at the latest keyframe alone would forward P-frames whose references the
-// viewer never got.
-func (s *Subscription) startFromCache(i int, sink Sink) error {
+// live packet. The packets go out far faster than real time (see
+// burstDuration), with their RTP timestamps squeezed into consecutive ticks
+// just before the newest cached picture's real timestamp: the viewer's
+// decoder runs through the GOP as it arrives and shows the newest picture,
+// and the live packets that follow keep their own timestamps, so the viewer
+// is live as soon as the burst is through, with no lasting delay and no
+// timestamp jump. Replaying at the original pace would instead leave the
+// viewer as far behind live as the GOP was old, forever (a jitter buffer
+// never catches up by itself), and starting at the latest keyframe alone
+// would forward P-frames whose references the viewer never got.
+func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) error {
 	st := &s.tracks[i]
 	s.burst = st.track.gop.snapshot(s.burst[:0])
 	defer func() {
@@ -193,7 +193,19 @@ func (s *Subscription) startFromCache(i int, sink Sink) error {
 		}
 	}
 	last := s.burst[len(s.burst)-1].Header
-	frame := 0
+	// The keyframe itself goes out at once (tens of packets, well within a
+	// socket buffer): it is what the viewer waits for. The rest is paced.
+	total := 0
+	for _, p := range s.burst {
+		if p.Header.Timestamp != s.burst[0].Header.Timestamp {
+			total += len(p.Payload)
+		}
+	}
+	span := time.Duration(last.Timestamp-s.burst[0].Header.Timestamp) * time.Second /
+		time.Duration(max(1, st.track.Codec.ClockRate))
+	pace := burstDuration(span)
+	start := time.Now()
+	frame, sent := 0, 0
 	st.bursting = true
 	for j, p := range s.burst {
 		if j > 0 && p.Header.Timestamp != s.burst[j-1].Header.Timestamp {
@@ -201,6 +213,17 @@ func (s *Subscription) startFromCache(i int, sink Sink) error {
 		}
 		if err := s.deliver(i, p, sink, last.Timestamp-uint32(frames-1-frame)); err != nil {
 			return err
+		}
+		if frame == 0 {
+			start = time.Now()
+			continue
+		}
+		sent += len(p.Payload)
+		due := start.Add(time.Duration(int64(pace) * int64(sent) / int64(max(1, total))))
+		if wait := time.Until(due); wait > burstSlack {
+			if err := s.pause(ctx, wait); err != nil {
+				return err
+			}
 		}
 	}
 	st.bursting = false
@@ -272,6 +295,32 @@ func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 	}
 	s.Sent.Add(1)
 	return nil
+}
+
+// A cached GOP is paced, not dumped: hundreds of packets at once overflow a
+// receiver's socket buffer (212 KB by default on Linux) or a last-mile queue,
+// and burst packets cannot be retransmitted (their timestamps were rewritten
+// for this viewer). burstDuration spreads the GOP over an eighth of the time
+// it spans, at most half a second, so the viewer is live within that time
+// and the live packets queued meanwhile stay far below the queue's bound.
+func burstDuration(span time.Duration) time.Duration {
+	return min(span/8, 500*time.Millisecond)
+}
+
+// burstSlack: shorter waits are not worth a timer; the pace evens out.
+const burstSlack = 2 * time.Millisecond
+
+func (s *Subscription) pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-s.done:
+		return s.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (st *subTrack) publishMap() {

@@ -17,15 +17,13 @@ import (
 
 	"github.com/wishgate/wishgate/internal/app"
 	"github.com/wishgate/wishgate/internal/client"
-	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestViewerJoiningMidGOPStartsAtCachedKeyframe(t *testing.T) {
-	cfg := config.Default()
-	cfg.HTTPAddr, cfg.UDPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	gw, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	gw, err := app.New(testutil.LoopbackConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/wishgate/wishgate/internal/client"
+)
+
+// Config is one wishbench run.
+type Config struct {
+	WHIP, WHEP string // endpoint URLs, loopback only
+	Token      string // bearer token for both, if the server wants one
+	Viewers    int
+	Stagger    time.Duration // between viewer joins
+	Warmup     time.Duration // after the last join, before measuring
+	Measure    time.Duration // the measurement window
+	Synth      client.SynthConfig
+	ServerPID  int  // 0: no server CPU/RSS figures
+	FloorPkts  int  // packets per floor measurement; 0 skips the floors
+	ViewerNACK bool // viewers send NACKs like browsers do
+	Log        *slog.Logger
+}
+
+// checkLoopback refuses any endpoint that is not on this machine: the tool
+// floods what it points at.
+func checkLoopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", raw)
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%q is not a loopback address: wishbench only runs against this machine", host)
+}
+
+// sentLog records what the publisher sent, for the delivered ratio.
+type sentLog struct {
+	mu      sync.Mutex
+	frameAt []time.Time // by video frame id
+	packets []time.Time // every RTP packet (video and audio), by send time
+}
+
+func (l *sentLog) add(s client.SynthSent) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s.Kind == webrtc.RTPCodecTypeVideo {
+		for uint64(len(l.frameAt)) < s.Frame {
+			l.frameAt = append(l.frameAt, time.Time{})
+		}
+		l.frameAt = append(l.frameAt[:s.Frame], s.At)
+	}
+	for i := 0; i < s.Packets; i++ {
+		l.packets = append(l.packets, s.At)
+	}
+}
+
+func run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	for _, u := range []string{cfg.WHIP, cfg.WHEP} {
+		if err := checkLoopback(u); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Viewers < 1 {
+		return nil, errors.New("need at least one viewer")
+	}
+	r := &Report{Target: cfg.WHEP, Viewers: cfg.Viewers}
+	video := client.NewSynthVideo(cfg.Synth)
+	eff := video.Config()
+	r.Config.BitrateBps, r.Config.FPS, r.Config.GOPSeconds = eff.Bitrate, eff.FPS, eff.GOP.Seconds()
+	r.Config.StaggerMS = float64(cfg.Stagger.Microseconds()) / 1000
+	r.Config.WarmupS, r.Config.MeasureS = cfg.Warmup.Seconds(), cfg.Measure.Seconds()
+	r.Config.ViewerNACK = cfg.ViewerNACK
+
+	hc := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer hc.CloseIdleConnections()
+
+	// The publisher.
+	pubCtx, cancelPub := context.WithTimeout(ctx, 15*time.Second)
+	pub, err := client.Publish(pubCtx, cfg.WHIP, client.PublishOptions{Options: client.Options{Token: cfg.Token, HTTPClient: hc}})
+	if err == nil {
+		err = pub.WaitConnected(pubCtx)
+	}
+	cancelPub()
+	if err != nil {
+		if pub != nil {
+			_ = pub.Close()
+		}
+		return nil, fmt.Errorf("publisher: %w", err)
+	}
+	defer pub.Close()
+	var sent sentLog
+	paceCtx, stopPace := context.WithCancel(ctx)
+	paceDone := make(chan struct{})
+	go func() {
+		defer close(paceDone)
+		client.PaceSynth(paceCtx, pub, video, client.NewSynthAudio(cfg.Synth), sent.add)
+	}()
+	defer func() { stopPace(); <-paceDone }()
+	cfg.Log.Info("publishing", "whip", cfg.WHIP)
+
+	// The floors, measured now: same machine, same run, the server already
+	// ingesting.
+	if cfg.FloorPkts > 0 {
+		f, err := measureFloors(ctx, cfg.FloorPkts, cfg.Synth)
+		if err != nil {
+			r.Errors = append(r.Errors, err.Error())
+		} else {
+			r.Floor = &FloorReport{floors: f}
+		}
+	}
+	if err := sleep(ctx, time.Second); err != nil { // let the stream settle
+		return nil, err
+	}
+	var before procSample
+	if cfg.ServerPID > 0 {
+		if before, err = sampleProc(cfg.ServerPID); err != nil {
+			return nil, fmt.Errorf("server pid: %w", err)
+		}
+	}
+
+	// The viewers, one every Stagger.
+	api, err := newViewerAPI(cfg.ViewerNACK)
+	if err != nil {
+		return nil, err
+	}
+	viewers := make([]*viewer, cfg.Viewers)
+	joinErr := make([]error, cfg.Viewers)
+	var joins sync.WaitGroup
+	start := time.Now()
+	for i := range viewers {
+		if err := sleepUntil(ctx, start.Add(time.Duration(i)*cfg.Stagger)); err != nil {
+			break
+		}
+		v := &viewer{id: i, endpoint: cfg.WHEP, token: cfg.Token, hc: hc}
+		viewers[i] = v
+		joins.Add(1)
+		go func() {
+			defer joins.Done()
+			jctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			joinErr[v.id] = v.join(jctx, api)
+		}()
+	}
+	joins.Wait()
+	defer closeViewers(viewers)
+	for i, err := range joinErr {
+		if viewers[i] == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			r.Failed++
+			if len(r.Errors) < 5 {
+				r.Errors = append(r.Errors, fmt.Sprintf("viewer %d: %v", i, err))
+			}
+		}
+	}
+	r.Joined = cfg.Viewers - r.Failed
+	cfg.Log.Info("viewers joined", "joined", r.Joined, "failed", r.Failed, "took", time.Since(start).Round(time.Millisecond))
+	if err := sleep(ctx, cfg.Warmup); err != nil {
+		return nil, err
+	}
+
+	// The window.
+	self := os.Getpid()
+	toolA, _ := sampleProc(self)
+	var srvA, srvB procSample
+	if cfg.ServerPID > 0 {
+		srvA, _ = sampleProc(cfg.ServerPID)
+	}
+	winStart := time.Now()
+	if err := sleep(ctx, cfg.Measure); err != nil {
+		return nil, err
+	}
+	winEnd := time.Now()
+	toolB, _ := sampleProc(self)
+	if cfg.ServerPID > 0 {
+		if srvB, err = sampleProc(cfg.ServerPID); err != nil {
+			return nil, fmt.Errorf("server pid: %w", err)
+		}
+	}
+	// Frames sent in the last 300 ms may still be on their way.
+	if err := sleep(ctx, 300*time.Millisecond); err != nil {
+		return nil, err
+	}
+	r.ToolCores = cores(toolA, toolB)
+	if cfg.ServerPID > 0 {
+		c := cores(srvA, srvB)
+		r.Server = &ServerUsage{
+			PID: cfg.ServerPID, Cores: c, MillicoresPerViewer: 1000 * c / float64(max(1, r.Joined)),
+			RSSBeforeMB: float64(before.rss) / 1e6, RSSMB: float64(srvB.rss) / 1e6,
+			RSSPerViewerMB: float64(srvB.rss-before.rss) / 1e6 / float64(max(1, r.Joined)),
+		}
+	}
+	summarise(r, &sent, viewers, joinErr, winStart, winEnd)
+	return r, nil
+}
+
+func summarise(r *Report, sent *sentLog, viewers []*viewer, joinErr []error, winStart, winEnd time.Time) {
+	sent.mu.Lock()
+	var first, last uint64 = 1<<63 - 1, 0
+	for id, at := range sent.frameAt {
+		if !at.IsZero() && !at.Before(winStart) && at.Before(winEnd) {
+			first, last = min(first, uint64(id)), max(last, uint64(id))
+		}
+	}
+	pkts := 0
+	for _, at := range sent.packets {
+		if !at.Before(winStart) && at.Before(winEnd) {
+			pkts++
+		}
+	}
+	sent.mu.Unlock()
+	r.PacketRate = float64(pkts) / winEnd.Sub(winStart).Seconds()
+	if last >= first {
+		r.FramesSent = int(last - first + 1)
+	}
+
+	var joinRTP, joinKey, lat []float64
+	r.DeliveredMin = 1
+	n := 0
+	for i, v := range viewers {
+		if v == nil || joinErr[i] != nil {
+			continue
+		}
+		v.mu.Lock()
+		if !v.firstRTP.IsZero() {
+			joinRTP = append(joinRTP, float64(v.firstRTP.Sub(v.postAt).Microseconds())/1000)
+		}
+		if !v.firstKey.IsZero() {
+			joinKey = append(joinKey, float64(v.firstKey.Sub(v.postAt).Microseconds())/1000)
+		} else {
+			r.NoKeyframe++
+		}
+		for _, l := range v.latencies {
+			if !l.sent.Before(winStart) && l.sent.Before(winEnd) {
+				lat = append(lat, l.ms)
+			}
+		}
+		got := 0
+		for id := first; id <= last && r.FramesSent > 0; id++ {
+			if id < uint64(len(v.frames)) && v.frames[id] {
+				got++
+			}
+		}
+		r.BrokenFrames += v.broken
+		v.mu.Unlock()
+		ratio := 0.0
+		if r.FramesSent > 0 {
+			ratio = float64(got) / float64(r.FramesSent)
+		}
+		r.DeliveredMean += ratio
+		r.DeliveredMin = min(r.DeliveredMin, ratio)
+		if ratio < 0.999 {
+			r.ViewersBelow999++
+		}
+		n++
+	}
+	if n > 0 {
+		r.DeliveredMean /= float64(n)
+	} else {
+		r.DeliveredMin = 0
+	}
+	r.JoinFirstRTPMS, r.JoinFirstKeyframeMS, r.LatencyMS = quantiles(joinRTP), quantiles(joinKey), quantiles(lat)
+	if f := r.Floor; f != nil {
+		f.PionMillicoresPerViewer = f.PionWriteUS * r.PacketRate / 1000
+		f.SRTPMillicoresPerViewer = f.SRTPSendtoUS * r.PacketRate / 1000
+		if s := r.Server; s != nil && f.PionMillicoresPerViewer > 0 && f.SRTPMillicoresPerViewer > 0 {
+			f.RatioToPion = s.MillicoresPerViewer / f.PionMillicoresPerViewer
+			f.RatioToSRTP = s.MillicoresPerViewer / f.SRTPMillicoresPerViewer
+		}
+	}
+}
+
+// closeViewers ends every session, several at a time, each bounded.
+func closeViewers(viewers []*viewer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sem := make(chan struct{}, 32)
+	var wg sync.WaitGroup
+	for _, v := range viewers {
+		if v == nil {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			v.close(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	return sleepUntil(ctx, time.Now().Add(d))
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// whepFromWHIP derives the WHEP URL from a WHIP one (…/whip/NAME → …/whep/NAME).
+func whepFromWHIP(whip string) string {
+	if i := strings.LastIndex(whip, "/whip/"); i >= 0 {
+		return whip[:i] + "/whep/" + whip[i+len("/whip/"):]
+	}
+	return ""
+}

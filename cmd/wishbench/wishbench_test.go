@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/wishgate/wishgate/internal/app"
+	"github.com/wishgate/wishgate/internal/testutil"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// wishbench against an in-process gateway: 3 viewers, a short window. The
+// report must be sane: every viewer joined and got a keyframe, latency was
+// measured, nearly every frame arrived whole, the floors were measured.
+func TestWishbenchAgainstGateway(t *testing.T) {
+	gw, err := app.New(testutil.LoopbackConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	r, err := run(ctx, Config{
+		WHIP: gw.URL() + "/whip/bench", WHEP: gw.URL() + "/whep/bench",
+		Viewers: 3, Stagger: 50 * time.Millisecond, Warmup: 500 * time.Millisecond, Measure: 2 * time.Second,
+		ServerPID: os.Getpid(), FloorPkts: 2000, ViewerNACK: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table strings.Builder
+	r.WriteTable(&table)
+	t.Log("\n" + table.String())
+
+	switch {
+	case r.Joined != 3 || r.Failed != 0:
+		t.Fatalf("joined %d, failed %d", r.Joined, r.Failed)
+	case r.JoinFirstRTPMS.N != 3 || r.JoinFirstKeyframeMS.N != 3 || r.NoKeyframe != 0:
+		t.Fatalf("join times: rtp %+v keyframe %+v", r.JoinFirstRTPMS, r.JoinFirstKeyframeMS)
+	case r.JoinFirstKeyframeMS.P50 <= 0 || r.JoinFirstKeyframeMS.P50 < r.JoinFirstRTPMS.P50:
+		t.Fatalf("keyframe join %+v before first RTP %+v", r.JoinFirstKeyframeMS, r.JoinFirstRTPMS)
+	case r.LatencyMS.N == 0 || r.LatencyMS.P50 <= 0:
+		t.Fatalf("latency not measured: %+v", r.LatencyMS)
+	case r.FramesSent < 30:
+		t.Fatalf("%d frames sent in a 2 s window at 30 fps", r.FramesSent)
+	case r.DeliveredMin <= 0.9:
+		t.Fatalf("delivered min %.3f", r.DeliveredMin)
+	case r.PacketRate < 250 || r.PacketRate > 450:
+		t.Fatalf("packet rate %.0f/s, want ≈ 330 for 2.5 Mbit/s + audio", r.PacketRate)
+	case r.Server == nil || r.Server.Cores <= 0 || r.Server.RSSMB <= 0:
+		t.Fatalf("server usage %+v", r.Server)
+	case r.Floor == nil || r.Floor.PionWriteUS <= 0 || r.Floor.SRTPSendtoUS <= 0 || r.Floor.RatioToPion <= 0:
+		t.Fatalf("floor %+v", r.Floor)
+	}
+}
+
+func TestRefusesNonLoopback(t *testing.T) {
+	for _, u := range []string{"http://example.com/whip/x", "http://10.0.0.1/whip/x", "ftp://127.0.0.1/x"} {
+		if checkLoopback(u) == nil {
+			t.Errorf("%s accepted", u)
+		}
+	}
+	for _, u := range []string{"http://127.0.0.1:8080/whip/x", "http://localhost/whip/x", "http://[::1]:80/whip/x"} {
+		if err := checkLoopback(u); err != nil {
+			t.Errorf("%s refused: %v", u, err)
+		}
+	}
+}
