@@ -68,6 +68,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		AllowOrigins: cfg.AllowOrigins,
 		Auth:         auth.NewStatic(config.Rules(cfg.PublishTokens), config.Rules(cfg.ReadTokens)),
 		Logger:       log,
+		Limits:       limits(cfg, a.Registry),
 	})
 	a.whip = &whip.Handler{Engine: a.engine, Registry: a.Registry, Logger: log}
 	a.whep = &whep.Handler{Engine: a.engine, Registry: a.Registry, Logger: log}

@@ -62,6 +62,17 @@ type Config struct {
 	AllowOrigins []string      `yaml:"allow_origins" flag:"allow-origin" env:"WISHGATE_ALLOW_ORIGINS" help:"CORS origins allowed on WHIP/WHEP (default any), repeatable"`
 	LogLevel     string        `yaml:"log_level" help:"debug, info, warn or error"`
 
+	// Limits (internal/signaling/limits.go): beyond them a POST gets 503,
+	// a client over its request rate 429, both with Retry-After; sessions
+	// already running are never touched. 0 disables a limit.
+	MaxStreams          int      `yaml:"max_streams" help:"most streams WHIP publishers may create (republishing an existing one is always allowed); 0 = no limit"`
+	MaxSessions         int      `yaml:"max_sessions" help:"most live WHIP plus WHEP sessions; 0 = no limit"`
+	MaxViewersPerStream int      `yaml:"max_viewers_per_stream" help:"most live WHEP sessions of one stream; 0 = no limit"`
+	MaxPendingOffers    int      `yaml:"max_pending_offers" help:"most POSTs negotiating (ICE gathering, DTLS set-up) at once; more wait up to 2 s, then 503; 0 = no limit"`
+	RateLimit           float64  `yaml:"rate_limit" help:"POST/PATCH/DELETE requests per second per client IP (IPv6: per /64); 0 = no limit"`
+	RateBurst           int      `yaml:"rate_burst" help:"requests a client may make at once before rate_limit applies"`
+	RateLimitExempt     []string `yaml:"rate_limit_exempt" help:"CIDR ranges never rate limited (a reverse proxy, the load tool), repeatable"`
+
 	// Operations (internal/api, internal/app): the control API's token and
 	// the profiling listener.
 	AdminToken string `yaml:"admin_token" secret:"true" help:"bearer token for the control API under /api/v1 (empty: it answers loopback clients only)"`
@@ -85,6 +96,13 @@ func Default() Config {
 		Replace:             string(streams.ReplaceStale),
 		GracePeriod:         10 * time.Second,
 		MaxBodyBytes:        128 << 10,
+		MaxStreams:          1000,
+		MaxSessions:         5000,
+		MaxViewersPerStream: 0,
+		MaxPendingOffers:    64,
+		RateLimit:           20,
+		RateBurst:           40,
+		RateLimitExempt:     []string{"127.0.0.0/8", "::1/128"},
 		LogLevel:            "info",
 	}
 }
@@ -208,6 +226,20 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("max_body_bytes", "%d: must be at least 1024", c.MaxBodyBytes)
+	}
+	for key, v := range map[string]int{"max_streams": c.MaxStreams, "max_sessions": c.MaxSessions,
+		"max_viewers_per_stream": c.MaxViewersPerStream, "max_pending_offers": c.MaxPendingOffers, "rate_burst": c.RateBurst} {
+		if v < 0 {
+			bad(key, "%d: must not be negative (0 = no limit)", v)
+		}
+	}
+	if c.RateLimit < 0 {
+		bad("rate_limit", "%g: must not be negative (0 = no limit)", c.RateLimit)
+	}
+	for _, p := range c.RateLimitExempt {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			bad("rate_limit_exempt", "%q: not a CIDR range (e.g. 10.0.0.0/8)", p)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

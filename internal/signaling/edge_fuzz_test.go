@@ -96,7 +96,8 @@ func FuzzEdge(f *testing.F) {
 
 	// One session the fuzzer can address by choosing the "session" paths.
 	live := &fakeResource{peer: peer, done: make(chan struct{})}
-	s.add("livesecret", "whip", "live", live, OfferRequest{SessionID: "pub1"})
+	tk, _ := s.lim.admit("whip", "live")
+	s.add("livesecret", "whip", "live", live, OfferRequest{SessionID: "pub1"}, tk)
 
 	methods := []string{"POST", "PATCH", "DELETE", "OPTIONS", "GET", "HEAD", "PUT"}
 	f.Fuzz(func(t *testing.T, sel uint8, name, ctype, authz, ifMatch, origin string, body []byte) {

@@ -87,8 +87,23 @@ func (s *Server) post(prefix string, ep Endpoint) echo.HandlerFunc {
 		if err != nil {
 			return s.writeError(c, err)
 		}
+		tk, err := s.lim.admit(prefix, name)
+		if err != nil {
+			return s.writeError(c, err)
+		}
+		registered := false
+		defer func() {
+			if !registered {
+				tk.done()
+			}
+		}()
 		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.OfferTimeout)
 		defer cancel()
+		slot, err := s.lim.negotiating(ctx)
+		if err != nil {
+			return s.writeError(c, err)
+		}
+		defer slot()
 		secret := rtc.RandomToken(16)
 		req := OfferRequest{
 			Context:    ctx,
@@ -102,7 +117,11 @@ func (s *Server) post(prefix string, ep Endpoint) echo.HandlerFunc {
 		if err != nil {
 			return s.writeError(c, err)
 		}
-		s.add(secret, prefix, name, res, req)
+		if !s.add(secret, prefix, name, res, req, tk) {
+			res.Close()
+			return s.writeError(c, ErrShuttingDown)
+		}
+		registered = true
 		h.Set("Location", "/"+prefix+"/"+name+"/"+secret)
 		h.Set("ETag", res.Peer().ETag())
 		h.Set("Accept-Patch", typeFrag)

@@ -56,8 +56,12 @@ func statusOf(err error) int {
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, ErrPreconditionRequired):
 		return http.StatusPreconditionRequired
-	case errors.Is(err, ErrShuttingDown), errors.Is(err, streams.ErrClosed), errors.Is(err, auth.ErrUnavailable):
+	case errors.Is(err, ErrShuttingDown), errors.Is(err, streams.ErrClosed), errors.Is(err, auth.ErrUnavailable),
+		errors.Is(err, ErrTooManySessions), errors.Is(err, ErrTooManyStreams), errors.Is(err, ErrTooManyViewers),
+		errors.Is(err, ErrBusy):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrRateLimited):
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -79,6 +83,8 @@ func (s *Server) writeError(c echo.Context, err error) error {
 		}
 	case http.StatusServiceUnavailable:
 		h.Set("Retry-After", strconv.Itoa(s.cfg.RetryAfterSeconds))
+	case http.StatusTooManyRequests:
+		h.Set("Retry-After", strconv.Itoa(s.lim.retryAfter()))
 	}
 	detail := err.Error()
 	if status == http.StatusInternalServerError {

@@ -72,8 +72,11 @@ type Config struct {
 	// credentials are minted per response (live.go).
 	Links   func() []ICEServer
 	Origins func() []string
-	Auth         Checker
-	Logger       *slog.Logger
+	Auth    Checker
+	Logger  *slog.Logger
+	// Limits bound sessions, streams, viewers, concurrent negotiations and
+	// each client's request rate (limits.go).
+	Limits Limits
 }
 
 // Server holds every session resource of the HTTP edge.
@@ -86,6 +89,7 @@ type Server struct {
 	closing  bool
 	quit     chan struct{}
 	wg       sync.WaitGroup
+	lim      *limiter
 }
 
 type entry struct {
@@ -121,7 +125,8 @@ func New(cfg Config) *Server {
 	if cfg.Auth == nil {
 		cfg.Auth = auth.NewStatic(nil, nil)
 	}
-	return &Server{cfg: cfg, log: cfg.Logger.With("component", "signaling"), sessions: map[string]*entry{}, quit: make(chan struct{})}
+	return &Server{cfg: cfg, log: cfg.Logger.With("component", "signaling"), sessions: map[string]*entry{}, quit: make(chan struct{}),
+		lim: newLimiter(cfg.Limits)}
 }
 
 // Mount registers the endpoint at /{prefix}/:name and its sessions at
@@ -130,7 +135,7 @@ func New(cfg Config) *Server {
 func (s *Server) Mount(e *echo.Echo, prefix string, ep Endpoint) {
 	base := "/" + prefix + "/:name"
 	g := e.Group("", s.cors)
-	g.POST(base, s.post(prefix, ep))
+	g.POST(base, s.post(prefix, ep), s.rateLimit)
 	g.OPTIONS(base, s.optionsEndpoint(ep))
 	g.GET(base, s.emptyOK(false))
 	g.HEAD(base, s.emptyOK(true))
@@ -139,8 +144,8 @@ func (s *Server) Mount(e *echo.Echo, prefix string, ep Endpoint) {
 	g.DELETE(base, s.notAllowed("OPTIONS, GET, HEAD, POST"))
 
 	res := base + "/:secret"
-	g.PATCH(res, s.patch(prefix))
-	g.DELETE(res, s.delete(prefix))
+	g.PATCH(res, s.patch(prefix), s.rateLimit)
+	g.DELETE(res, s.delete(prefix), s.rateLimit)
 	g.OPTIONS(res, s.optionsSession)
 	g.GET(res, s.emptyOK(false))
 	g.HEAD(res, s.emptyOK(false))
@@ -148,15 +153,23 @@ func (s *Server) Mount(e *echo.Echo, prefix string, ep Endpoint) {
 	g.POST(res, s.notAllowed("OPTIONS, GET, HEAD, PATCH, DELETE"))
 }
 
-func (s *Server) add(secret, prefix, stream string, res Resource, req OfferRequest) {
+// add registers a new session; the ticket is released when it ends. It
+// reports false, leaving res to the caller, if the server is closing: a
+// POST that finished negotiating while Close ran must not outlive it.
+func (s *Server) add(secret, prefix, stream string, res Resource, req OfferRequest, tk *ticket) bool {
 	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return false
+	}
 	s.sessions[secret] = &entry{res: res, stream: stream, prefix: prefix,
 		id: req.SessionID, remote: req.RemoteAddr, since: time.Now()}
+	s.wg.Add(1) // under mu: Close's Wait comes after it sets closing
 	s.mu.Unlock()
-	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		<-res.Done()
+		tk.done()
 		s.mu.Lock()
 		if e := s.sessions[secret]; e != nil {
 			e.ended = true
@@ -172,6 +185,7 @@ func (s *Server) add(secret, prefix, stream string, res Resource, req OfferReque
 		delete(s.sessions, secret)
 		s.mu.Unlock()
 	}()
+	return true
 }
 
 func (s *Server) lookup(prefix, stream, secret string) (*entry, error) {
