@@ -127,6 +127,10 @@ func (p *paramSets) fmtp(c streams.Codec) string {
 		return strings.TrimPrefix(c.Fmtp+";packetization-mode=1", ";")
 	case p.h265 && len(p.sps) > 0:
 		return rtpconv.H265Fmtp(p.vps, p.sps, p.pps)
+	case strings.EqualFold(c.Name(), "opus") && fmtpValue(c.Fmtp, "stereo") == "1" && fmtpValue(c.Fmtp, "sprop-stereo") == "":
+		// The WebRTC publisher's "stereo=1" is what it receives; what it
+		// sends, which an RTSP reader needs, is sprop-stereo (RFC 7587 §6.1).
+		return c.Fmtp + ";sprop-stereo=1"
 	}
 	return c.Fmtp
 }

@@ -274,7 +274,7 @@ func (s *source) pull(pub **streams.Publication) (played bool, err error) {
 		ReadTimeout:           s.parent.cfg.ReadTimeout,
 		InitialUDPReadTimeout: s.parent.cfg.UDPFallbackTimeout,
 		OnTransportSwitch: func(err error) {
-			s.log.Warn("camera sends no UDP, switched to TCP", "reason", redact(err.Error(), s.secret))
+			s.log.Warn("camera transport switched from UDP to TCP", "reason", redact(err.Error(), s.secret))
 		},
 	}
 	if err := c.Start2(); err != nil {

@@ -55,6 +55,9 @@ func (c SourceConfig) Validate() error {
 	if u.Scheme != "rtsp" && u.Scheme != "rtsps" {
 		return fmt.Errorf("%w %q: URL scheme must be rtsp or rtsps, not %q", ErrInvalidSource, c.Name, u.Scheme)
 	}
+	if u.Fragment != "" || strings.Contains(c.URL, "#") {
+		return fmt.Errorf("%w %q: URL has a #fragment: set the transport as an option, not in the URL", ErrInvalidSource, c.Name)
+	}
 	if u.Host == "" {
 		return fmt.Errorf("%w %q: URL %s has no host", ErrInvalidSource, c.Name, MaskURL(c.URL))
 	}
