@@ -79,6 +79,14 @@ func startBrowser(t *testing.T, execPath string) *browser {
 		// network_ignore_mask); in a namespace with only lo it would gather
 		// no candidate at all and ICE could never succeed.
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		// A page without camera permission (any player, and every page in a
+		// cross-origin iframe) hides its host candidates behind mDNS names.
+		// Chromium's mDNS responder cannot work in a namespace without a
+		// multicast interface, and the first connection then stalls until
+		// it gives up. So the browser trickles 127.0.0.1 here; a real
+		// browser trickles .local names, which the gateway drops (it learns
+		// the address from the browser's connectivity checks instead).
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,WebRtcHideLocalIpsWithMdns"),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b := &browser{t: t}

@@ -1,6 +1,11 @@
 package browser
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -177,4 +182,146 @@ func TestPlayerTokenErrors(t *testing.T) {
 	// The right token gets past auth: the stream is not live, so it waits.
 	good := b.newTab("player-with-token", gw.URL()+"/watch/locked?token=s3cret")
 	good.waitJS(10*time.Second, `window.wishgate.player.state === "waiting"`, "waiting with a valid token")
+}
+
+// The player rides out what happens to real streams: an ICE restart
+// (network change), a publisher that reconnects within the grace period
+// (same session, media resumes), and one that comes back only after it
+// (the session ends; the player waits on 409 and starts a new session).
+func TestPlayerRecovers(t *testing.T) {
+	chromium := requireIsolation(t)
+	// Longer than the player's 3 s "stalled" notice, short enough to wait out.
+	gw := startGateway(t, func(c *config.Config) { c.GracePeriod = 6 * time.Second })
+	b := startBrowser(t, chromium)
+	whip := gw.URL() + "/whip/cam"
+
+	first := publishClip(t, whip)
+	player := b.newTab("player", gw.URL()+"/watch/cam")
+	player.waitJS(20*time.Second, `document.querySelector("video").videoWidth === 320`, "first picture")
+	waitGrowth(t, player, false, 10, 10*time.Second)
+
+	// Network change: ICE restart over PATCH (new credentials both ways).
+	ufrag, err := eval[string](player, `(async () => {
+	  const p = window.wishgate.player;
+	  const before = p.peer.remoteSdp.match(/a=ice-ufrag:(.*)/)[1];
+	  await p.peer.restartIce();
+	  const after = p.peer.remoteSdp.match(/a=ice-ufrag:(.*)/)[1];
+	  return before === after ? "" : after;
+	})()`)
+	if err != nil || ufrag == "" {
+		t.Fatalf("ICE restart did not change the gateway's credentials (%q, %v)", ufrag, err)
+	}
+	player.waitJS(10*time.Second, `window.wishgate.player.pc.connectionState === "connected"`, "connected after ICE restart")
+	waitGrowth(t, player, false, 10, 10*time.Second)
+
+	// The publisher reconnects within the grace period: same session.
+	first.stop()
+	player.waitJS(10*time.Second, `window.wishgate.player.state === "stalled"`, "stalled message while the publisher is away")
+	player.screenshot("player-stalled.png")
+	second := publishClip(t, whip)
+	waitGrowth(t, player, false, 10, 15*time.Second)
+	if n, _ := eval[int](player, `window.wishgate.player.connections`); n != 1 {
+		t.Errorf("player opened %d sessions; a publisher back within the grace period must not cost a reconnect", n)
+	}
+
+	// Away longer than the grace period: the gateway ends the session; the
+	// player waits and starts a fresh one when the stream is back.
+	second.stop()
+	player.waitJS(20*time.Second, `window.wishgate.player.state === "waiting"`, "waiting after the grace period")
+	publishClip(t, whip)
+	player.waitJS(20*time.Second, `window.wishgate.player.state === "playing" && window.wishgate.player.connections === 2`, "playing on a new session")
+	waitGrowth(t, player, false, 10, 10*time.Second)
+	if ex := b.exceptions(); len(ex) > 0 {
+		t.Errorf("uncaught page exceptions: %v", ex)
+	}
+}
+
+// apiStream reads GET /api/v1/streams/NAME (loopback needs no admin token).
+type apiStream struct {
+	State  string `json:"state"`
+	Tracks []struct {
+		Kind  string `json:"kind"`
+		Codec string `json:"codec"`
+	} `json:"tracks"`
+	Viewers struct {
+		WHEP int `json:"whep"`
+	} `json:"viewers"`
+}
+
+func getStream(t *testing.T, base, name string) (apiStream, int) {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/streams/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s apiStream
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, resp.StatusCode
+}
+
+// The publisher's codec choice reaches the gateway, and the embed code it
+// shows plays on a page of another origin.
+func TestPublisherCodecAndEmbed(t *testing.T) {
+	chromium := requireIsolation(t)
+	gw := startGateway(t, nil)
+	b := startBrowser(t, chromium)
+	defer http.DefaultClient.CloseIdleConnections()
+
+	pub := b.newTab("publisher", gw.URL()+"/publish/vp8cam")
+	if err := pub.do(10*time.Second,
+		chromedp.SetValue(chromedp.ID("codec"), "VP8"),
+		chromedp.SetValue(chromedp.ID("resolution"), "640x360"),
+		chromedp.Click(chromedp.ID("golive")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	pub.waitJS(15*time.Second, `document.body.dataset.publishState === "live"`, "publisher live")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, status := getStream(t, gw.URL(), "vp8cam")
+		var codecs []string
+		for _, tr := range s.Tracks {
+			codecs = append(codecs, tr.Kind+":"+tr.Codec)
+		}
+		if strings.Contains(strings.Join(codecs, ","), "video:VP8") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway got %v (HTTP %d), want a VP8 video track", codecs, status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	snippet, err := eval[string](pub, `document.getElementById("embed-code").value`)
+	if err != nil || !strings.HasPrefix(snippet, `<iframe src="`+gw.URL()+`/embed/vp8cam"`) {
+		t.Fatalf("embed code %q (%v)", snippet, err)
+	}
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<!doctype html><title>Someone's blog</title><h1>My stream</h1>\n%s\n", snippet)
+	}))
+	defer site.Close()
+	host := b.newTab("embedding site", site.URL)
+	// The iframe is cross-origin (another port), so look inside it through
+	// its own frame.
+	frames, err := chromedp.Run(host.ctx, chromedp.Nodes(chromedp.CSS("iframe")))
+	if err != nil || len(frames) != 1 {
+		t.Fatalf("iframe: %v (%d)", err, len(frames))
+	}
+	ctx, cancel := context.WithTimeout(host.ctx, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[any](`(() => { const v = document.querySelector("video"); return v && v.videoWidth > 0; })()`,
+		chromedp.WithPollingInFrame(frames[0]), chromedp.WithPollingInterval(100*time.Millisecond),
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("embedded player shows no picture: %v", err)
+	}
+	if s, _ := getStream(t, gw.URL(), "vp8cam"); s.Viewers.WHEP != 1 {
+		t.Errorf("gateway counts %d WHEP viewers, want the embedded player", s.Viewers.WHEP)
+	}
+	host.screenshot("embed-on-another-site.png")
 }

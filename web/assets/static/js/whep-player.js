@@ -80,6 +80,11 @@ export class WhepPlayer extends EventTarget {
   }
 
   setState(state, message = "", extra = {}) {
+    if (state !== this.state || message !== this.lastMessage) {
+      // One console line per change: what a user pastes into a bug report.
+      console.info(`wishgate %s: %s%s`, "player", state, message ? " — " + message : "", extra.detail ? ` (${extra.detail})` : "");
+    }
+    this.lastMessage = message;
     this.state = state;
     this.dispatchEvent(new CustomEvent("state", { detail: { state, message, ...extra } }));
   }
@@ -212,6 +217,7 @@ export class WhepPlayer extends EventTarget {
 
       const onState = () => {
         const s = pc.connectionState;
+        console.debug("wishgate player: connection %s (ICE %s)", s, pc.iceConnectionState);
         if (s === "connected") {
           disconnectedAt = 0;
           restartedAt = 0;
@@ -250,7 +256,13 @@ export class WhepPlayer extends EventTarget {
         if (flowing && now - lastProgress < STALL_WARN_MS) {
           if (!played) this.connections++;
           played = true;
-          if (this.state !== "playing") this.setState("playing", "", { audioOnly: !s.width });
+          // Audio only: the gateway rejected our video m-line (the stream
+          // has no video), so no video ever arrives.
+          const audioOnly = !s.videoBytes && !s.width;
+          if (this.state !== "playing" || audioOnly !== this.audioOnly) {
+            this.audioOnly = audioOnly;
+            this.setState("playing", "", { audioOnly });
+          }
         } else if (played && pc.connectionState === "connected" && now - lastProgress >= STALL_WARN_MS) {
           this.setState("stalled", "No media from the stream — the publisher may be reconnecting");
         }

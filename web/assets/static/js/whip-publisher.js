@@ -96,6 +96,11 @@ export class WhipPublisher extends EventTarget {
   }
 
   setState(state, message = "", extra = {}) {
+    if (state !== this.state || message !== this.lastMessage) {
+      // One console line per change: what a user pastes into a bug report.
+      console.info(`wishgate %s: %s%s`, "publisher", state, message ? " — " + message : "", extra.detail ? ` (${extra.detail})` : "");
+    }
+    this.lastMessage = message;
     this.state = state;
     this.dispatchEvent(new CustomEvent("state", { detail: { state, message, ...extra } }));
   }
