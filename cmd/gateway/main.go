@@ -17,7 +17,8 @@ import (
 )
 
 func main() {
-	cfg, err := config.Parse(os.Args[1:], os.Getenv)
+	src := config.Source{Args: os.Args[1:], Getenv: os.Getenv}
+	cfg, err := src.Load()
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
@@ -36,8 +37,19 @@ func main() {
 		log.Error("cannot start", "error", err)
 		os.Exit(1)
 	}
+	// SIGHUP and changes to the config file reload it (hot reload).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	w, err := app.NewWatcher(a, src, hup, log, nil)
+	if err != nil {
+		log.Error("cannot watch the configuration", "error", err)
+		_ = a.Close()
+		os.Exit(1)
+	}
 	<-ctx.Done()
 	log.Info("shutting down")
+	w.Close()
 	if err := a.Close(); err != nil {
 		log.Error("shutdown", "error", err)
 		os.Exit(1)

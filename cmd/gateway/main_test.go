@@ -32,7 +32,7 @@ func TestSignalShutdown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), "WISHGATE_HTTP_ADDR=127.0.0.1:0", "WISHGATE_UDP_ADDR=127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "WISHGATE_HTTP_ADDR=127.0.0.1:0", "WISHGATE_UDP_ADDR=127.0.0.1:0", "WISHGATE_TCP_ADDR=127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

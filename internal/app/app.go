@@ -38,6 +38,12 @@ type App struct {
 	ln        net.Listener
 	serveDone chan error
 	closeOnce sync.Once
+
+	// Hot reload (reload.go): the settings that change live, read per
+	// request through holder and authz.
+	holder   *config.Holder
+	authz    *auth.Swappable
+	reloadMu sync.Mutex
 }
 
 // New builds and starts the gateway: listeners are bound when it returns.
@@ -52,21 +58,18 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		GracePeriod:  cfg.GracePeriod,
 	})
 	var err error
-	a.engine, err = rtc.NewEngine(rtc.EngineConfig{UDPAddr: cfg.UDPAddr, PublicIPs: cfg.PublicIPs, Logger: log})
+	a.engine, err = rtc.NewEngine(engineConfig(cfg, log))
 	if err != nil {
 		return nil, err
 	}
-	var ice []signaling.ICEServer
-	for _, s := range cfg.ICEServers {
-		is, _ := config.ParseICEServer(s)
-		ice = append(ice, signaling.ICEServer{URL: is.URL, Username: is.Username, Credential: is.Credential})
-	}
+	a.holder = config.NewHolder(cfg)
+	a.authz = auth.NewSwappable(authChain(cfg, log))
 	a.edge = signaling.New(signaling.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		StrictETag:   cfg.StrictETag,
-		ICEServers:   ice,
-		AllowOrigins: cfg.AllowOrigins,
-		Auth:         auth.NewStatic(config.Rules(cfg.PublishTokens), config.Rules(cfg.ReadTokens)),
+		Links:        func() []signaling.ICEServer { return iceLinks(a.holder.Load(), time.Now()) },
+		Origins:      func() []string { return a.holder.Load().AllowOrigins },
+		Auth:         a.authz,
 		Logger:       log,
 		Limits:       limits(cfg, a.Registry),
 	})
@@ -77,10 +80,12 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	e.HideBanner, e.HidePort = true, true
 	a.edge.Mount(e, "whip", a.whip)
 	a.edge.Mount(e, "whep", a.whep)
-	if _, err := a.startOps(cfg, e, nil, nil); err != nil {
+	ctl, err := a.startOps(cfg, e, nil, nil)
+	if err != nil {
 		a.engine.Close()
 		return nil, err
 	}
+	ctl.MountDiagnostics(e, a.engine, func() []string { return iceURLs(a.holder.Load()) })
 	pages, err := web.New()
 	if err != nil {
 		a.stopOps()
@@ -143,6 +148,7 @@ func (a *App) Close() error {
 		a.Registry.Close()
 		a.stopOps()
 		err = errors.Join(err, a.engine.Close())
+		a.authz.Close()
 		a.log.Info("wishgate stopped")
 	})
 	return err

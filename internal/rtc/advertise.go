@@ -93,7 +93,7 @@ func resolve(ctx context.Context, entries []string, prev []NameStatus) []NameSta
 	out := make([]NameStatus, len(entries))
 	var wg sync.WaitGroup
 	for i, h := range entries {
-		out[i] = NameStatus{Configured: h, At: time.Now()}
+		out[i] = NameStatus{Configured: h, At: time.Now(), Resolved: []string{}}
 		if ip, err := netip.ParseAddr(h); err == nil {
 			out[i].Resolved = []string{ip.Unmap().String()}
 			continue
