@@ -17,6 +17,10 @@ import (
 )
 
 func main() {
+	// `gateway healthcheck` is the container HEALTHCHECK (healthcheck.go).
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheck(os.Args[2:], os.Getenv))
+	}
 	src := config.Source{Args: os.Args[1:], Getenv: os.Getenv}
 	cfg, err := src.Load()
 	if errors.Is(err, flag.ErrHelp) {
