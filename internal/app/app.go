@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wishgate/wishgate/bridge"
 	"github.com/wishgate/wishgate/internal/auth"
 	"github.com/wishgate/wishgate/internal/config"
 	"github.com/wishgate/wishgate/internal/rtc"
@@ -33,7 +34,9 @@ type App struct {
 	edge      *signaling.Server
 	whip      *whip.Handler
 	whep      *whep.Handler
-	ops       ops // control API, metrics, pprof, readiness (ops.go)
+	ops       ops             // control API, metrics, pprof, readiness (ops.go)
+	sources   *bridge.Sources // RTSP cameras
+	rtsp      *bridge.Server  // nil when rtsp_addr is empty
 	http      *http.Server
 	ln        net.Listener
 	serveDone chan error
@@ -75,13 +78,19 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	})
 	a.whip = &whip.Handler{Engine: a.engine, Registry: a.Registry, Logger: log}
 	a.whep = &whep.Handler{Engine: a.engine, Registry: a.Registry, Logger: log}
+	a.sources = bridge.NewSources(bridge.SourcesConfig{
+		Registry: a.Registry, Logger: log, CloseDelay: cfg.SourceCloseDelay,
+		BackoffBase: cfg.SourceBackoffBase, BackoffMax: cfg.SourceBackoffMax,
+	})
+	a.whep.Demand = a.sources.Demand
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	a.edge.Mount(e, "whip", a.whip)
 	a.edge.Mount(e, "whep", a.whep)
-	ctl, err := a.startOps(cfg, e, nil, nil)
+	ctl, err := a.startOps(cfg, e, a.sources, a.RTSPAddr)
 	if err != nil {
+		a.sources.Close()
 		a.engine.Close()
 		return nil, err
 	}
@@ -94,8 +103,15 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	}
 	pages.Mount(e)
 
+	if err := a.startRTSP(cfg, a.authz); err != nil {
+		a.stopOps()
+		a.engine.Close()
+		return nil, err
+	}
+
 	a.ln, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
+		a.stopRTSP()
 		a.stopOps()
 		a.engine.Close()
 		return nil, fmt.Errorf("http-addr %q: %w", cfg.HTTPAddr, err)
@@ -125,6 +141,57 @@ func (a *App) HTTPAddr() net.Addr { return a.ln.Addr() }
 // URL is the base URL clients on this machine can use.
 func (a *App) URL() string { return "http://" + hostPort(a.ln.Addr()) }
 
+// startRTSP starts the RTSP server (unless rtsp_addr is empty) and the
+// declared camera sources.
+func (a *App) startRTSP(cfg config.Config, authz bridge.Checker) error {
+	if cfg.RTSPAddr != "" {
+		srv, err := bridge.NewServer(bridge.ServerConfig{
+			Addr: cfg.RTSPAddr, UDPRTPAddr: cfg.RTSPUDPRTPAddr, UDPRTCPAddr: cfg.RTSPUDPRTCPAddr,
+			Registry: a.Registry, Auth: authz, Demand: a.sources.Demand, Logger: a.log,
+		})
+		if err != nil {
+			a.sources.Close()
+			return err
+		}
+		a.rtsp = srv
+		a.log.Info("rtsp listening", "rtsp", "rtsp://"+hostPort(srv.Addr())+"/{name}", "udp_rtp", cfg.RTSPUDPRTPAddr)
+	}
+	list, err := cfg.SourceConfigs()
+	if err == nil {
+		for _, sc := range list {
+			if err = a.sources.Add(sc); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		a.stopRTSP()
+		return err
+	}
+	return nil
+}
+
+// stopRTSP closes the RTSP server and the camera sources, before the
+// registry they read from and publish to.
+func (a *App) stopRTSP() {
+	if a.rtsp != nil {
+		a.rtsp.Close()
+	}
+	a.sources.Close()
+}
+
+// RTSPAddr is the bound RTSP address, nil when RTSP is disabled.
+func (a *App) RTSPAddr() net.Addr {
+	if a.rtsp == nil {
+		return nil
+	}
+	return a.rtsp.Addr()
+}
+
+// Sources manages the RTSP camera sources (the control API adds and removes
+// them at run time).
+func (a *App) Sources() *bridge.Sources { return a.sources }
+
 // UDPAddr is the bound WebRTC media address.
 func (a *App) UDPAddr() *net.UDPAddr { return a.engine.UDPAddr() }
 
@@ -145,6 +212,7 @@ func (a *App) Close() error {
 		a.whip.Close()
 		a.whep.Close()
 		a.edge.Close()
+		a.stopRTSP()
 		a.Registry.Close()
 		a.stopOps()
 		err = errors.Join(err, a.engine.Close())

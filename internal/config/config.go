@@ -77,6 +77,17 @@ type Config struct {
 	// the profiling listener.
 	AdminToken string `yaml:"admin_token" secret:"true" help:"bearer token for the control API under /api/v1 (empty: it answers loopback clients only)"`
 	PprofAddr  string `yaml:"pprof_addr" help:"listen address of a separate net/http/pprof listener, e.g. 127.0.0.1:6060 (empty: off)"`
+
+	// RTSP (bridge/): the server every stream is readable from, and cameras
+	// pulled as stream sources. Source URLs carry camera passwords: secret.
+	RTSPAddr          string        `yaml:"rtsp_addr" help:"RTSP listen address (TCP): every stream is readable at rtsp://HOST:PORT/NAME and RTSP clients publish there; empty disables RTSP"`
+	RTSPUDPRTPAddr    string        `yaml:"rtsp_udp_rtp_addr" help:"UDP address (even port, e.g. :8000) for RTP to RTSP readers; empty: RTSP over TCP only (UDP clients fall back to TCP)"`
+	RTSPUDPRTCPAddr   string        `yaml:"rtsp_udp_rtcp_addr" help:"UDP address for RTCP to RTSP readers: the RTP port + 1 (e.g. :8001)"`
+	Sources           []string      `yaml:"sources" flag:"source" env:"WISHGATE_SOURCES" secret:"true" help:"always-on RTSP camera NAME=rtsp://user:pass@host/path (append #transport=tcp|udp|multicast to force one), repeatable"`
+	SourcesOnDemand   []string      `yaml:"sources_on_demand" flag:"source-on-demand" env:"WISHGATE_SOURCES_ON_DEMAND" secret:"true" help:"RTSP camera pulled only while it has readers, NAME=URL, repeatable"`
+	SourceCloseDelay  time.Duration `yaml:"source_close_delay" help:"how long an on-demand camera stays connected after its last reader left"`
+	SourceBackoffBase time.Duration `yaml:"source_backoff_base" help:"first delay before reconnecting a failed camera (doubles per attempt, jittered)"`
+	SourceBackoffMax  time.Duration `yaml:"source_backoff_max" help:"longest delay between camera reconnect attempts"`
 }
 
 // Default returns the embedded defaults: `go run ./cmd/gateway` runs on these.
@@ -104,6 +115,10 @@ func Default() Config {
 		RateBurst:           40,
 		RateLimitExempt:     []string{"127.0.0.0/8", "::1/128"},
 		LogLevel:            "info",
+		RTSPAddr:            ":8554",
+		SourceCloseDelay:    10 * time.Second,
+		SourceBackoffBase:   time.Second,
+		SourceBackoffMax:    30 * time.Second,
 	}
 }
 
@@ -253,6 +268,7 @@ func (c Config) Validate() error {
 			bad("pprof_addr", "%q: must differ from http_addr (profiles are never served on the public listener)", c.PprofAddr)
 		}
 	}
+	errs = append(errs, c.validateRTSP()...)
 	return errors.Join(errs...)
 }
 
