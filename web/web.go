@@ -153,10 +153,6 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string, emb
 		if !embeddable {
 			hdr.Set("X-Frame-Options", "DENY")
 		}
-	} else {
-		// Module scripts and styles may be loaded by other origins that
-		// embed the player component.
-		hdr.Set("Access-Control-Allow-Origin", "*")
 	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
 }

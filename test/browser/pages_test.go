@@ -129,6 +129,9 @@ func TestPublishWatchDashboard(t *testing.T) {
 	pub.screenshot("publisher-live.png")
 	player.screenshot("player-playing.png")
 	dash.screenshot("dashboard-one-viewer.png")
+	for _, tb := range []*tab{dash, player, pub} {
+		phone(t, tb)
+	}
 
 	player.close()
 	dash.waitJS(10*time.Second, `document.querySelector('tr[data-name="cam1"] .viewers').dataset.total === "0"`,
@@ -324,4 +327,19 @@ func TestPublisherCodecAndEmbed(t *testing.T) {
 		t.Errorf("gateway counts %d WHEP viewers, want the embedded player", s.Viewers.WHEP)
 	}
 	host.screenshot("embed-on-another-site.png")
+}
+
+// phone shows the tab at a phone's size, checks that nothing is wider than
+// the screen (no sideways scrolling), saves a screenshot and restores the
+// desktop size.
+func phone(t *testing.T, tb *tab) {
+	t.Helper()
+	if err := tb.do(5*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	tb.waitJS(5*time.Second, `document.documentElement.scrollWidth <= window.innerWidth`, "no horizontal overflow at phone width")
+	tb.screenshot(strings.ReplaceAll(tb.name, " ", "-") + "-phone.png")
+	if err := tb.do(5*time.Second, chromedp.ResetViewport()); err != nil {
+		t.Fatal(err)
+	}
 }

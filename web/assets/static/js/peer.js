@@ -49,11 +49,13 @@ export class HttpPeer {
    * @param {RTCPeerConnection} pc with its transceivers already added
    * @param {HttpSession} session
    * @param {(sdp: string) => string} [mungeOffer] applied before setLocalDescription
+   * @param {(sdp: string) => string} [mungeAnswer] applied before setRemoteDescription
    */
-  constructor(pc, session, mungeOffer) {
+  constructor(pc, session, mungeOffer, mungeAnswer) {
     this.pc = pc;
     this.session = session;
     this.munge = mungeOffer || ((s) => s);
+    this.mungeAnswer = mungeAnswer || ((s) => s);
     this.ice = null; // our current {ufrag, pwd, mid}
     this.pending = []; // candidate lines not yet PATCHed
     this.ended = false; // end-of-candidates seen for the current generation
@@ -106,7 +108,7 @@ export class HttpPeer {
     const sdp = this.munge(offer.sdp);
     await this.pc.setLocalDescription({ type: "offer", sdp });
     this.ice = iceParams(sdp);
-    const answer = await this.session.post(sdp, signal);
+    const answer = this.mungeAnswer(await this.session.post(sdp, signal));
     if (this.closed) return;
     this.remoteSdp = answer;
     await this.pc.setRemoteDescription({ type: "answer", sdp: answer });

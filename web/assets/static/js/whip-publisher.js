@@ -37,6 +37,27 @@ export function preferredCodecs(caps, codecName) {
   return [...chosen, ...caps.filter((c) => FEC_RTX.test(c.mimeType))];
 }
 
+/**
+ * Chromium's congestion controller starts near 300 kbit/s and needs many
+ * seconds to reach a few Mbit/s; the non-standard x-google-start-bitrate
+ * fmtp parameter (kbit/s) in the answer lets the first seconds look right.
+ * Other browsers ignore the unknown parameter.
+ */
+export function withStartBitrate(sdp, kbps) {
+  if (!kbps) return sdp;
+  let inVideo = false;
+  return sdp
+    .split("\r\n")
+    .map((l) => {
+      if (l.startsWith("m=")) inVideo = l.startsWith("m=video");
+      if (inVideo && l.startsWith("a=fmtp:") && !/apt=/.test(l) && !/x-google-start-bitrate/.test(l)) {
+        return `${l};x-google-start-bitrate=${kbps}`;
+      }
+      return l;
+    })
+    .join("\r\n");
+}
+
 function setPreferences(transceiver, kind, codecName) {
   // Chromium checks send-only preferences against the sender's capabilities,
   // older versions against the receiver's: try both.
@@ -181,7 +202,10 @@ export class WhipPublisher extends EventTarget {
       if (track.kind === "video" && this.opts.codec) setPreferences(tr, "video", this.opts.codec);
       if (track.kind === "audio") setPreferences(tr, "audio", "opus");
     }
-    const peer = new HttpPeer(pc, session);
+    // Start at half the cap (at most 1.5 Mbit/s): fast to look good,
+    // gentle on a link that turns out to be slow.
+    const startKbps = this.opts.maxBitrate ? Math.min(1500, Math.round(this.opts.maxBitrate / 2000)) : 0;
+    const peer = new HttpPeer(pc, session, null, (sdp) => withStartBitrate(sdp, startKbps));
     this.pc = pc;
     this.peer = peer;
     try {
@@ -224,7 +248,7 @@ export class WhipPublisher extends EventTarget {
           wasLive = true;
           disconnectedAt = 0;
           restartedAt = 0;
-          this.setState("live", "Live");
+          this.setState("live", "On air — viewers can watch now");
         } else if (s === "disconnected") {
           disconnectedAt = disconnectedAt || Date.now();
         } else if (s === "failed") {
