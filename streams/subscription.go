@@ -54,8 +54,15 @@ type Subscription struct {
 	endOnce sync.Once
 	err     error
 
-	hdr   rtp.Header // scratch header handed to the sink
-	burst []*Packet  // scratch for the cached GOP at start
+	burst []*Packet // scratch for the cached GOP at start
+
+	// Direct delivery (direct.go): after the start, a sink that never
+	// blocks is written by the track's producer itself.
+	directMu   sync.Mutex // orders the hand-over against pushes
+	direct     atomic.Bool
+	stopped    atomic.Bool
+	directSink Sink
+	directErr  chan error
 
 	Sent    atomic.Uint64
 	Dropped atomic.Uint64 // dropped because the queue was full
@@ -70,7 +77,9 @@ type subTrack struct {
 	enabled  bool
 	overflow atomic.Bool // set by the producer when a packet was dropped
 
-	// consumer-only state
+	// consumer-only state (the producer's, under mu, in direct mode)
+	mu      sync.Mutex
+	hdr     rtp.Header // scratch header handed to the sink
 	started bool
 	waiting bool // video: wait for a keyframe before forwarding
 	resync  bool
@@ -96,6 +105,16 @@ func (s *Subscription) push(i int, pkt *Packet) {
 	if i >= len(s.tracks) || !s.tracks[i].enabled {
 		return
 	}
+	if s.direct.Load() {
+		s.deliverDirect(i, pkt)
+		return
+	}
+	s.directMu.Lock()
+	if s.direct.Load() {
+		s.directMu.Unlock()
+		s.deliverDirect(i, pkt)
+		return
+	}
 	pkt.Retain()
 	select {
 	case s.queue <- queued{track: i, pkt: pkt}:
@@ -104,6 +123,7 @@ func (s *Subscription) push(i int, pkt *Packet) {
 		s.Dropped.Add(1)
 		s.tracks[i].overflow.Store(true)
 	}
+	s.directMu.Unlock()
 }
 
 // Done is closed when the subscription ends (publisher gone, codec change,
@@ -146,6 +166,9 @@ func (s *Subscription) Run(ctx context.Context, sink Sink) error {
 				st.track.RequestKeyframe()
 			}
 		}
+	}
+	if nb, ok := sink.(NonBlockingSink); ok && nb.NonBlocking() {
+		return s.runDirect(ctx, sink)
 	}
 	for {
 		select {
@@ -267,7 +290,7 @@ func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 		st.waiting = false
 		st.resync = true
 	}
-	h := &s.hdr
+	h := &st.hdr
 	*h = pkt.Header
 	h.Timestamp = ts
 	switch {

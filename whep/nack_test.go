@@ -37,6 +37,14 @@ func TestNACKAnsweredFromSharedHistory(t *testing.T) {
 			t.Fatal("no video reached the viewer")
 		}
 	}
+	// A UDP viewer is written directly by the producer (streams/direct.go).
+	for !hs.sess.sub.Direct() {
+		select {
+		case <-deadline:
+			t.Fatal("a UDP viewer did not switch to direct delivery")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 	// Track numbering passes through to a viewer that never skipped.
 	base := seq
 	for i := 1; i <= 5; i++ {

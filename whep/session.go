@@ -137,6 +137,7 @@ func (s *session) run(ctx context.Context) {
 				case webrtc.PeerConnectionStateConnected:
 					if !started {
 						started = true
+						s.markUDP()
 						s.workers.Add(1)
 						go func() {
 							defer s.workers.Done()

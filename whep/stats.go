@@ -100,19 +100,23 @@ func (s *session) MediaStats() signaling.MediaStats {
 
 // firstFrameSink reports, once, how long after the offer the first video
 // packet (or the first packet of an audio-only session) went out: the
-// viewer's time to first frame. It runs on the subscription's goroutine.
+// viewer's time to first frame. With direct delivery (streams/direct.go) the
+// video and audio producers call it concurrently, hence the atomic.
 type firstFrameSink struct {
 	s    *session
-	done bool
+	done atomic.Bool
 }
+
+// NonBlocking passes the session sink's answer through (whep/track.go).
+func (f *firstFrameSink) NonBlocking() bool { return f.s.sink.NonBlocking() }
 
 func (f *firstFrameSink) WriteRTP(i int, h *rtp.Header, payload []byte) error {
 	if err := f.s.sink.WriteRTP(i, h, payload); err != nil {
 		return err
 	}
-	if !f.done && i < len(f.s.sink) {
-		if lt := f.s.sink[i]; lt != nil && lt.packets.Load() > 0 && (lt.kind.String() == "video" || !f.s.hasVideo()) {
-			f.done = true
+	if !f.done.Load() && i < len(f.s.sink) {
+		if lt := f.s.sink[i]; lt != nil && lt.packets.Load() > 0 && (lt.kind.String() == "video" || !f.s.hasVideo()) &&
+			!f.done.Swap(true) {
 			if cb := f.s.h.OnFirstFrame; cb != nil {
 				cb(time.Since(f.s.start))
 			}

@@ -10,15 +10,19 @@ import (
 )
 
 // localTrack is a pion TrackLocal fed by one subscription. Unlike pion's
-// TrackLocalStaticRTP it serves exactly one peer, so the subscriber's own
-// goroutine writes into the peer's SRTP path with no shared lock between
-// viewers (a slow viewer cannot stall another).
+// TrackLocalStaticRTP it serves exactly one peer, so its writer (the
+// publisher's goroutine for a UDP viewer, the subscriber's own goroutine
+// otherwise; see sink.NonBlocking) writes into the peer's SRTP path with no
+// lock shared between viewers.
 type localTrack struct {
 	id, streamID string
 	kind         webrtc.RTPCodecType
 	bound        atomic.Pointer[binding]
 	// what reached pion's SRTP path, for the API and metrics (stats.go)
 	packets, bytes atomic.Uint64
+	// udp: the selected ICE pair is UDP, so a write never waits for the
+	// viewer (set by the session when it connects; see sink.NonBlocking).
+	udp atomic.Bool
 }
 
 type binding struct {
@@ -76,4 +80,18 @@ func (s sink) WriteRTP(i int, h *rtp.Header, payload []byte) error {
 		return s[i].write(h, payload)
 	}
 	return nil
+}
+
+// NonBlocking reports whether every track goes over UDP: then a write is
+// SRTP plus one sendto on the shared socket and never waits for the viewer,
+// and the fan-out writes this viewer from the publisher's goroutine
+// (streams.NonBlockingSink). An ICE-TCP viewer keeps its own goroutine and
+// queue: a full TCP window would otherwise stall every viewer of the stream.
+func (s sink) NonBlocking() bool {
+	for _, t := range s {
+		if t != nil && !t.udp.Load() {
+			return false
+		}
+	}
+	return true
 }
