@@ -11,11 +11,11 @@ import (
 	"github.com/wishgate/wishgate/streams"
 )
 
-// outlet serves one registry stream to its RTSP readers: a single registry
-// subscription feeds one gortsplib.ServerStream, which every RTSP session
-// reading the stream shares. It lives while it has readers (plus a linger
-// for a DESCRIBE that is followed by SETUP) and while the stream keeps its
-// tracks; a publisher with other codecs ends it and its readers.
+// outlet serves one registry stream to one RTSP reader session: a registry
+// subscription (which starts at a keyframe) feeds a gortsplib.ServerStream
+// that only this session reads. It is created by DESCRIBE (or a SETUP
+// without one), lives while its session does, and is dropped after a linger
+// if no SETUP claims it; a publisher with other codecs ends it and its reader.
 type outlet struct {
 	srv    *Server
 	name   string
@@ -148,13 +148,13 @@ func (o *outlet) addReader(ss *gortsplib.ServerSession) {
 
 func (o *outlet) removeReader(ss *gortsplib.ServerSession) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, ok := o.readers[ss]; !ok {
-		return
-	}
+	_, ok := o.readers[ss]
 	delete(o.readers, ss)
-	if len(o.readers) == 0 {
-		o.armLingerLocked()
+	empty := ok && len(o.readers) == 0
+	o.mu.Unlock()
+	if empty {
+		// The session is gone, and with it the reason for this subscription.
+		o.sub.Close()
 	}
 }
 

@@ -63,9 +63,8 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	outlets map[string]*outlet
-	closed  bool
+	mu     sync.Mutex
+	closed bool
 }
 
 // NewServer binds the listeners and starts serving.
@@ -85,7 +84,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.DemandTimeout <= 0 {
 		cfg.DemandTimeout = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "rtsp"), outlets: map[string]*outlet{}}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "rtsp"), }
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("rtsp-addr %q: %w", cfg.Addr, err)
@@ -162,9 +161,10 @@ func (s *Server) authorize(act auth.Action, name string, req *base.Request, quer
 	}
 }
 
-// outletFor returns the stream's outlet, creating it (and its registry
-// subscription) if needed.
-func (s *Server) outletFor(name string) (*outlet, error) {
+// newOutlet subscribes a new RTSP reader to the stream. Each reader session
+// has its own subscription and ServerStream, so that it starts at a keyframe
+// (or the cached GOP) like a WHEP viewer, whenever it joins.
+func (s *Server) newOutlet(name string, remote string) (*outlet, error) {
 	if s.cfg.Demand != nil {
 		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DemandTimeout)
 		err := s.cfg.Demand(ctx, name)
@@ -178,33 +178,24 @@ func (s *Server) outletFor(name string) (*outlet, error) {
 	if s.closed {
 		return nil, streams.ErrClosed
 	}
-	if o := s.outlets[name]; o != nil {
-		return o, nil
-	}
 	st, tracks, err := s.cfg.Registry.Lookup(name)
 	if err != nil {
 		return nil, err
 	}
 	sub, err := s.cfg.Registry.Subscribe(st, streams.SubscribeOptions{
 		Tracks: tracks,
-		Info:   streams.SubscriberInfo{Protocol: "rtsp", SessionID: "rtsp-outlet"},
+		Info:   streams.SubscriberInfo{Protocol: "rtsp", RemoteAddr: remote},
 	})
 	if err != nil {
 		return nil, err
 	}
 	o := newOutlet(s, name, sub, tracks)
-	s.outlets[name] = o
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		err := sub.Run(s.ctx, o)
-		s.mu.Lock()
-		if s.outlets[name] == o {
-			delete(s.outlets, name)
-		}
-		s.mu.Unlock()
 		o.close()
-		s.log.Debug("rtsp outlet closed", "stream", name, "reason", err)
+		s.log.Debug("rtsp reader's subscription ended", "stream", name, "remote", remote, "reason", err)
 	}()
 	return o, nil
 }
@@ -221,6 +212,9 @@ func notFound(err error) *base.Response {
 type connAuth struct {
 	mu   sync.Mutex
 	read map[string]bool
+	// pending: outlets created by DESCRIBE, claimed by the SETUP that follows
+	// on the same connection.
+	pending map[string]*outlet
 }
 
 func (s *Server) connData(c *gortsplib.ServerConn) *connAuth {
@@ -232,8 +226,26 @@ func (s *Server) connData(c *gortsplib.ServerConn) *connAuth {
 
 // OnConnOpen implements gortsplib.ServerHandlerOnConnOpen.
 func (s *Server) OnConnOpen(ctx *gortsplib.ServerHandlerOnConnOpenCtx) {
-	ctx.Conn.SetUserData(&connAuth{read: map[string]bool{}})
+	ctx.Conn.SetUserData(&connAuth{read: map[string]bool{}, pending: map[string]*outlet{}})
 }
+
+// OnConnClose implements gortsplib.ServerHandlerOnConnClose: outlets a
+// DESCRIBE created but no SETUP claimed are released now.
+func (s *Server) OnConnClose(ctx *gortsplib.ServerHandlerOnConnCloseCtx) {
+	d := s.connData(ctx.Conn)
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	pending := d.pending
+	d.pending = map[string]*outlet{}
+	d.mu.Unlock()
+	for _, o := range pending {
+		o.sub.Close()
+	}
+}
+
+func remoteOf(c *gortsplib.ServerConn) string { return c.NetConn().RemoteAddr().String() }
 
 func (s *Server) authorizeRead(c *gortsplib.ServerConn, name string, req *base.Request, query string) (*base.Response, error) {
 	d := s.connData(c)
@@ -262,13 +274,22 @@ func (s *Server) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Re
 	if res, err := s.authorizeRead(ctx.Conn, name, ctx.Request, ctx.Query); res != nil {
 		return res, nil, err
 	}
-	o, err := s.outletFor(name)
+	o, err := s.newOutlet(name, remoteOf(ctx.Conn))
 	if err != nil {
 		return notFound(err), nil, nil
 	}
 	st := o.waitReady(s.cfg.ReadyTimeout)
 	if st == nil {
 		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
+	}
+	if d := s.connData(ctx.Conn); d != nil {
+		d.mu.Lock()
+		old := d.pending[name]
+		d.pending[name] = o
+		d.mu.Unlock()
+		if old != nil {
+			old.sub.Close() // a second DESCRIBE of the same stream
+		}
 	}
 	return &base.Response{StatusCode: base.StatusOK}, st, nil
 }
@@ -296,9 +317,20 @@ func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response
 		}
 		return &base.Response{StatusCode: base.StatusOK}, d.outlet.stream, nil
 	}
-	o, err := s.outletFor(name)
-	if err != nil {
-		return notFound(err), nil, nil
+	var o *outlet
+	if d := s.connData(ctx.Conn); d != nil {
+		d.mu.Lock()
+		o = d.pending[name]
+		delete(d.pending, name)
+		d.mu.Unlock()
+	}
+	if o == nil {
+		// SETUP without DESCRIBE on this connection (the client knew the
+		// description, or described on another connection).
+		var err error
+		if o, err = s.newOutlet(name, remoteOf(ctx.Conn)); err != nil {
+			return notFound(err), nil, nil
+		}
 	}
 	st := o.waitReady(s.cfg.ReadyTimeout)
 	if st == nil {

@@ -292,6 +292,13 @@ func TestCameraReadOverRTSP(t *testing.T) {
 	}
 	waitLive(t, g, "cam/aac")
 	url := g.rtspURL("cam/aac")
+	// A first reader is well into the camera's 2-second GOP when ffmpeg
+	// joins: ffmpeg must still start at a keyframe and decode cleanly.
+	first, err := readRTSP(t, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "first RTSP reader mid-GOP", func() bool { return first.count() > 40 })
 	n, msgs := ffmpegFrames(t, url, "tcp", 40)
 	if n != 40 {
 		t.Fatalf("ffmpeg decoded %d frames of the camera stream, want 40 (%s)", n, msgs)
@@ -305,6 +312,9 @@ func TestCameraReadOverRTSP(t *testing.T) {
 	}
 	if got := cam.openSessions(); got != 1 {
 		t.Errorf("camera has %d sessions with RTSP readers attached, want 1", got)
+	}
+	if c := first.count(); c < 100 {
+		t.Errorf("first RTSP reader got only %d packets meanwhile", c)
 	}
 }
 
