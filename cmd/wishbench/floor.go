@@ -19,14 +19,20 @@ import (
 )
 
 // The physical floors: what one forwarded packet costs at the least, measured
-// on this machine in the same run. Each is the CPU time of the sending thread
-// (getrusage RUSAGE_THREAD, so a receiver on another thread is not counted)
-// divided by the packets sent, for the same mix of packet sizes the
-// publisher sends (synthetic H.264 fragments and Opus packets).
+// on this machine in the same run. The sending thread writes each packet of
+// the synthetic stream (same sizes, same rate: one second of it is replayed
+// in real time) to each of R receivers in turn, as a fan-out does; each
+// receiver is read by its own goroutine, so, as with real viewers, the
+// receivers sleep between packets and every send has to wake one. The cost
+// is the sending thread's CPU time (getrusage RUSAGE_THREAD: a receiver's
+// own work is not counted, the kernel's wake-up of it is) divided by the
+// packets sent. A tight loop to one busy receiver costs about half as much,
+// which no fan-out to real viewers achieves.
 //
-//   - pion: TrackLocalStaticRTP.WriteRTP on a connected PeerConnection with
-//     no interceptors: header marshal, SRTP as negotiated, one write to the
-//     socket. A gateway built on pion cannot go below it per viewer.
+//   - pion: TrackLocalStaticRTP.WriteRTP on connected PeerConnections with
+//     no interceptors: header marshal, SRTP as negotiated (AES-GCM between
+//     pion peers), one write to the socket. A gateway built on pion cannot
+//     go below it per viewer.
 //   - srtp: AES-128-GCM SRTP encryption (pion/srtp) and one sendto on a
 //     loopback UDP socket, no WebRTC stack at all.
 
@@ -34,7 +40,12 @@ import (
 type floors struct {
 	PionWriteUS  float64 `json:"pion_write_us_per_packet"`
 	SRTPSendtoUS float64 `json:"srtp_gcm_sendto_us_per_packet"`
+	Receivers    int     `json:"receivers"`
+	Packets      int     `json:"packets"`
 }
+
+// floorReceivers is R: enough that receivers sleep between packets.
+const floorReceivers = 16
 
 const rusageThread = 1 // RUSAGE_THREAD (Linux)
 
@@ -65,86 +76,121 @@ func packetSizes(cfg client.SynthConfig) []int {
 	return sizes
 }
 
-// measureThread runs fn(i) n times on one locked OS thread and returns the
-// thread's CPU time per call.
-func measureThread(n int, fn func(i int) error) (time.Duration, error) {
+// measurePaced replays sizes (one second of the stream) in real time for d,
+// on one locked OS thread, calling send(r, size) for each packet and each of
+// receivers; it returns the thread's CPU time per send and the send count.
+// With rounds > 0 it sends that many rounds back to back instead (the Go
+// benchmarks: b.N rounds, no pacing).
+func measurePaced(ctx context.Context, d time.Duration, rounds, receivers int, sizes []int, send func(r, size int) error) (time.Duration, int, error) {
 	type result struct {
-		d   time.Duration
+		per time.Duration
+		n   int
 		err error
 	}
 	ch := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		start, err := threadCPU()
+		begin := time.Now()
+		startCPU, err := threadCPU()
 		if err != nil {
 			ch <- result{err: err}
 			return
 		}
-		for i := 0; i < n; i++ {
-			if err := fn(i); err != nil {
-				ch <- result{err: err}
-				return
+		gap := time.Second / time.Duration(len(sizes))
+		n := 0
+		for k := 0; ; k++ {
+			if rounds > 0 {
+				if k >= rounds {
+					break
+				}
+			} else {
+				due := begin.Add(time.Duration(k) * gap)
+				if due.Sub(begin) >= d || ctx.Err() != nil {
+					break
+				}
+				if wait := time.Until(due); wait > 0 {
+					time.Sleep(wait)
+				}
+			}
+			for r := 0; r < receivers; r++ {
+				if err := send(r, sizes[k%len(sizes)]); err != nil {
+					ch <- result{err: err}
+					return
+				}
+				n++
 			}
 		}
-		end, err := threadCPU()
-		ch <- result{d: (end - start) / time.Duration(n), err: err}
+		endCPU, err := threadCPU()
+		if n == 0 {
+			err = errors.New("no packet sent")
+		}
+		ch <- result{per: (endCPU - startCPU) / time.Duration(max(1, n)), n: n, err: err}
 	}()
 	r := <-ch
-	return r.d, r.err
+	return r.per, r.n, r.err
 }
 
 // srtpFloor measures AES-128-GCM SRTP encryption plus one sendto per packet.
-func srtpFloor(n int, sizes []int) (time.Duration, error) {
+func srtpFloor(ctx context.Context, d time.Duration, rounds int, sizes []int) (time.Duration, int, error) {
 	key := make([]byte, 16)
 	salt := make([]byte, 12)
-	ctx, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
+	sctx, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		return 0, err
-	}
-	defer rx.Close()
-	go func() { // drain on another thread, as a peer would
-		buf := make([]byte, 2048)
-		for {
-			if _, err := rx.Read(buf); err != nil {
-				return
-			}
-		}
-	}()
 	tx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer tx.Close()
-	to := rx.LocalAddr().(*net.UDPAddr)
+	var to []*net.UDPAddr
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for r := 0; r < floorReceivers; r++ {
+		rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return 0, 0, err
+		}
+		defer rx.Close()
+		to = append(to, rx.LocalAddr().(*net.UDPAddr))
+		wg.Add(1)
+		go func() { // a peer reading, on another thread
+			defer wg.Done()
+			buf := make([]byte, 2048)
+			for {
+				if _, err := rx.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+	}
 	payload := make([]byte, 1500)
 	plain := make([]byte, 0, 1500)
 	out := make([]byte, 0, 1600)
 	h := rtp.Header{Version: 2, PayloadType: 102, SSRC: 1}
-	return measureThread(n, func(i int) error {
+	i := 0
+	return measurePaced(ctx, d, rounds, floorReceivers, sizes, func(r, size int) error {
+		i++
 		h.SequenceNumber = uint16(i)
 		h.Timestamp = uint32(i * 300)
 		hl, err := h.MarshalTo(plain[:cap(plain)])
 		if err != nil {
 			return err
 		}
-		plain = append(plain[:hl], payload[:sizes[i%len(sizes)]]...)
-		out, err = ctx.EncryptRTP(out[:0], plain, &h)
+		plain = append(plain[:hl], payload[:size]...)
+		out, err = sctx.EncryptRTP(out[:0], plain, &h)
 		if err != nil {
 			return err
 		}
-		_, err = tx.WriteToUDP(out, to)
+		_, err = tx.WriteToUDP(out, to[r])
 		return err
 	})
 }
 
-// pionFloor measures TrackLocalStaticRTP.WriteRTP on a real loopback
-// PeerConnection pair without interceptors.
-func pionFloor(ctx context.Context, n int, sizes []int) (time.Duration, error) {
+// pionFloor measures TrackLocalStaticRTP.WriteRTP on real loopback
+// PeerConnection pairs without interceptors, one pair per receiver.
+func pionFloor(ctx context.Context, d time.Duration, rounds int, sizes []int) (time.Duration, int, error) {
 	api := func() (*webrtc.API, error) {
 		me := &webrtc.MediaEngine{}
 		if err := me.RegisterCodec(client.CodecH264.Params(), webrtc.RTPCodecTypeVideo); err != nil {
@@ -155,28 +201,53 @@ func pionFloor(ctx context.Context, n int, sizes []int) (time.Duration, error) {
 	}
 	sapi, err := api()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	rapi, err := api()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	var tracks []*webrtc.TrackLocalStaticRTP
+	for r := 0; r < floorReceivers; r++ {
+		t, closePair, err := pionPair(ctx, sapi, rapi)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer closePair()
+		tracks = append(tracks, t)
+	}
+	payload := make([]byte, 1500)
+	var pkt rtp.Packet
+	pkt.Header = rtp.Header{Version: 2, PayloadType: 102}
+	seq := make([]uint16, floorReceivers)
+	return measurePaced(ctx, d, rounds, floorReceivers, sizes, func(r, size int) error {
+		seq[r]++
+		pkt.SequenceNumber = seq[r]
+		pkt.Timestamp = uint32(seq[r]) * 300
+		pkt.Payload = payload[:size]
+		return tracks[r].WriteRTP(&pkt)
+	})
+}
+
+// pionPair connects a sender and a reading receiver and waits for media.
+func pionPair(ctx context.Context, sapi, rapi *webrtc.API) (*webrtc.TrackLocalStaticRTP, func(), error) {
 	snd, err := sapi.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
-	defer snd.Close()
 	rcv, err := rapi.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
-		return 0, err
+		_ = snd.Close()
+		return nil, nil, err
 	}
-	defer rcv.Close()
+	closePair := func() { _ = snd.Close(); _ = rcv.Close() }
 	track, err := webrtc.NewTrackLocalStaticRTP(client.CodecH264.Params().RTPCodecCapability, "video", "floor")
-	if err != nil {
-		return 0, err
+	if err == nil {
+		_, err = snd.AddTrack(track)
 	}
-	if _, err := snd.AddTrack(track); err != nil {
-		return 0, err
+	if err != nil {
+		closePair()
+		return nil, nil, err
 	}
 	arrived := make(chan struct{})
 	var once sync.Once
@@ -190,34 +261,28 @@ func pionFloor(ctx context.Context, n int, sizes []int) (time.Duration, error) {
 		}
 	})
 	if err := signalPair(ctx, snd, rcv); err != nil {
-		return 0, err
+		closePair()
+		return nil, nil, err
 	}
-	payload := make([]byte, 1500)
-	var pkt rtp.Packet
-	pkt.Header = rtp.Header{Version: 2, PayloadType: 102}
 	// The track binds when SRTP is up, a moment after "connected"; until
 	// then writes are dropped. Send until the receiver sees media.
+	var pkt rtp.Packet
+	pkt.Header = rtp.Header{Version: 2, PayloadType: 102}
+	pkt.Payload = make([]byte, 100)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for seq := uint16(0); ; seq++ {
-		pkt.SequenceNumber = seq
-		pkt.Payload = payload[:100]
+	for {
 		_ = track.WriteRTP(&pkt)
+		pkt.SequenceNumber++
 		select {
 		case <-arrived:
+			return track, closePair, nil
 		case <-tick.C:
-			continue
 		case <-ctx.Done():
-			return 0, fmt.Errorf("pion floor: no media: %w", ctx.Err())
+			closePair()
+			return nil, nil, fmt.Errorf("pion floor: no media: %w", ctx.Err())
 		}
-		break
 	}
-	return measureThread(n, func(i int) error {
-		pkt.SequenceNumber = uint16(i)
-		pkt.Timestamp = uint32(i * 300)
-		pkt.Payload = payload[:sizes[i%len(sizes)]]
-		return track.WriteRTP(&pkt)
-	})
 }
 
 // signalPair connects two in-process PeerConnections (offer from a).
@@ -261,19 +326,20 @@ func signalPair(ctx context.Context, a, b *webrtc.PeerConnection) error {
 	return nil
 }
 
-// measureFloors measures both floors with n packets each.
-func measureFloors(ctx context.Context, n int, cfg client.SynthConfig) (floors, error) {
+// measureFloors measures both floors, each for d.
+func measureFloors(ctx context.Context, d time.Duration, cfg client.SynthConfig) (floors, error) {
 	sizes := packetSizes(cfg)
-	var f floors
-	d, err := pionFloor(ctx, n, sizes)
+	f := floors{Receivers: floorReceivers}
+	per, n, err := pionFloor(ctx, d, 0, sizes)
 	if err != nil {
 		return f, fmt.Errorf("pion floor: %w", err)
 	}
-	f.PionWriteUS = float64(d.Nanoseconds()) / 1000
-	d, err = srtpFloor(n, sizes)
+	f.PionWriteUS = float64(per.Nanoseconds()) / 1000
+	f.Packets = n
+	per, _, err = srtpFloor(ctx, d, 0, sizes)
 	if err != nil {
 		return f, fmt.Errorf("srtp floor: %w", err)
 	}
-	f.SRTPSendtoUS = float64(d.Nanoseconds()) / 1000
+	f.SRTPSendtoUS = float64(per.Nanoseconds()) / 1000
 	return f, nil
 }

@@ -32,7 +32,7 @@ func main() {
 	flag.IntVar(&cfg.Synth.FPS, "fps", 30, "video frame rate")
 	flag.DurationVar(&cfg.Synth.GOP, "gop", 2*time.Second, "keyframe interval")
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "server process to read CPU and RSS from (/proc/PID); 0: none")
-	flag.IntVar(&cfg.FloorPkts, "floor-packets", 200000, "packets per floor measurement; 0 skips the floors")
+	flag.DurationVar(&cfg.FloorTime, "floor", 2*time.Second, "time per floor measurement (the stream replayed to 16 receivers); 0 skips the floors")
 	flag.BoolVar(&cfg.ViewerNACK, "viewer-nack", true, "viewers send NACKs for lost packets, as browsers do")
 	flag.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file (- for stdout)")
 	verbose := flag.Bool("v", false, "log progress to stderr")

@@ -27,9 +27,9 @@ type Config struct {
 	Warmup     time.Duration // after the last join, before measuring
 	Measure    time.Duration // the measurement window
 	Synth      client.SynthConfig
-	ServerPID  int  // 0: no server CPU/RSS figures
-	FloorPkts  int  // packets per floor measurement; 0 skips the floors
-	ViewerNACK bool // viewers send NACKs like browsers do
+	ServerPID  int           // 0: no server CPU/RSS figures
+	FloorTime  time.Duration // per floor measurement; 0 skips the floors
+	ViewerNACK bool          // viewers send NACKs like browsers do
 	Log        *slog.Logger
 }
 
@@ -120,8 +120,8 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// The floors, measured now: same machine, same run, the server already
 	// ingesting.
-	if cfg.FloorPkts > 0 {
-		f, err := measureFloors(ctx, cfg.FloorPkts, cfg.Synth)
+	if cfg.FloorTime > 0 {
+		f, err := measureFloors(ctx, cfg.FloorTime, cfg.Synth)
 		if err != nil {
 			r.Errors = append(r.Errors, err.Error())
 		} else {

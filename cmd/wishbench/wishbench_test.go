@@ -32,7 +32,7 @@ func TestWishbenchAgainstGateway(t *testing.T) {
 	r, err := run(ctx, Config{
 		WHIP: gw.URL() + "/whip/bench", WHEP: gw.URL() + "/whep/bench",
 		Viewers: 3, Stagger: 50 * time.Millisecond, Warmup: 500 * time.Millisecond, Measure: 2 * time.Second,
-		ServerPID: os.Getpid(), FloorPkts: 2000, ViewerNACK: true,
+		ServerPID: os.Getpid(), FloorTime: 300 * time.Millisecond, ViewerNACK: true,
 	})
 	if err != nil {
 		t.Fatal(err)
