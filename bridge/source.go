@@ -43,15 +43,15 @@ type source struct {
 	done   chan struct{}
 	wake   chan struct{} // on-demand: a reader arrived
 
-	mu        sync.Mutex
-	state     string
-	lastErr   string
-	since     time.Time
-	notes     []TrackNote
-	in        *ingest
-	live      bool
-	liveCh    chan struct{} // closed when live becomes true
-	lastUsed  time.Time     // last time a reader was seen or demanded
+	mu       sync.Mutex
+	state    string
+	lastErr  string
+	since    time.Time
+	notes    []TrackNote
+	in       *ingest
+	live     bool
+	liveCh   chan struct{} // closed when live becomes true
+	lastUsed time.Time     // last time a reader was seen or demanded
 }
 
 func newSource(parent *Sources, cfg SourceConfig) *source {
@@ -214,6 +214,7 @@ func (s *source) run() {
 				}
 				break // idle
 			}
+			s.parent.reconnects.Add(1)
 			attempt++
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wishgate/wishgate/streams"
@@ -82,7 +83,13 @@ type Sources struct {
 	mu      sync.Mutex
 	sources map[string]*source
 	closed  bool
+
+	reconnects atomic.Uint64 // attempts after a failure, for the metrics
 }
+
+// Reconnects counts reconnect attempts to cameras since start, all sources
+// together (wishgate_rtsp_source_reconnects_total).
+func (s *Sources) Reconnects() uint64 { return s.reconnects.Load() }
 
 // NewSources creates an empty set of sources.
 func NewSources(cfg SourcesConfig) *Sources {

@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"net"
+	"net/http"
 	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
@@ -20,6 +21,7 @@ type ops struct {
 	sampler *stats.Sampler
 	metrics *metrics.Metrics
 	pprof   *pprofServer // nil unless pprof_addr is set
+	echo    *echo.Echo   // for Routes
 	ready   atomic.Bool  // every listener bound, not closing
 }
 
@@ -27,6 +29,7 @@ type ops struct {
 // the pprof listener when configured. Call it after the WHIP/WHEP handlers
 // exist. sources (the RTSP cameras) and rtspAddr may be nil.
 func (a *App) startOps(cfg config.Config, e *echo.Echo, sources *bridge.Sources, rtspAddr func() net.Addr) (*api.API, error) {
+	a.ops.echo = e
 	a.ops.sampler = stats.New(stats.Config{Registry: a.Registry, Sessions: a.edge})
 	mcfg := metrics.Config{Registry: a.Registry, Sampler: a.ops.sampler}
 	acfg := api.Config{
@@ -79,3 +82,11 @@ func (a *App) PprofAddr() net.Addr {
 	}
 	return a.ops.pprof.ln.Addr()
 }
+
+// Routes lists every route registered on the HTTP listener (the OpenAPI
+// test compares them with openapi.yaml).
+func (a *App) Routes() []*echo.Route { return a.ops.echo.Routes() }
+
+// Handler is the HTTP listener's handler, for serving requests in memory
+// (tests that need a peer address loopback cannot give).
+func (a *App) Handler() http.Handler { return a.ops.echo }
