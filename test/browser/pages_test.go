@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 // mediaStats is what the player's RTCPeerConnection reports, read in the page.
@@ -187,8 +190,8 @@ func TestPlayerTokenErrors(t *testing.T) {
 	good.waitJS(10*time.Second, `window.wishgate.player.state === "waiting"`, "waiting with a valid token")
 }
 
-// The player rides out what happens to real streams: an ICE restart
-// (network change), a publisher that reconnects within the grace period
+// The player rides out what happens to real streams: a network outage
+// (ICE restart over PATCH), a publisher that reconnects within the grace period
 // (same session, media resumes), and one that comes back only after it
 // (the session ends; the player waits on 409 and starts a new session).
 func TestPlayerRecovers(t *testing.T) {
@@ -203,19 +206,25 @@ func TestPlayerRecovers(t *testing.T) {
 	player.waitJS(20*time.Second, `document.querySelector("video").videoWidth === 320`, "first picture")
 	waitGrowth(t, player, false, 10, 10*time.Second)
 
-	// Network change: ICE restart over PATCH (new credentials both ways).
-	ufrag, err := eval[string](player, `(async () => {
-	  const p = window.wishgate.player;
-	  const before = p.peer.remoteSdp.match(/a=ice-ufrag:(.*)/)[1];
-	  await p.peer.restartIce();
-	  const after = p.peer.remoteSdp.match(/a=ice-ufrag:(.*)/)[1];
-	  return before === after ? "" : after;
-	})()`)
-	if err != nil || ufrag == "" {
-		t.Fatalf("ICE restart did not change the gateway's credentials (%q, %v)", ufrag, err)
+	// Network outage: every UDP packet on lo is dropped (HTTP still works)
+	// until the player has noticed and restarted ICE over PATCH.
+	before, err := eval[string](player, `window.wishgate.player.peer.remoteSdp.match(/a=ice-ufrag:(.*)/)[1]`)
+	if err != nil {
+		t.Fatal(err)
 	}
-	player.waitJS(10*time.Second, `window.wishgate.player.pc.connectionState === "connected"`, "connected after ICE restart")
+	restore := dropUDP(t)
+	player.waitJS(20*time.Second, `window.wishgate.player.iceRestarts >= 1`, "ICE restart during the outage")
+	player.screenshot("player-network-outage.png")
+	restore()
+	player.waitJS(15*time.Second, `window.wishgate.player.pc.connectionState === "connected"`, "connected after the outage")
 	waitGrowth(t, player, false, 10, 10*time.Second)
+	after, _ := eval[string](player, `window.wishgate.player.peer.remoteSdp.match(/a=ice-ufrag:(.*)/)[1]`)
+	if after == before {
+		t.Errorf("the gateway's ICE credentials did not change: no ICE restart took place")
+	}
+	if n, _ := eval[int](player, `window.wishgate.player.connections`); n != 1 {
+		t.Errorf("player opened %d sessions; the ICE restart should have kept the first", n)
+	}
 
 	// The publisher reconnects within the grace period: same session.
 	first.stop()
@@ -342,4 +351,44 @@ func phone(t *testing.T, tb *tab) {
 	if err := tb.do(5*time.Second, chromedp.ResetViewport()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// dropUDP makes lo drop every UDP packet (TCP, so HTTP, still passes) and
+// returns the func that lifts it. tc acts on this test's private namespace
+// only. The leaf queue of the UDP class holds zero packets, so they are
+// dropped on arrival (no drop action module is needed in the kernel).
+func dropUDP(t *testing.T) (restore func()) {
+	t.Helper()
+	testutil.RequireTool(t, "tc")
+	tc := func(args ...string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "tc", args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("tc %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	for _, cmd := range [][]string{
+		{"qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10"},
+		{"class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit"},
+		{"class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", "10gbit"},
+		{"qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "20:", "pfifo", "limit", "0"},
+		{"filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32", "match", "ip", "protocol", "17", "0xff", "flowid", "1:20"},
+	} {
+		if err := tc(cmd...); err != nil {
+			_ = tc("qdisc", "del", "dev", "lo", "root")
+			t.Fatal(err)
+		}
+	}
+	var once sync.Once
+	restore = func() {
+		once.Do(func() {
+			if err := tc("qdisc", "del", "dev", "lo", "root"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(restore)
+	return restore
 }

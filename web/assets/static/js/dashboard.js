@@ -52,9 +52,14 @@ function authHeaders() {
   return token ? { Authorization: "Bearer " + token } : {};
 }
 
-function setApiStatus(text, bad) {
+/**
+ * The visible line changes every second ("updated 12:00:01"); screen
+ * readers only hear the summary, and only when it changes.
+ */
+function setApiStatus(text, bad, summary = text) {
   $("api-status").textContent = text;
   $("api-status").classList.toggle("bad", !!bad);
+  setText($("announce"), summary);
 }
 
 /** Updates a cell's text only when it changed (no flicker, no lost focus). */
@@ -124,6 +129,8 @@ function render(items) {
     setText(c[5], v.text);
     c[5].dataset.total = String(v.total);
     setText(c[6], it.state === "live" ? formatDuration(it.uptime_seconds) : "—");
+    // An RTSP camera stream is fed by the gateway itself: nothing to publish.
+    c[7].lastChild.hidden = !!(it.source && it.source.kind === "rtsp-source");
   }
   for (const [name, tr] of rows) {
     if (!seen.has(name)) {
@@ -163,7 +170,8 @@ async function poll() {
   const items = (await resp.json()).items || [];
   render(items);
   const live = items.filter((s) => s.state === "live").length;
-  setApiStatus(`${items.length} stream${items.length === 1 ? "" : "s"}, ${live} live · updated ${new Date().toLocaleTimeString()}`);
+  const summary = `${items.length} stream${items.length === 1 ? "" : "s"}, ${live} live`;
+  setApiStatus(`${summary} · updated ${new Date().toLocaleTimeString()}`, false, summary);
 }
 
 /** Without an API the instructions are still useful. */

@@ -26,13 +26,15 @@ export function mountPlayer(container, { name, token = "", showStats = false, gl
   video.playsInline = true;
 
   const spinner = el("div", { class: "spinner", "aria-hidden": "true" });
-  const msg = el("p", { class: "status-msg" });
+  // Only the headline is a live region: the countdown in the detail line
+  // changes twice a second and must not be read out each time.
+  const msg = el("p", { class: "status-msg", role: "status", "aria-live": "polite" });
   const detail = el("p", { class: "status-detail" });
   const tokenInput = el("input", { type: "password", id: `token-${name}`, autocomplete: "off", placeholder: "viewer token" });
   const tokenForm = el("form", { class: "token-form", hidden: "" },
     el("label", { for: `token-${name}`, text: "Token" }), tokenInput, el("button", { type: "submit", text: "Watch" }));
   const retry = el("button", { type: "button", class: "retry", hidden: "", text: "Try again" });
-  const status = el("div", { class: "status", role: "status", "aria-live": "polite" }, spinner, msg, detail, tokenForm, retry);
+  const status = el("div", { class: "status" }, spinner, msg, detail, tokenForm, retry);
 
   const statsBox = el("dl", { class: "stats", hidden: "", "aria-label": "Playback statistics" });
   const unmuteHint = el("button", { type: "button", class: "unmute-hint", text: "Tap to unmute" });

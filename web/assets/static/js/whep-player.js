@@ -53,6 +53,9 @@ export function classify(err, hasToken, attempt) {
         return { state: "reconnecting", message: `Gateway error (HTTP ${err.status}) — retrying`, detail: err.detail, retryIn: backoff };
     }
   }
+  if (err && ["InvalidAccessError", "InvalidStateError", "OperationError", "SyntaxError"].includes(err.name)) {
+    return { state: "reconnecting", message: "The browser could not use the gateway's answer — retrying", detail: String(err.message || err), retryIn: backoff };
+  }
   if (err && err.name === "NotSupportedError") {
     return { state: "error", code: "browser", message: "This browser cannot play WebRTC streams", detail: String(err.message || err), retryIn: null };
   }
