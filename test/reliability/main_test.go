@@ -190,3 +190,35 @@ func (s *source) nvideoLoad() uint64 {
 	defer s.mu.Unlock()
 	return s.nvideo
 }
+
+// checkReceived waits (bounded) for in-flight packets to land after the
+// source halted, then requires each watcher to have at least min of the
+// video packets sent since its first whole picture.
+func checkReceived(t *testing.T, ctx context.Context, src *source, ws []*watcher, min float64) {
+	t.Helper()
+	drain, stop := context.WithTimeout(ctx, 5*time.Second)
+	defer stop()
+	for i, w := range ws {
+		first, _, _, _, _, _ := w.state()
+		want := src.packetsFrom(first)
+		tick := time.NewTicker(10 * time.Millisecond)
+		for {
+			_, _, _, got, _, _ := w.state()
+			if got >= want || drain.Err() != nil {
+				break
+			}
+			select {
+			case <-tick.C:
+			case <-drain.Done():
+			}
+		}
+		tick.Stop()
+		_, last, frames, got, broken, _ := w.state()
+		ratio := float64(got) / float64(want)
+		t.Logf("viewer %d: pictures %d..%d (%d whole, %d broken), %d/%d video packets (%.4f)",
+			i, first, last, frames, broken, got, want, ratio)
+		if ratio < min {
+			t.Errorf("viewer %d got %.3f %% of the packets, want >= %.1f %%", i, 100*ratio, 100*min)
+		}
+	}
+}

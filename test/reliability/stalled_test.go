@@ -51,33 +51,7 @@ func TestStalledViewersDoNotSlowOthers(t *testing.T) {
 	src.halt()
 	sent := src.nvideoLoad()
 
-	// Let in-flight packets land: every healthy viewer reaches the count
-	// it is owed, or the deadline says how far it got.
-	drain, stop := context.WithTimeout(ctx, 5*time.Second)
-	defer stop()
-	for i, w := range healthy {
-		first, _, _, _, _, _ := w.state()
-		want := src.packetsFrom(first)
-		tick := time.NewTicker(10 * time.Millisecond)
-		for {
-			_, _, _, got, _, _ := w.state()
-			if got >= want || drain.Err() != nil {
-				break
-			}
-			select {
-			case <-tick.C:
-			case <-drain.Done():
-			}
-		}
-		tick.Stop()
-		_, last, frames, got, broken, _ := w.state()
-		ratio := float64(got) / float64(want)
-		t.Logf("healthy viewer %d: pictures %d..%d (%d whole, %d broken), %d/%d video packets (%.4f)",
-			i, first, last, frames, broken, got, want, ratio)
-		if ratio < 0.999 {
-			t.Errorf("healthy viewer %d got %.3f %% of the packets", i, 100*ratio)
-		}
-	}
+	checkReceived(t, ctx, src, healthy, 0.999)
 
 	// The publisher was never slowed: the gateway took every packet.
 	info, ok := gw.Registry.Info("live")
