@@ -212,6 +212,14 @@ function renderHowto() {
     "  -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -pix_fmt yuv420p -g 60 -b:v 2500k \\\n" +
     "  -c:a libopus -ar 48000 -ac 2 -b:a 128k \\\n" +
     `  -f whip "${whip}"`;
+  const rtsp = urlFor("rtsp", name);
+  $("howto-rtsp").hidden = !rtsp;
+  $("howto-rtsp-url").textContent = rtsp;
+  $("howto-rtsp-publish").textContent =
+    "ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 \\\n" +
+    "  -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -pix_fmt yuv420p -g 60 -b:v 2500k \\\n" +
+    "  -c:a libopus -ar 48000 -ac 2 -b:a 128k \\\n" +
+    `  -f rtsp -rtsp_transport tcp "${rtsp}"`;
   $("howto-watch").href = `/watch/${encodeURIComponent(name)}`;
   $("howto-whep").textContent = urlFor("whep", name);
 }
