@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,8 +39,11 @@ type ServerConfig struct {
 	// TCP-interleaved only.
 	UDPRTPAddr  string
 	UDPRTCPAddr string
-	Registry    *streams.Registry
-	Auth        Checker
+	// TLSConfig, if set, makes this an RTSPS server (RTSP over TLS; media
+	// interleaved in the TLS connection, or SRTP over UDP).
+	TLSConfig *tls.Config
+	Registry  *streams.Registry
+	Auth      Checker
 	// Demand starts an on-demand source before a reader looks it up.
 	Demand func(ctx context.Context, stream string) error
 	Logger *slog.Logger
@@ -84,7 +88,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.DemandTimeout <= 0 {
 		cfg.DemandTimeout = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "rtsp"), }
+	component := "rtsp"
+	if cfg.TLSConfig != nil {
+		component = "rtsps"
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", component)}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("rtsp-addr %q: %w", cfg.Addr, err)
@@ -95,10 +103,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		RTSPAddress:    ln.Addr().String(),
 		UDPRTPAddress:  cfg.UDPRTPAddr,
 		UDPRTCPAddress: cfg.UDPRTCPAddr,
+		TLSConfig:      cfg.TLSConfig,
 		// Basic only: the read/publish token is the password and there is
 		// no per-user secret to build a Digest response from.
 		AuthMethods: []rtspauth.VerifyMethod{rtspauth.VerifyMethodBasic},
-		Listen: func(string, string) (net.Listener, error) { return ln, nil },
+		Listen:      func(string, string) (net.Listener, error) { return ln, nil },
 	}
 	if err := s.rtsp.Start(); err != nil {
 		ln.Close()

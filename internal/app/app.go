@@ -37,6 +37,7 @@ type App struct {
 	ops       ops             // control API, metrics, pprof, readiness (ops.go)
 	sources   *bridge.Sources // RTSP cameras
 	rtsp      *bridge.Server  // nil when rtsp_addr is empty
+	rtsps     *bridge.Server  // nil when rtsps_addr is empty
 	http      *http.Server
 	ln        net.Listener
 	serveDone chan error
@@ -156,6 +157,21 @@ func (a *App) startRTSP(cfg config.Config, authz bridge.Checker) error {
 		a.rtsp = srv
 		a.log.Info("rtsp listening", "rtsp", "rtsp://"+hostPort(srv.Addr())+"/{name}", "udp_rtp", cfg.RTSPUDPRTPAddr)
 	}
+	if tlsCfg, err := cfg.RTSPSTLS(); err != nil || tlsCfg != nil {
+		var srv *bridge.Server
+		if err == nil {
+			srv, err = bridge.NewServer(bridge.ServerConfig{
+				Addr: cfg.RTSPSAddr, TLSConfig: tlsCfg,
+				Registry: a.Registry, Auth: authz, Demand: a.sources.Demand, Logger: a.log,
+			})
+		}
+		if err != nil {
+			a.stopRTSP()
+			return fmt.Errorf("rtsps_addr: %w", err)
+		}
+		a.rtsps = srv
+		a.log.Info("rtsps listening", "rtsps", "rtsps://"+hostPort(srv.Addr())+"/{name}")
+	}
 	list, err := cfg.SourceConfigs()
 	if err == nil {
 		for _, sc := range list {
@@ -177,6 +193,9 @@ func (a *App) stopRTSP() {
 	if a.rtsp != nil {
 		a.rtsp.Close()
 	}
+	if a.rtsps != nil {
+		a.rtsps.Close()
+	}
 	a.sources.Close()
 }
 
@@ -186,6 +205,14 @@ func (a *App) RTSPAddr() net.Addr {
 		return nil
 	}
 	return a.rtsp.Addr()
+}
+
+// RTSPSAddr is the bound RTSPS address, nil when RTSPS is off.
+func (a *App) RTSPSAddr() net.Addr {
+	if a.rtsps == nil {
+		return nil
+	}
+	return a.rtsps.Addr()
 }
 
 // Sources manages the RTSP camera sources (the control API adds and removes

@@ -83,6 +83,9 @@ type Config struct {
 	RTSPAddr          string        `yaml:"rtsp_addr" help:"RTSP listen address (TCP): every stream is readable at rtsp://HOST:PORT/NAME and RTSP clients publish there; empty disables RTSP"`
 	RTSPUDPRTPAddr    string        `yaml:"rtsp_udp_rtp_addr" help:"UDP address (even port, e.g. :8000) for RTP to RTSP readers; empty: RTSP over TCP only (UDP clients fall back to TCP)"`
 	RTSPUDPRTCPAddr   string        `yaml:"rtsp_udp_rtcp_addr" help:"UDP address for RTCP to RTSP readers: the RTP port + 1 (e.g. :8001)"`
+	RTSPSAddr         string        `yaml:"rtsps_addr" help:"RTSPS (RTSP over TLS) listen address, e.g. :8322; needs rtsps_cert and rtsps_key; empty: off"`
+	RTSPSCert         string        `yaml:"rtsps_cert" help:"PEM certificate (chain) file for RTSPS"`
+	RTSPSKey          string        `yaml:"rtsps_key" help:"PEM private key file for RTSPS"`
 	Sources           []string      `yaml:"sources" flag:"source" env:"WISHGATE_SOURCES" secret:"true" help:"always-on RTSP camera NAME=rtsp://user:pass@host/path (append #transport=tcp|udp|multicast to force one), repeatable"`
 	SourcesOnDemand   []string      `yaml:"sources_on_demand" flag:"source-on-demand" env:"WISHGATE_SOURCES_ON_DEMAND" secret:"true" help:"RTSP camera pulled only while it has readers, NAME=URL, repeatable"`
 	SourceCloseDelay  time.Duration `yaml:"source_close_delay" help:"how long an on-demand camera stays connected after its last reader left"`

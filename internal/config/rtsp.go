@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -63,6 +64,14 @@ func (c Config) validateRTSP() []error {
 			bad("rtsp_udp_rtcp_addr", "port %d: must be the RTP port + 1 (%d)", rtcp, rtp+1)
 		}
 	}
+	if c.RTSPSAddr != "" {
+		if _, _, err := net.SplitHostPort(c.RTSPSAddr); err != nil {
+			bad("rtsps_addr", "%q: %v (empty disables RTSPS)", c.RTSPSAddr, err)
+		}
+		if _, err := c.RTSPSTLS(); err != nil {
+			bad("rtsps_cert", "%v", err)
+		}
+	}
 	if _, err := c.SourceConfigs(); err != nil {
 		errs = append(errs, err)
 	}
@@ -76,6 +85,21 @@ func (c Config) validateRTSP() []error {
 		bad("source_backoff_max", "%s: must be at least source_backoff_base (%s)", c.SourceBackoffMax, c.SourceBackoffBase)
 	}
 	return errs
+}
+
+// RTSPSTLS loads the RTSPS certificate; nil when RTSPS is off.
+func (c Config) RTSPSTLS() (*tls.Config, error) {
+	if c.RTSPSAddr == "" {
+		return nil, nil
+	}
+	if c.RTSPSCert == "" || c.RTSPSKey == "" {
+		return nil, fmt.Errorf("rtsps_addr needs both rtsps_cert and rtsps_key")
+	}
+	cert, err := tls.LoadX509KeyPair(c.RTSPSCert, c.RTSPSKey)
+	if err != nil {
+		return nil, fmt.Errorf("rtsps_cert %q / rtsps_key %q: %v", c.RTSPSCert, c.RTSPSKey, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 func udpPort(addr string) (int, error) {

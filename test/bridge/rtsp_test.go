@@ -317,4 +317,3 @@ func TestCameraReadOverRTSP(t *testing.T) {
 		t.Errorf("first RTSP reader got only %d packets meanwhile", c)
 	}
 }
-
