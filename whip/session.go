@@ -41,6 +41,7 @@ type session struct {
 
 	connected atomic.Bool
 	ssrcs     []atomic.Uint32 // per track, for PLI
+	loss      []seqLoss       // per track, ingest loss for the API (stats.go)
 	readers   sync.WaitGroup
 	badRTP    atomic.Uint64
 }
@@ -57,6 +58,7 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 		deleted: make(chan struct{}),
 		done:    make(chan struct{}),
 		ssrcs:   make([]atomic.Uint32, len(specs)),
+		loss:    make([]seqLoss, len(specs)),
 	}
 	for _, c := range chosen {
 		s.pts = append(s.pts, c.Codec.PayloadType)
@@ -207,6 +209,7 @@ func (s *session) startReader(t *webrtc.TrackRemote) {
 				s.badRTP.Add(1)
 				continue
 			}
+			s.loss[i].observe(pkt.Header.SequenceNumber)
 			s.pub.Write(i, pkt, time.Now())
 		}
 	}()

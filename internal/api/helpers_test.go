@@ -95,14 +95,17 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 // feeder sends synthetic H.264 (SPS/PPS + IDR every 25 frames) and Opus at
 // 50 packets per second each until Stop.
 type feeder struct {
-	pub  *client.Publisher
+	pub *client.Publisher
+	// skipEvery > 0 leaves out every skipEvery-th video sequence number,
+	// as a lossy network would.
+	skipEvery uint16
 	quit chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
 }
 
-func startFeeder(pub *client.Publisher) *feeder {
-	f := &feeder{pub: pub, quit: make(chan struct{})}
+func startFeeder(pub *client.Publisher, skipEvery uint16) *feeder {
+	f := &feeder{pub: pub, skipEvery: skipEvery, quit: make(chan struct{})}
 	f.wg.Add(1)
 	go f.run()
 	return f
@@ -132,6 +135,9 @@ func (f *feeder) run() {
 				Payload: p,
 			})
 			vseq++
+			if f.skipEvery > 0 && vseq%f.skipEvery == 0 {
+				vseq++
+			}
 		}
 		_ = f.pub.WriteRTP(webrtc.RTPCodecTypeAudio, &rtp.Packet{
 			Header:  rtp.Header{Version: 2, SequenceNumber: aseq, Timestamp: n * 960, Marker: true},
@@ -209,6 +215,11 @@ func (b *bits) bytes() []byte { return b.buf }
 
 // publish starts a WHIP publisher on stream and feeds it until the test ends.
 func publish(t *testing.T, a *app.App, stream string) *client.Publisher {
+	return publishLossy(t, a, stream, 0)
+}
+
+// publishLossy is publish with every skipEvery-th video packet missing.
+func publishLossy(t *testing.T, a *app.App, stream string, skipEvery uint16) *client.Publisher {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -220,7 +231,7 @@ func publish(t *testing.T, a *app.App, stream string) *client.Publisher {
 	if err := pub.WaitConnected(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f := startFeeder(pub)
+	f := startFeeder(pub, skipEvery)
 	t.Cleanup(f.Stop)
 	return pub
 }

@@ -131,6 +131,12 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 			}
 		}
 	}
+	var lost []uint64
+	if p := info.Publisher; p != nil {
+		if st := sess[p.SessionID]; st != nil {
+			lost = st.Lost
+		}
+	}
 	var total float64
 	for _, t := range info.Tracks {
 		tj := trackJSON{
@@ -139,6 +145,9 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 			Packets: t.Packets, Bytes: t.Bytes, Keyframes: t.Keyframes,
 		}
 		tj.WebRTCPlayable, tj.Note = playable(t.Codec)
+		if t.Index < len(lost) {
+			tj.Lost = lost[t.Index]
+		}
 		if t.Width > 0 && t.Height > 0 {
 			w, h := t.Width, t.Height
 			tj.Width, tj.Height = &w, &h

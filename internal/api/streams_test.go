@@ -33,6 +33,7 @@ type stream struct {
 		Packets        uint64 `json:"packets"`
 		Bytes          uint64 `json:"bytes"`
 		Keyframes      uint64 `json:"keyframes"`
+		Lost           uint64 `json:"lost"`
 		WebRTCPlayable bool   `json:"webrtc_playable"`
 	} `json:"tracks"`
 	Readers []struct {
@@ -111,7 +112,7 @@ func TestStreamsLive(t *testing.T) {
 	}
 	v := s.Tracks[0]
 	if v.Kind != "video" || v.Codec != "H264" || v.ClockRate != 90000 || !strings.Contains(v.Fmtp, "packetization-mode=1") ||
-		*v.Width != 1280 || *v.Height != 720 || v.Packets == 0 || v.Bytes == 0 || v.Keyframes == 0 || !v.WebRTCPlayable {
+		*v.Width != 1280 || *v.Height != 720 || v.Lost != 0 || v.Packets == 0 || v.Bytes == 0 || v.Keyframes == 0 || !v.WebRTCPlayable {
 		t.Errorf("video track: %+v", v)
 	}
 	// The feeder sends about 50*(~430 bytes) video: 150-250 kbit/s.
@@ -160,4 +161,23 @@ func TestDeleteStream(t *testing.T) {
 		t.Errorf("viewer: %v", err)
 	}
 	wantProblem(t, call(t, "GET", a.URL()+"/api/v1/streams/gone", nil), 404, "no such stream")
+}
+
+// TestIngestLoss: packets missing from the publisher's sequence numbers are
+// reported as lost on the track they belong to.
+func TestIngestLoss(t *testing.T) {
+	a := startGateway(t, nil)
+	publishLossy(t, a, "lossy", 10)
+	var s stream
+	eventually(t, 10*time.Second, "ingest loss", func() bool {
+		s = decode[stream](t, call(t, "GET", a.URL()+"/api/v1/streams/lossy", nil))
+		return len(s.Tracks) == 2 && s.Tracks[0].Lost >= 5
+	})
+	// About one in ten video packets never existed.
+	if v := s.Tracks[0]; v.Lost*20 < v.Packets || v.Lost*5 > v.Packets {
+		t.Errorf("video lost %d of %d received, want about 1 in 10", v.Lost, v.Packets)
+	}
+	if au := s.Tracks[1]; au.Lost != 0 {
+		t.Errorf("audio lost %d, want 0", au.Lost)
+	}
 }

@@ -18,6 +18,9 @@ type MediaStats struct {
 	RTT          time.Duration
 	Jitter       time.Duration
 	FractionLost float64 // 0..1, of the last report interval
+	// Lost is, for a publisher, the packets lost on ingest per stream
+	// track index (nil for readers).
+	Lost []uint64
 }
 
 // StatsReporter is implemented by resources that count their traffic.
