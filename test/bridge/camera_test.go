@@ -26,6 +26,9 @@ type camSpec struct {
 	audio string // "", "opus", "pcma", "aac"
 	mjpeg bool   // add an MJPEG track the bridge must refuse
 	udp   bool   // also serve RTP over UDP
+	// udpLost: UDP transport is accepted but no datagram ever arrives (a
+	// NAT or firewall in between), which clients must detect.
+	udpLost bool
 }
 
 // camera is an in-process RTSP camera: a gortsplib server streaming
@@ -41,6 +44,7 @@ type camera struct {
 	mu       sync.Mutex
 	srv      *gortsplib.Server
 	stream   *gortsplib.ServerStream
+	silent   *gortsplib.ServerStream // never written: UDP sessions when udpLost
 	sessions int
 	stop     chan struct{}
 	done     chan struct{}
@@ -123,6 +127,12 @@ func (c *camera) Start() {
 		c.t.Fatal(err)
 	}
 	c.srv, c.stream = srv, st
+	if c.spec.udpLost {
+		c.silent = &gortsplib.ServerStream{Server: srv, Desc: &description.Session{Medias: all}}
+		if err := c.silent.Initialize(); err != nil {
+			c.t.Fatal(err)
+		}
+	}
 	c.stop, c.done = make(chan struct{}), make(chan struct{})
 	go c.feed(st, video, audio, c.stop, c.done)
 }
@@ -130,8 +140,8 @@ func (c *camera) Start() {
 // Stop shuts the camera down (a reboot or a cable pull, for its clients).
 func (c *camera) Stop() {
 	c.mu.Lock()
-	srv, st, stop, done := c.srv, c.stream, c.stop, c.done
-	c.srv, c.stream = nil, nil
+	srv, st, silent, stop, done := c.srv, c.stream, c.silent, c.stop, c.done
+	c.srv, c.stream, c.silent = nil, nil, nil
 	c.mu.Unlock()
 	if srv == nil {
 		return
@@ -139,6 +149,9 @@ func (c *camera) Stop() {
 	close(stop)
 	<-done
 	st.Close()
+	if silent != nil {
+		silent.Close()
+	}
 	srv.Close()
 	_ = srv.Wait()
 	c.mu.Lock()
@@ -266,10 +279,17 @@ func (h *cameraHandler) OnDescribe(*gortsplib.ServerHandlerOnDescribeCtx) (*base
 	return &base.Response{StatusCode: base.StatusOK}, st, nil
 }
 
-func (h *cameraHandler) OnSetup(*gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
+func (h *cameraHandler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
 	st := h.current()
 	if st == nil {
 		return &base.Response{StatusCode: base.StatusServiceUnavailable}, nil, nil
+	}
+	h.c.mu.Lock()
+	silent := h.c.silent
+	h.c.mu.Unlock()
+	if silent != nil && ctx.Transport == gortsplib.TransportUDP {
+		// UDP is accepted, but its datagrams never arrive.
+		return &base.Response{StatusCode: base.StatusOK}, silent, nil
 	}
 	return &base.Response{StatusCode: base.StatusOK}, st, nil
 }

@@ -401,3 +401,23 @@ func TestOnDemand(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "camera released after the RTSP reader", func() bool { return cam.openSessions() == 0 })
 }
+
+// TestCameraUDPLostFallsBackToTCP: in automatic mode the camera accepts UDP
+// but nothing arrives (a firewall); the source switches to TCP by itself.
+func TestCameraUDPLostFallsBackToTCP(t *testing.T) {
+	g := startGateway(t, nil)
+	cam := newCamera(t, camSpec{video: "h264", udp: true, udpLost: true})
+	cam.Start()
+	if err := g.Sources().Add(bridge.SourceConfig{Name: "fw", URL: cam.url("fw")}); err != nil {
+		t.Fatal(err)
+	}
+	waitLive(t, g, "fw")
+	if n := g.log.count("camera transport switched from UDP to TCP"); n != 1 {
+		t.Fatalf("transport switch logged %d times, want 1", n)
+	}
+	v, rec := play(t, g, "fw", client.PlayOptions{})
+	if err := v.WaitPackets(ctxTimeout(t, 10*time.Second), webrtc.RTPCodecTypeVideo, 30); err != nil {
+		t.Fatal(err)
+	}
+	checkWebRTCVideo(t, rec.snapshot())
+}
