@@ -2,10 +2,13 @@ package api
 
 import (
 	"net/http"
+	"sort"
 
 	"github.com/labstack/echo/v4"
 )
 
+// listSessions lists the live WHIP/WHEP sessions of the HTTP edge and the
+// RTSP ones the registry knows (publishers, camera pulls, readers).
 func (a *API) listSessions(c echo.Context) error {
 	out := itemsJSON[sessionJSON]{Items: []sessionJSON{}}
 	if a.cfg.Sessions != nil {
@@ -18,14 +21,34 @@ func (a *API) listSessions(c echo.Context) error {
 			})
 		}
 	}
+	for _, info := range a.cfg.Registry.List() {
+		if p := info.Publisher; p != nil && p.SessionID != "" && (p.Protocol == "rtsp" || p.Protocol == "rtsp-source") {
+			out.Items = append(out.Items, sessionJSON{
+				ID: p.SessionID, Kind: sourceKind(p.Protocol), Stream: info.Name, RemoteAddr: p.RemoteAddr, Since: info.Since.UTC(),
+			})
+		}
+		for _, sub := range info.Subscribers {
+			if sub.Protocol == "rtsp" && sub.SessionID != "" {
+				out.Items = append(out.Items, sessionJSON{
+					ID: sub.SessionID, Kind: "rtsp-read", Stream: info.Name, RemoteAddr: sub.RemoteAddr, Since: sub.Since.UTC(),
+				})
+			}
+		}
+	}
+	sort.SliceStable(out.Items, func(i, j int) bool { return out.Items[i].Since.Before(out.Items[j].Since) })
 	return c.JSON(http.StatusOK, out)
 }
 
-// kickSession ends a session as its own DELETE would; it returns once the
-// session has ended, so the 204 means the peer connection is closed.
+// kickSession ends a session by its public id. A WHIP/WHEP session is
+// closed as its own DELETE would close it, and the answer waits until it has
+// ended; an RTSP session is cut through the registry and ends right after.
 func (a *API) kickSession(c echo.Context) error {
 	id := c.Param("id")
-	if a.cfg.Sessions == nil || !a.cfg.Sessions.Kick(id) {
+	kicked := a.cfg.Sessions != nil && a.cfg.Sessions.Kick(id)
+	if !kicked {
+		kicked = a.cfg.Registry.Kick(id)
+	}
+	if !kicked {
 		return a.writeError(c, ErrSessionNotFound)
 	}
 	a.log.Info("session kicked over the API", "session", id, "remote", c.Request().RemoteAddr)
