@@ -1,29 +1,177 @@
 package streams
 
-import "context"
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
 
 // NonBlockingSink is a Sink whose writes never wait for the reader: a WebRTC
 // viewer on UDP, where a write is SRTP plus one sendto on the shared socket
-// and a slow viewer only loses packets. Such a subscriber is written by the
-// track's producer itself once it has started (direct delivery): no queue,
-// no goroutine hand-off per packet. Sinks that can block (a TCP connection
-// whose window is full) must not implement it or must return false, or one
-// slow reader would stall every reader of the stream.
+// and a slow viewer only loses packets. Such a subscriber, once started, is
+// written by one of its track's fan-out workers (direct delivery) instead of
+// its own goroutine. Sinks that can block (a TCP connection whose window is
+// full) must not implement it or must return false, or one slow reader would
+// stall every reader sharing its worker.
 type NonBlockingSink interface {
 	Sink
 	NonBlocking() bool
 }
 
 // Why direct delivery: handing every packet to each subscriber's goroutine
-// costs a channel operation and, when that goroutine sleeps, a wake-up with
-// a futex call and a context switch — several microseconds per viewer per
-// packet, more than the write itself (SRTP + sendto ≈ 2 µs). Writing from
-// the producer costs the write alone; the producer's goroutine (one per
-// published track) becomes the fan-out loop.
+// costs a channel operation and, when that goroutine sleeps (nearly always
+// at a few hundred packets per second), a wake-up with a futex call and a
+// context switch — several microseconds per viewer per packet, more than the
+// write itself (SRTP + sendto ≈ 2–4 µs). A track instead hands each packet to
+// a few workers (one per CPU), each writing its share of the viewers in
+// turn: a handful of wake-ups per packet instead of one per viewer, all CPUs
+// used, and the publisher's goroutine never waits for a write. A worker that
+// falls behind overflows its bounded queue; its viewers then skip to the
+// next keyframe, as a slow queued subscriber does, and the others are not
+// affected.
 
-// runDirect hands the subscription over to the producers: it drains what
-// the queue still holds, in order, while pushes wait on directMu, then
-// switches to direct delivery and waits for the end.
+// workerQueue bounds a fan-out worker's backlog: ≈ 0.75 s of a 2.5 Mbit/s
+// stream with audio. Behind that, delay would only grow.
+const workerQueue = 256
+
+// fanout is a track's set of workers, started with the first direct
+// subscriber and stopped with the track.
+type fanout struct {
+	mu      sync.Mutex
+	workers []*fanWorker
+	closed  bool
+	running atomic.Pointer[[]*fanWorker] // read by dispatch
+}
+
+type fanWorker struct {
+	track *Track
+	ch    chan *Packet
+	quit  chan struct{}
+	subs  atomic.Pointer[[]*Subscription] // copy-on-write
+	n     int                             // len(*subs), guarded by fanout.mu
+}
+
+// dispatch hands pkt to every worker without waiting; a full worker drops
+// it and sends its subscribers to the next keyframe.
+func (f *fanout) dispatch(pkt *Packet) {
+	ws := f.running.Load()
+	if ws == nil {
+		return
+	}
+	for _, w := range *ws {
+		if subs := w.subs.Load(); subs == nil || len(*subs) == 0 {
+			continue
+		}
+		pkt.Retain()
+		select {
+		case w.ch <- pkt:
+		default:
+			pkt.Release()
+			if subs := w.subs.Load(); subs != nil {
+				for _, s := range *subs {
+					s.Dropped.Add(1)
+					s.tracks[w.track.Index].markDrop(pkt)
+				}
+			}
+		}
+	}
+}
+
+func (w *fanWorker) run() {
+	i := w.track.Index
+	for {
+		select {
+		case pkt := <-w.ch:
+			if subs := w.subs.Load(); subs != nil {
+				for _, s := range *subs {
+					s.deliverDirect(i, pkt)
+				}
+			}
+			pkt.Release()
+		case <-w.quit:
+			for {
+				select {
+				case pkt := <-w.ch:
+					pkt.Release()
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// join adds s to the least loaded worker, starting the workers if needed.
+func (f *fanout) join(t *Track, s *Subscription) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return false
+	}
+	if f.workers == nil {
+		for range max(1, runtime.GOMAXPROCS(0)) {
+			w := &fanWorker{track: t, ch: make(chan *Packet, workerQueue), quit: make(chan struct{})}
+			f.workers = append(f.workers, w)
+			go w.run()
+		}
+		ws := f.workers
+		f.running.Store(&ws)
+	}
+	w := f.workers[0]
+	for _, o := range f.workers[1:] {
+		if o.n < w.n {
+			w = o
+		}
+	}
+	list := []*Subscription{s}
+	if old := w.subs.Load(); old != nil {
+		list = append(append(make([]*Subscription, 0, len(*old)+1), *old...), s)
+	}
+	w.subs.Store(&list)
+	w.n++
+	return true
+}
+
+func (f *fanout) leave(s *Subscription) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, w := range f.workers {
+		old := w.subs.Load()
+		if old == nil {
+			continue
+		}
+		for k, o := range *old {
+			if o == s {
+				list := append(append(make([]*Subscription, 0, len(*old)-1), (*old)[:k]...), (*old)[k+1:]...)
+				w.subs.Store(&list)
+				w.n--
+				return
+			}
+		}
+	}
+}
+
+// close stops the workers (they release what they still hold). Idempotent.
+func (f *fanout) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return
+	}
+	f.closed = true
+	f.running.Store(nil)
+	for _, w := range f.workers {
+		close(w.quit)
+	}
+}
+
+// runDirect hands the subscription over to its tracks' workers. Under
+// directMu (which every push takes while the subscription is queued) it
+// drains the queue in order, joins the workers and switches to direct.
+// Track.write pushes to queues before it dispatches to workers, so a packet
+// is either still queued here, or reaches the worker after the join: none is
+// lost; one that is both is dropped by deliver's sequence guard.
 func (s *Subscription) runDirect(ctx context.Context, sink Sink) error {
 	s.directSink = sink
 	s.directErr = make(chan error, 1)
@@ -41,6 +189,13 @@ func (s *Subscription) runDirect(ctx context.Context, sink Sink) error {
 			drained = true
 		}
 	}
+	for i := range s.tracks {
+		if st := &s.tracks[i]; st.enabled && !st.track.fan.join(st.track, s) {
+			s.directMu.Unlock()
+			s.stopDirect()
+			return ErrClosed
+		}
+	}
 	s.direct.Store(true)
 	s.directMu.Unlock()
 	defer s.stopDirect()
@@ -54,9 +209,8 @@ func (s *Subscription) runDirect(ctx context.Context, sink Sink) error {
 	}
 }
 
-// deliverDirect runs on the producer's goroutine. st.mu is only ever
-// contended in the instant a replaced publisher's last write overlaps its
-// successor's first; it is never shared between viewers.
+// deliverDirect runs on a fan-out worker. st.mu is taken only by that
+// worker and by stopDirect's barrier; it is never shared between viewers.
 func (s *Subscription) deliverDirect(i int, pkt *Packet) {
 	if s.stopped.Load() {
 		return
@@ -77,13 +231,17 @@ func (s *Subscription) deliverDirect(i int, pkt *Packet) {
 	}
 }
 
-// stopDirect ends direct delivery and waits for writes in flight, so the
+// stopDirect leaves the workers and waits for a write in flight, so the
 // sink is not used after Run returns.
 func (s *Subscription) stopDirect() {
 	s.stopped.Store(true)
 	for i := range s.tracks {
-		s.tracks[i].mu.Lock()
-		s.tracks[i].mu.Unlock() //nolint:staticcheck // a barrier: waits for the producer's write in flight
+		st := &s.tracks[i]
+		if st.enabled {
+			st.track.fan.leave(s)
+		}
+		st.mu.Lock()
+		st.mu.Unlock() //nolint:staticcheck // a barrier: waits for the worker's write in flight
 	}
 }
 

@@ -100,6 +100,9 @@ func (r *Registry) Publish(name string, specs []TrackSpec, p Publisher, info Pub
 			delete(s.subsSet, sub)
 		}
 		s.setSubs(s.subsSet)
+		for _, t := range s.tracks {
+			t.fan.close() // the old layout's fan-out workers
+		}
 		s.tracks = make([]*Track, len(specs))
 		for i, spec := range specs {
 			s.tracks[i] = newTrack(s, i, spec)
@@ -180,6 +183,7 @@ func (r *Registry) removeLocked(s *Stream) []*Subscription {
 	for _, t := range s.tracks {
 		t.gop.close() // hand the cached packets back to the pool
 		t.hist.close()
+		t.fan.close()
 	}
 	if s.graceTimer != nil {
 		s.graceTimer.Stop()

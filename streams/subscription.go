@@ -73,9 +73,13 @@ type Subscription struct {
 
 // subTrack is the subscriber's view of one stream track.
 type subTrack struct {
-	track    *Track
-	enabled  bool
-	overflow atomic.Bool // set by the producer when a packet was dropped
+	track   *Track
+	enabled bool
+	// dropAt is set by the producer when it drops a packet for this
+	// subscriber (full queue or worker): 1<<16 | the first dropped packet's
+	// sequence number. The reader resyncs when it reaches that point, not
+	// before: the packets still queued ahead of the gap are intact.
+	dropAt atomic.Uint32
 
 	// consumer-only state (the producer's, under mu, in direct mode)
 	mu      sync.Mutex
@@ -86,10 +90,12 @@ type subTrack struct {
 	gen     uint32
 	seqOff  uint16
 	lastOut uint16
-	// dedup: the cached GOP was delivered up to track sequence dedupUntil;
-	// queued copies of those packets are dropped (see Track.write).
-	dedup      bool
-	dedupUntil uint16
+	// seen/lastIn: the newest track sequence number consumed (delivered or
+	// skipped). Older or repeated packets of the same generation are
+	// dropped: the GOP-cache snapshot overlaps the live queue (Track.write),
+	// and the hand-over to a fan-out worker overlaps the queue (direct.go).
+	seen   bool
+	lastIn uint16
 	// mapFrom is the first outgoing sequence number of the current seqOff;
 	// bursting is set while the cached GOP goes out (its timestamps are
 	// rewritten, so those packets are not retransmitted from the history).
@@ -106,13 +112,11 @@ func (s *Subscription) push(i int, pkt *Packet) {
 		return
 	}
 	if s.direct.Load() {
-		s.deliverDirect(i, pkt)
-		return
+		return // a fan-out worker delivers it (direct.go)
 	}
 	s.directMu.Lock()
 	if s.direct.Load() {
 		s.directMu.Unlock()
-		s.deliverDirect(i, pkt)
 		return
 	}
 	pkt.Retain()
@@ -121,7 +125,7 @@ func (s *Subscription) push(i int, pkt *Packet) {
 	default:
 		pkt.Release()
 		s.Dropped.Add(1)
-		s.tracks[i].overflow.Store(true)
+		s.tracks[i].markDrop(pkt)
 	}
 	s.directMu.Unlock()
 }
@@ -252,23 +256,17 @@ func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) err
 	st.bursting = false
 	st.mapFrom = st.lastOut + 1
 	st.publishMap()
-	if !st.waiting {
-		st.dedup = true
-		st.dedupUntil = last.SequenceNumber
-	}
 	return nil
 }
 
 // deliver writes pkt to the sink with timestamp ts (normally the packet's own).
 func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 	st := &s.tracks[i]
-	if st.dedup {
-		if pkt.gen == st.gen && int16(pkt.Header.SequenceNumber-st.dedupUntil) <= 0 {
-			return nil // already sent from the GOP cache
-		}
-		st.dedup = false
+	if st.seen && pkt.gen == st.gen && int16(pkt.Header.SequenceNumber-st.lastIn) <= 0 {
+		return nil // already delivered (or skipped) once
 	}
-	if st.overflow.Swap(false) {
+	st.seen, st.lastIn = true, pkt.Header.SequenceNumber
+	if d := st.dropAt.Load(); d != 0 && int16(pkt.Header.SequenceNumber-uint16(d)) >= 0 && st.dropAt.CompareAndSwap(d, 0) {
 		st.resync = true
 		if st.track.Kind == KindVideo {
 			st.waiting = true
@@ -344,6 +342,10 @@ func (s *Subscription) pause(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func (st *subTrack) markDrop(pkt *Packet) {
+	st.dropAt.CompareAndSwap(0, 1<<16|uint32(pkt.Header.SequenceNumber))
 }
 
 func (st *subTrack) publishMap() {

@@ -37,6 +37,8 @@ type Track struct {
 	gop gopCache
 	// hist answers subscribers' NACKs for all of them (history.go).
 	hist history
+	// fan writes the track's direct subscribers (direct.go).
+	fan fanout
 
 	// size is the picture size from the last keyframe that declared one.
 	size videoSize
@@ -109,6 +111,8 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 			s.push(t.Index, pkt)
 		}
 	}
+	// Queues first, workers second: see Subscription.runDirect.
+	t.fan.dispatch(pkt)
 	pkt.Release()
 }
 
