@@ -41,8 +41,11 @@ export function classify(err, hasToken, attempt) {
       case 403:
         return { state: "error", code: "forbidden", message: "Not allowed to watch this stream", detail: "This token may not watch this stream.", retryIn: null };
       case 422: {
-        const hevc = /h\.?265|hevc/i.test(err.detail);
-        const message = hevc ? "Your browser cannot decode H.265" : "Your browser cannot play this stream's format";
+        // The gateway names the stream's codec first ("the stream's video
+        // is H265 but the offer only has ..."): name it back to the user.
+        const m = err.detail.match(/stream's (?:video|audio) is ([^\s,;]+)/i);
+        const codec = m ? (/^(h\.?265|hevc)$/i.test(m[1]) ? "H.265" : /^h\.?264$/i.test(m[1]) ? "H.264" : m[1]) : "";
+        const message = codec ? `Your browser cannot decode ${codec}` : "Your browser cannot play this stream's format";
         return { state: "error", code: "codec", message, detail: err.detail, retryIn: null };
       }
       case 400:
