@@ -178,3 +178,23 @@ func TestNewIngestRefusesPerTrack(t *testing.T) {
 		t.Fatalf("MJPEG only: %v, want ErrNoTracks", err)
 	}
 }
+
+func TestFingerprintOption(t *testing.T) {
+	fp := strings.Repeat("Ab:", 31) + "Ab"
+	c, err := ParseSourceSpec("cam=rtsps://h/x#fingerprint=" + fp + "&transport=tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Fingerprint != fp || c.Transport != TransportTCP {
+		t.Fatalf("parsed %+v", c)
+	}
+	for _, bad := range []string{
+		"cam=rtsp://h/x#fingerprint=" + fp,                    // not TLS
+		"cam=rtsps://h/x#fingerprint=abcd",                    // too short
+		"cam=rtsps://h/x#fingerprint=" + fp[:len(fp)-1] + "g", // not hex
+	} {
+		if _, err := ParseSourceSpec(bad); !errors.Is(err, ErrInvalidSource) {
+			t.Errorf("%q: %v, want ErrInvalidSource", bad, err)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -37,6 +39,10 @@ type SourceConfig struct {
 	OnDemand bool
 	// Transport defaults to TransportAuto.
 	Transport Transport
+	// Fingerprint, for rtsps:// cameras with self-signed certificates (most
+	// of them), is the SHA-256 of the camera's certificate in hex (colons
+	// allowed): it is trusted instead of a CA. Empty: normal verification.
+	Fingerprint string
 }
 
 // ErrInvalidSource reports a malformed source declaration.
@@ -61,6 +67,14 @@ func (c SourceConfig) Validate() error {
 	if u.Host == "" {
 		return fmt.Errorf("%w %q: URL %s has no host", ErrInvalidSource, c.Name, MaskURL(c.URL))
 	}
+	if c.Fingerprint != "" {
+		if u.Scheme != "rtsps" {
+			return fmt.Errorf("%w %q: a fingerprint only applies to rtsps:// URLs", ErrInvalidSource, c.Name)
+		}
+		if b, err := hex.DecodeString(normFingerprint(c.Fingerprint)); err != nil || len(b) != sha256.Size {
+			return fmt.Errorf("%w %q: fingerprint must be the certificate's SHA-256 in hex (64 digits, colons allowed)", ErrInvalidSource, c.Name)
+		}
+	}
 	if !c.Transport.valid() {
 		return fmt.Errorf("%w %q: transport %q is not one of auto, udp, tcp, multicast", ErrInvalidSource, c.Name, c.Transport)
 	}
@@ -84,9 +98,9 @@ func (c SourceConfig) transport() Transport {
 }
 
 // ParseSourceSpec parses "NAME=URL", the form of --source and
-// --source-on-demand. A transport other than auto is chosen with a URL
-// fragment, which RTSP never sends to the camera:
-// "cam1=rtsp://user:pass@10.0.0.5/stream1#transport=tcp".
+// --source-on-demand. Options go in a URL fragment, which RTSP never sends
+// to the camera: "cam1=rtsp://user:pass@10.0.0.5/stream1#transport=tcp",
+// "cam2=rtsps://cam/live#fingerprint=ab12...&transport=tcp".
 func ParseSourceSpec(spec string) (SourceConfig, error) {
 	name, raw, ok := strings.Cut(strings.TrimSpace(spec), "=")
 	if !ok {
@@ -100,8 +114,10 @@ func ParseSourceSpec(spec string) (SourceConfig, error) {
 			switch k {
 			case "transport":
 				c.Transport = Transport(strings.ToLower(v))
+			case "fingerprint":
+				c.Fingerprint = v
 			default:
-				return SourceConfig{}, fmt.Errorf("%w %q: unknown option %q (known: transport)", ErrInvalidSource, c.Name, k)
+				return SourceConfig{}, fmt.Errorf("%w %q: unknown option %q (known: transport, fingerprint)", ErrInvalidSource, c.Name, k)
 			}
 		}
 	}
@@ -227,4 +243,8 @@ func redact(s string, secrets ...string) string {
 		}
 	}
 	return s
+}
+
+func normFingerprint(f string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(f), ":", ""))
 }

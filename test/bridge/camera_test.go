@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -29,6 +30,7 @@ type camSpec struct {
 	// udpLost: UDP transport is accepted but no datagram ever arrives (a
 	// NAT or firewall in between), which clients must detect.
 	udpLost bool
+	tls     *tls.Config // serve RTSPS
 }
 
 // camera is an in-process RTSP camera: a gortsplib server streaming
@@ -113,7 +115,7 @@ func (c *camera) Start() {
 		return
 	}
 	video, audio, all := c.medias()
-	srv := &gortsplib.Server{Handler: &cameraHandler{c: c}, RTSPAddress: c.addr}
+	srv := &gortsplib.Server{Handler: &cameraHandler{c: c}, RTSPAddress: c.addr, TLSConfig: c.spec.tls}
 	if c.spec.udp {
 		rtpPort := freeUDPPair(c.t)
 		srv.UDPRTPAddress = "127.0.0.1:" + strconv.Itoa(rtpPort)

@@ -4,14 +4,17 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,8 +23,10 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/bridge"
+	"github.com/wishgate/wishgate/internal/client"
 	"github.com/wishgate/wishgate/internal/config"
 )
 
@@ -114,5 +119,42 @@ func TestRTSPS(t *testing.T) {
 	case <-got:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no H.264 over RTSPS")
+	}
+}
+
+// TestRTSPSCameraFingerprint pulls an rtsps:// camera with a self-signed
+// certificate, trusted by its pinned SHA-256 fingerprint; without the pin
+// the certificate is refused and the source keeps retrying.
+func TestRTSPSCameraFingerprint(t *testing.T) {
+	certFile, keyFile, _ := selfSigned(t)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(cert.Certificate[0])
+	fp := hex.EncodeToString(sum[:])
+	cam := newCamera(t, camSpec{video: "h264", tls: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	cam.Start()
+	base := "rtsps://user:camsecret@" + cam.addr + "/x#transport=tcp"
+	g := startGateway(t, func(c *config.Config) {
+		c.Sources = []string{"pinned=" + base + "&fingerprint=" + fp, "unpinned=" + base}
+	})
+	waitLive(t, g, "pinned")
+	v, rec := play(t, g, "pinned", client.PlayOptions{})
+	if err := v.WaitPackets(ctxTimeout(t, 10*time.Second), webrtc.RTPCodecTypeVideo, 30); err != nil {
+		t.Fatal(err)
+	}
+	checkWebRTCVideo(t, rec.snapshot())
+	waitFor(t, 5*time.Second, "unpinned source refusing the certificate", func() bool {
+		st, _ := g.Sources().Get("unpinned")
+		return st.State == bridge.StateRetrying && strings.Contains(st.LastError, "certificate")
+	})
+	for _, st := range g.Sources().List() {
+		if strings.Contains(st.URL+st.LastError, "camsecret") {
+			t.Errorf("status of %s shows the camera password: %+v", st.Name, st)
+		}
+	}
+	if strings.Contains(g.log.String(), "camsecret") {
+		t.Error("the log shows the camera password")
 	}
 }
