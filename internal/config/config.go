@@ -267,7 +267,7 @@ func (c Config) Validate() error {
 	if c.PprofAddr != "" {
 		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
 			bad("pprof_addr", "%q: %v", c.PprofAddr, err)
-		} else if c.PprofAddr == c.HTTPAddr {
+		} else if _, port, _ := net.SplitHostPort(c.PprofAddr); port != "0" && c.PprofAddr == c.HTTPAddr {
 			bad("pprof_addr", "%q: must differ from http_addr (profiles are never served on the public listener)", c.PprofAddr)
 		}
 	}
