@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/wishgate/wishgate/internal/signaling"
 	"github.com/wishgate/wishgate/streams"
 )
 
@@ -53,5 +54,19 @@ func TestBitrateOverWindow(t *testing.T) {
 	}
 	if got := s.Bitrate("x", 0, 0); got != 0 {
 		t.Fatalf("rate %f for a counter below its sample", got)
+	}
+}
+
+// TestSessionTotals: WHEP bytes and WHIP malformed packets come from the
+// edge's sessions and outlive them.
+func TestSessionTotals(t *testing.T) {
+	tot := newTotals()
+	whep := signaling.SessionInfo{ID: "v", Kind: "whep", Stats: &signaling.MediaStats{BytesSent: 1000, PacketsSent: 10}}
+	whip := signaling.SessionInfo{ID: "p", Kind: "whip", Stats: &signaling.MediaStats{Malformed: 3}}
+	tot.update(nil, []signaling.SessionInfo{whep, whip})
+	tot.update(nil, nil) // both gone
+	got := tot.snapshot()
+	if got.BytesOut["whep"] != 1000 || got.PacketsOut["whep"] != 10 || got.MalformedRTP != 3 {
+		t.Errorf("totals %+v", got)
 	}
 }

@@ -20,6 +20,9 @@ type Totals struct {
 	// Packets a reader did not get because its queue was full, and packets
 	// skipped while it waited for a keyframe.
 	DroppedQueueFull, SkippedKeyframeWait uint64
+	// Packets from WHIP publishers dropped as malformed or of a payload type
+	// that was not negotiated.
+	MalformedRTP uint64
 }
 
 // counter accumulates one kind of total over many entities (tracks,
@@ -97,11 +100,14 @@ func (t *totals) update(infos []streams.StreamInfo, sess []signaling.SessionInfo
 		}
 	}
 	for _, s := range sess {
-		if s.Stats == nil || s.Kind != "whep" {
-			continue
+		switch {
+		case s.Stats == nil:
+		case s.Kind == "whep":
+			t.get("bytes_out/whep").observe(s.ID, s.Stats.BytesSent)
+			t.get("packets_out/whep").observe(s.ID, s.Stats.PacketsSent)
+		case s.Kind == "whip":
+			t.get("malformed").observe(s.ID, s.Stats.Malformed)
 		}
-		t.get("bytes_out/whep").observe(s.ID, s.Stats.BytesSent)
-		t.get("packets_out/whep").observe(s.ID, s.Stats.PacketsSent)
 	}
 	for _, c := range t.c {
 		c.sweep()
@@ -141,6 +147,8 @@ func (t *totals) snapshot() Totals {
 			out.DroppedQueueFull = v
 		case "skipped":
 			out.SkippedKeyframeWait = v
+		case "malformed":
+			out.MalformedRTP = v
 		}
 	}
 	return out
