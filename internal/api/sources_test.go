@@ -10,6 +10,7 @@ import (
 
 	"github.com/wishgate/wishgate/bridge"
 	"github.com/wishgate/wishgate/internal/api"
+	"github.com/wishgate/wishgate/internal/config"
 	"github.com/wishgate/wishgate/streams"
 )
 
@@ -114,4 +115,57 @@ func TestSourcesCRUD(t *testing.T) {
 	wantProblem(t, call(t, "DELETE", url+"/api/v1/sources/door", nil), 404, "not found")
 	wantProblem(t, call(t, "GET", url+"/api/v1/sources/door", nil), 404, "no such source")
 	wantProblem(t, call(t, "GET", url+"/api/v1/streams/door", nil), 404, "no such stream")
+}
+
+// TestSourceLive: a camera added over the API at run time goes live, shows
+// as an rtsp-source with its password masked, and plays over WHEP. The
+// "camera" is another gateway's RTSP server, guarded by a read token.
+func TestSourceLive(t *testing.T) {
+	camera := startGateway(t, func(c *config.Config) { c.ReadTokens = []string{"cam-pass"} })
+	publish(t, camera, "cam")
+	a := startGateway(t, nil)
+	url := "rtsp://viewer:cam-pass@" + camera.RTSPAddr().String() + "/cam"
+
+	r := call(t, "PUT", a.URL()+"/api/v1/sources/door", []byte(`{"url":"`+url+`","transport":"tcp"}`), "Content-Type", "application/json")
+	if r.Status != 201 {
+		t.Fatalf("PUT: %d %s", r.Status, r.Body)
+	}
+	var s stream
+	eventually(t, 15*time.Second, "the camera stream live", func() bool {
+		r := call(t, "GET", a.URL()+"/api/v1/streams/door", nil)
+		if r.Status != 200 {
+			return false
+		}
+		if strings.Contains(string(r.Body), "cam-pass") {
+			t.Fatalf("camera password in the stream view: %s", r.Body)
+		}
+		s = decode[stream](t, r)
+		return s.State == "live" && len(s.Tracks) > 0 && s.Tracks[0].Packets > 0
+	})
+	if s.Source == nil || s.Source.Kind != "rtsp-source" || s.Source.SessionID == "" {
+		t.Errorf("source %+v", s.Source)
+	}
+	withURL := decode[struct {
+		Source struct {
+			URL string `json:"url"`
+		} `json:"source"`
+	}](t, call(t, "GET", a.URL()+"/api/v1/streams/door", nil))
+	if !strings.HasPrefix(withURL.Source.URL, "rtsp://viewer:***@") {
+		t.Errorf("source url %q, want the password masked", withURL.Source.URL)
+	}
+	if st := decode[sourceStatus](t, call(t, "GET", a.URL()+"/api/v1/sources/door", nil)); st.State != "playing" {
+		t.Errorf("source state %q", st.State)
+	}
+	play(t, a, "door")
+	if _, ok := listSessions(t, a.URL())["rtsp-source"]; !ok {
+		t.Error("the camera pull is not in the session list")
+	}
+
+	if r := call(t, "DELETE", a.URL()+"/api/v1/sources/door", nil); r.Status != 204 {
+		t.Fatalf("DELETE: %d", r.Status)
+	}
+	eventually(t, 15*time.Second, "the camera stream gone or waiting", func() bool {
+		r := call(t, "GET", a.URL()+"/api/v1/streams/door", nil)
+		return r.Status == 404 || decode[stream](t, r).State == "waiting"
+	})
 }
