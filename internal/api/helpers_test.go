@@ -99,9 +99,9 @@ type feeder struct {
 	// skipEvery > 0 leaves out every skipEvery-th video sequence number,
 	// as a lossy network would.
 	skipEvery uint16
-	quit chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	quit      chan struct{}
+	wg        sync.WaitGroup
+	once      sync.Once
 }
 
 func startFeeder(pub *client.Publisher, skipEvery uint16) *feeder {

@@ -157,7 +157,7 @@ func TestMetricsMoveWithMedia(t *testing.T) {
 		`wishgate_sessions{kind="whip"}`: 1, `wishgate_sessions{kind="whep"}`: 1, `wishgate_streams{state="live"}`: 1,
 		`wishgate_signaling_requests_total{code="201",method="POST",protocol="whip"}`: 1,
 		`wishgate_signaling_requests_total{code="201",method="POST",protocol="whep"}`: 1,
-		`wishgate_viewer_time_to_first_frame_seconds_count`:                          1,
+		`wishgate_viewer_time_to_first_frame_seconds_count`:                           1,
 	}
 	for k, w := range want {
 		if m[k] != w {

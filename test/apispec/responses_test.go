@@ -117,7 +117,7 @@ func TestResponsesMatchSpec(t *testing.T) {
 	c.do("POST", "/whip/x", obs, 415, "Content-Type", "text/plain")
 	c.do("POST", "/whip/x", bytes.Repeat([]byte("a"), 200<<10), 413, "Content-Type", sdpType)
 	c.do("POST", "/whep/nobody", golden(t, "chromium-156-whep.sdp"), 409, "Content-Type", sdpType)
-	c.do("POST", "/whep/cam", golden(t, "firefox-whep.sdp"), 422, "Content-Type", sdpType) // no H.264 offered
+	c.do("POST", "/whep/cam", golden(t, "firefox-whep.sdp"), 422, "Content-Type", sdpType)    // no H.264 offered
 	c.do("POST", "/whip/x", golden(t, "chromium-156-whep.sdp"), 422, "Content-Type", sdpType) // recvonly to WHIP
 	c.do("POST", "/whep/cam", golden(t, "chromium-156-whep.sdp"), 201, "Content-Type", sdpType)
 	c.do("POST", "/whep/cam", golden(t, "chromium-156-whep.sdp"), 503, "Content-Type", sdpType) // max_viewers_per_stream

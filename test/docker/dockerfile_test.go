@@ -415,4 +415,3 @@ func last(t *testing.T, s stage, cmd string) string {
 	}
 	return all[len(all)-1]
 }
-
