@@ -336,6 +336,27 @@ func TestPublisherCodecAndEmbed(t *testing.T) {
 		t.Errorf("gateway counts %d WHEP viewers, want the embedded player", s.Viewers.WHEP)
 	}
 	host.screenshot("embed-on-another-site.png")
+
+	// Microphone only: the gateway rejects the player's video m-line, and
+	// the player says "Audio only" over the empty picture while sound flows.
+	radio := b.newTab("radio publisher", gw.URL()+"/publish/radio")
+	if err := radio.do(10*time.Second,
+		chromedp.SetValue(chromedp.ID("source"), "mic"),
+		chromedp.Click(chromedp.ID("golive")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	radio.waitJS(15*time.Second, `document.body.dataset.publishState === "live"`, "audio-only publisher live")
+	listener := b.newTab("radio player", gw.URL()+"/watch/radio")
+	listener.waitJS(15*time.Second, `window.wishgate.player.state === "playing" &&
+	  document.querySelector(".status-msg").textContent === "Audio only"`, "audio-only playback")
+	before := stats(t, listener)
+	listener.waitJS(10*time.Second, fmt.Sprintf(`(async () => {
+	  let n = 0;
+	  (await window.wishgate.player.pc.getStats()).forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "audio") n = s.packetsReceived; });
+	  return n >= %v;
+	})()`, before.AudioPackets+25), "audio packets keep arriving")
+	listener.screenshot("player-audio-only.png")
 }
 
 // phone shows the tab at a phone's size, checks that nothing is wider than

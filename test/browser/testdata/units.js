@@ -23,6 +23,17 @@
   check("stereo leaves video alone", !munged.split("\r\n").some((l) => /^a=fmtp:(96|102) .*stereo/.test(l)), "video fmtp touched");
   check("CRLF kept", munged.split("\n").every((l, i, a) => i === a.length - 1 || l.endsWith("\r")), "line ends changed");
 
+  // An answer rejecting the BUNDLE-tag m-section is offered again, narrower.
+  let narrowed = null;
+  try {
+    player.checkBundleTag("v=0\r\nm=video 0 UDP/TLS/RTP/SAVPF 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
+  } catch (e) {
+    narrowed = e.kinds;
+  }
+  check("rejected first m-line narrows the offer", JSON.stringify(narrowed) === '["audio"]', narrowed);
+  const fine = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nm=audio 0 UDP/TLS/RTP/SAVPF 0\r\n";
+  check("rejected second m-line is fine", player.checkBundleTag(fine) === fine, "threw");
+
   // Words and retry policy for each refusal.
   const c409 = player.classify(new http.HttpError(409, "stream is not live", 2), false, 1);
   check("409 waits for Retry-After", c409.state === "waiting" && c409.retryIn === 2 && /not live yet/.test(c409.message), c409);

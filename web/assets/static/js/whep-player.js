@@ -21,6 +21,29 @@ export function mungeStereoOpus(sdp) {
   return out;
 }
 
+/** Thrown before setRemoteDescription when the offer must be narrowed. */
+class NarrowOffer extends Error {
+  constructor(kinds) {
+    super("offer again with " + kinds.join(" and "));
+    this.kinds = kinds;
+  }
+}
+
+/**
+ * Chromium cannot apply an answer that rejects (port 0) the m-section
+ * tagging the BUNDLE group, which is the first one ("Failed to setup RTCP
+ * mux"). A gateway answers that way when the stream has no track of that
+ * kind, e.g. audio only to our video+audio offer. Spot it in the answer and
+ * offer again with only the accepted kinds.
+ */
+export function checkBundleTag(answer) {
+  const lines = [...answer.matchAll(/^m=(\w+) (\d+) /gm)].map((m) => ({ kind: m[1], port: Number(m[2]) }));
+  if (lines.length > 1 && lines[0].port === 0 && lines.some((l) => l.port !== 0)) {
+    throw new NarrowOffer(lines.filter((l) => l.port !== 0).map((l) => l.kind));
+  }
+  return answer;
+}
+
 const DISCONNECTED_GRACE_MS = 2000; // "disconnected" often heals by itself
 const RESTART_TIMEOUT_MS = 8000; // after an ICE restart, then a new session
 const STALL_WARN_MS = 3000; // say so when media stops
@@ -162,13 +185,12 @@ export class WhepPlayer extends EventTarget {
    * flowed (so the next attempt can start at once); throws for a refused
    * POST (HttpError) or an unreachable gateway.
    */
-  async connectOnce() {
+  async connectOnce(kinds = ["video", "audio"]) {
     this.abort = new AbortController();
     const session = new HttpSession(this.endpoint, this.token);
     const iceServers = await session.iceServers(this.abort.signal);
     const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
-    pc.addTransceiver("video", { direction: "recvonly" });
-    pc.addTransceiver("audio", { direction: "recvonly" });
+    for (const kind of kinds) pc.addTransceiver(kind, { direction: "recvonly" });
     const stream = new MediaStream();
     pc.addEventListener("track", (ev) => {
       stream.addTrack(ev.track);
@@ -178,16 +200,23 @@ export class WhepPlayer extends EventTarget {
         this.dispatchEvent(new CustomEvent("autoplayblocked"));
       });
     });
-    const peer = new HttpPeer(pc, session, mungeStereoOpus);
+    const peer = new HttpPeer(pc, session, mungeStereoOpus, checkBundleTag);
     this.pc = pc;
     this.peer = peer;
+    let narrower = null;
     try {
       await peer.negotiate(this.abort.signal);
       return await this.supervise(pc, peer);
+    } catch (err) {
+      if (!(err instanceof NarrowOffer) || kinds.length < 2) throw err;
+      narrower = err.kinds;
     } finally {
       await peer.close();
       if (this.pc === pc) this.pc = null;
     }
+    // The stream lacks one medium and the gateway refused our first m-line:
+    // ask again for what the stream has.
+    return this.connectOnce(narrower);
   }
 
   /** Watches one connection; resolves when a fresh session is needed. */
