@@ -87,6 +87,10 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// Client addresses (logs, the API, the auth callback) are the TCP peer:
+	// X-Forwarded-For and X-Real-IP are written by whoever sends the
+	// request, so echo's default RealIP would let anyone pose as any address.
+	e.IPExtractor = echo.ExtractIPDirect()
 	a.edge.Mount(e, "whip", a.whip)
 	a.edge.Mount(e, "whep", a.whep)
 	ctl, err := a.startOps(cfg, e, a.sources, a.RTSPAddr)
