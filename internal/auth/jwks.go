@@ -31,6 +31,7 @@ type JWKS struct {
 	keys      map[string]jose.JSONWebKey
 	fetchedAt time.Time
 	triedAt   time.Time
+	inflight  chan struct{} // closed when the running fetch ends
 	once      sync.Once
 }
 
@@ -58,25 +59,41 @@ func (k *JWKS) init() {
 }
 
 // Key returns the public key with id kid for alg. An empty kid matches the
-// only key usable for alg.
+// only key usable for alg. A fetch runs without the lock: other tokens are
+// verified with the keys at hand meanwhile, and only callers with no keys
+// at all wait for it.
 func (k *JWKS) Key(ctx context.Context, kid, alg string) (any, error) {
 	k.init()
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	now := time.Now()
-	stale := k.keys == nil || now.Sub(k.fetchedAt) > k.Refresh
 	_, known := k.keys[kid]
-	if (stale || (!known && kid != "")) && now.Sub(k.triedAt) >= k.MinRefetch {
-		k.triedAt = now
+	stale := k.keys == nil || now.Sub(k.fetchedAt) > k.Refresh
+	if (stale || (!known && kid != "")) && now.Sub(k.triedAt) >= k.MinRefetch && k.inflight == nil {
+		done := make(chan struct{})
+		k.inflight, k.triedAt = done, now
+		k.mu.Unlock()
 		keys, err := k.fetch(ctx)
+		k.mu.Lock()
 		if err != nil {
 			k.Logger.Warn("jwks fetch failed", "component", "auth", "url", redactURL(k.URL), "error", err)
-			if k.keys == nil {
-				return nil, fmt.Errorf("%w: JWKS: %v", ErrUnavailable, err)
-			}
 		} else {
-			k.keys, k.fetchedAt = keys, now
+			k.keys, k.fetchedAt = keys, time.Now()
 		}
+		k.inflight = nil
+		close(done)
+	} else if k.keys == nil && k.inflight != nil {
+		done := k.inflight
+		k.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: JWKS: %v", ErrUnavailable, ctx.Err())
+		}
+		k.mu.Lock()
+	}
+	defer k.mu.Unlock()
+	if k.keys == nil {
+		return nil, fmt.Errorf("%w: JWKS %s could not be fetched", ErrUnavailable, redactURL(k.URL))
 	}
 	if kid != "" {
 		if key, ok := k.keys[kid]; ok && (key.Algorithm == "" || key.Algorithm == alg) {

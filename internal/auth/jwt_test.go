@@ -248,3 +248,50 @@ func TestJWKSUnavailable(t *testing.T) {
 		t.Fatal("the token leaked into a log or error")
 	}
 }
+
+// A slow refetch (an unknown kid) does not hold up tokens whose key is at hand.
+func TestJWKSRefetchDoesNotBlockKnownKeys(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	set, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k", Algorithm: "ES256"}}})
+	var hits atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) > 1 {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		_, _ = w.Write(set)
+	}))
+	defer srv.Close()
+	defer close(release)
+	jwks := &JWKS{URL: srv.URL, MinRefetch: time.Millisecond}
+	defer jwks.Close()
+	j := NewJWT(JWTConfig{JWKS: jwks})
+	claims := jwt.MapClaims{"exp": future(), "wishgate": perms(nil, []string{"*"}, false)}
+	good := sign(t, jwt.SigningMethodES256, key, "k", claims)
+	if err := j.Authorize(context.Background(), Request{Action: ActionRead, Stream: "a", Token: good}); err != nil {
+		t.Fatal(err)
+	}
+	unknown := sign(t, jwt.SigningMethodES256, key, "unknown", claims)
+	slow := make(chan error, 1)
+	go func() {
+		slow <- j.Authorize(context.Background(), Request{Action: ActionRead, Stream: "a", Token: unknown})
+	}()
+	deadline := time.Now().Add(2 * time.Second)
+	for hits.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	if err := j.Authorize(context.Background(), Request{Action: ActionRead, Stream: "a", Token: good}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("a known key waited %s for another token's refetch", d)
+	}
+	release <- struct{}{}
+	if err := <-slow; !errors.Is(err, ErrBadToken) {
+		t.Fatalf("unknown kid: %v", err)
+	}
+}
