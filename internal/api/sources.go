@@ -46,6 +46,9 @@ type sourceRequest struct {
 	URL       string `json:"url"`
 	OnDemand  bool   `json:"on_demand"`
 	Transport string `json:"transport"`
+	// Fingerprint pins an rtsps:// camera's self-signed certificate
+	// (SHA-256, hex).
+	Fingerprint string `json:"fingerprint"`
 }
 
 // maxSourceBody caps a PUT body: a URL and two flags.
@@ -92,7 +95,8 @@ func (a *API) putSource(c echo.Context) error {
 	if err != nil {
 		return a.writeError(c, err)
 	}
-	cfg := bridge.SourceConfig{Name: name, URL: req.URL, OnDemand: req.OnDemand, Transport: bridge.Transport(req.Transport)}
+	cfg := bridge.SourceConfig{Name: name, URL: req.URL, OnDemand: req.OnDemand,
+		Transport: bridge.Transport(req.Transport), Fingerprint: req.Fingerprint}
 	if err := cfg.Validate(); err != nil {
 		return a.writeError(c, err)
 	}

@@ -98,6 +98,8 @@ func TestSourcesCRUD(t *testing.T) {
 		{"no url", "application/json", `{"on_demand":true}`, 400, `"url" is required`},
 		{"scheme", "application/json", `{"url":"http://cam/x"}`, 422, "rtsp or rtsps"},
 		{"transport", "application/json", `{"url":"` + camera + `","transport":"carrier-pigeon"}`, 422, "transport"},
+		{"fingerprint on rtsp", "application/json", `{"url":"` + camera + `","fingerprint":"` + strings.Repeat("ab", 32) + `"}`, 422, "rtsps"},
+		{"bad fingerprint", "application/json", `{"url":"rtsps://127.0.0.1:1/x","fingerprint":"abc"}`, 422, "SHA-256"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := call(t, "PUT", url+"/api/v1/sources/door", []byte(tc.body), "Content-Type", tc.ctype)
@@ -108,6 +110,15 @@ func TestSourcesCRUD(t *testing.T) {
 		})
 	}
 	wantProblem(t, call(t, "PUT", url+"/api/v1/sources/bad%20name", []byte(`{"url":"`+camera+`"}`), json...), 422, "invalid source")
+
+	// An rtsps:// camera pinned by its certificate's fingerprint.
+	pinned := `{"url":"rtsps://127.0.0.1:1/x","fingerprint":"` + strings.Repeat("AB:", 31) + `AB"}`
+	if r := call(t, "PUT", url+"/api/v1/sources/tls", []byte(pinned), json...); r.Status != 201 {
+		t.Fatalf("pinned rtsps source: %d %s", r.Status, r.Body)
+	}
+	if r := call(t, "DELETE", url+"/api/v1/sources/tls", nil); r.Status != 204 {
+		t.Fatalf("delete tls: %d %s", r.Status, r.Body)
+	}
 
 	if r := call(t, "DELETE", url+"/api/v1/sources/door", nil); r.Status != 204 {
 		t.Fatalf("delete: %d %s", r.Status, r.Body)
