@@ -36,8 +36,10 @@ type Config struct {
 	AdminToken string
 	// Ready reports nil when every listener is bound, or why not (/readyz).
 	Ready func() error
-	// RTSPAddr, if set and non-nil, adds the RTSP URL to /api/v1/info.
+	// RTSPAddr and RTSPSAddr, if set and returning non-nil, add the RTSP
+	// and RTSPS URLs to /api/v1/info.
 	RTSPAddr  func() net.Addr
+	RTSPSAddr func() net.Addr
 	StartedAt time.Time
 	Logger    *slog.Logger
 }

@@ -51,16 +51,21 @@ func (a *API) info(c echo.Context) error {
 		"whip": scheme + "://" + host + "/whip/{name}",
 		"whep": scheme + "://" + host + "/whep/{name}",
 	}
-	if a.cfg.RTSPAddr != nil {
-		if addr := a.cfg.RTSPAddr(); addr != nil {
+	addURL := func(key string, addr func() net.Addr) {
+		if addr == nil {
+			return
+		}
+		if bound := addr(); bound != nil {
 			h, _, err := net.SplitHostPort(host)
 			if err != nil {
 				h = host
 			}
-			_, port, _ := net.SplitHostPort(addr.String())
-			urls["rtsp"] = "rtsp://" + net.JoinHostPort(h, port) + "/{name}"
+			_, port, _ := net.SplitHostPort(bound.String())
+			urls[key] = key + "://" + net.JoinHostPort(h, port) + "/{name}"
 		}
 	}
+	addURL("rtsp", a.cfg.RTSPAddr)
+	addURL("rtsps", a.cfg.RTSPSAddr)
 	return c.JSON(http.StatusOK, infoJSON{
 		Version: a.build.Version, Commit: a.build.Commit, Go: a.build.Go,
 		StartedAt: a.cfg.StartedAt.UTC(), URLs: urls,
