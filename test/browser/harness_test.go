@@ -16,14 +16,13 @@ import (
 
 	"github.com/wishgate/wishgate/internal/app"
 	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 // startGateway runs the whole gateway in-process on loopback, ephemeral ports.
 func startGateway(t *testing.T, mutate func(*config.Config)) *app.App {
 	t.Helper()
-	cfg := config.Default()
-	cfg.HTTPAddr = "127.0.0.1:0"
-	cfg.UDPAddr = "127.0.0.1:0"
+	cfg := testutil.LoopbackConfig()
 	if mutate != nil {
 		mutate(&cfg)
 	}
