@@ -265,8 +265,7 @@ func TestJWKSRefetchDoesNotBlockKnownKeys(t *testing.T) {
 		_, _ = w.Write(set)
 	}))
 	defer srv.Close()
-	defer close(release)
-	jwks := &JWKS{URL: srv.URL, MinRefetch: time.Millisecond}
+	jwks := &JWKS{URL: srv.URL, MinRefetch: time.Nanosecond}
 	defer jwks.Close()
 	j := NewJWT(JWTConfig{JWKS: jwks})
 	claims := jwt.MapClaims{"exp": future(), "wishgate": perms(nil, []string{"*"}, false)}
@@ -280,7 +279,11 @@ func TestJWKSRefetchDoesNotBlockKnownKeys(t *testing.T) {
 		slow <- j.Authorize(context.Background(), Request{Action: ActionRead, Stream: "a", Token: unknown})
 	}()
 	deadline := time.Now().Add(2 * time.Second)
-	for hits.Load() < 2 && time.Now().Before(deadline) {
+	for hits.Load() < 2 {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("the unknown kid did not refetch: %v", <-slow)
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	start := time.Now()
@@ -290,7 +293,7 @@ func TestJWKSRefetchDoesNotBlockKnownKeys(t *testing.T) {
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Fatalf("a known key waited %s for another token's refetch", d)
 	}
-	release <- struct{}{}
+	close(release)
 	if err := <-slow; !errors.Is(err, ErrBadToken) {
 		t.Fatalf("unknown kid: %v", err)
 	}
