@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"reflect"
 	"slices"
 	"strings"
 
+	"github.com/wishgate/wishgate/bridge"
 	"github.com/wishgate/wishgate/internal/config"
 	"github.com/wishgate/wishgate/internal/rtc"
 	"github.com/wishgate/wishgate/streams"
@@ -21,13 +23,16 @@ var liveKeys = []string{
 	"auth_callback_url", "auth_callback_timeout", "auth_callback_cache",
 	"ice_servers", "turn_servers", "turn_secret", "turn_user", "turn_ttl",
 	"allow_origins", "replace", "grace_period",
+	"sources", "sources_on_demand",
 }
 
 // Reload applies cfg to the running gateway without dropping sessions:
 // auth back-ends, announced ICE servers, CORS origins, replace policy and
 // grace period change at once (for the next request, publisher or
-// unpublish). An invalid cfg is refused and the running one stays. It
-// returns the changed keys that only a restart applies.
+// unpublish); RTSP sources that were added, removed or changed in the
+// file are started or stopped, the others keep running. An invalid cfg is
+// refused and the running one stays. It returns the changed keys that
+// only a restart applies.
 func (a *App) Reload(cfg config.Config) (restart []string, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration refused, the running one stays: %w", err)
@@ -58,12 +63,51 @@ func (a *App) Reload(cfg config.Config) (restart []string, err error) {
 	}
 	a.authz.Swap(authChain(next, a.log))
 	a.Registry.SetPolicy(streams.ReplacePolicy(next.Replace), next.GracePeriod)
+	srcErr := a.reloadSources(old, next)
 	a.holder.Store(next)
 	a.log.Info("configuration reloaded", "applied", strings.Join(applied, ","), "restart_needed", strings.Join(restart, ","))
 	if len(restart) > 0 {
 		a.log.Warn("some changed settings apply only after a restart", "keys", strings.Join(restart, ","))
 	}
+	if srcErr != nil {
+		return restart, fmt.Errorf("configuration applied, but: %w", srcErr)
+	}
 	return restart, nil
+}
+
+// reloadSources starts and stops the configured RTSP sources that differ
+// between old and next. Sources added through the control API at run time
+// are left alone unless the file now names them.
+func (a *App) reloadSources(old, next config.Config) error {
+	before, _ := old.SourceConfigs()
+	after, err := next.SourceConfigs()
+	if err != nil {
+		return err // Validate checked it; kept for safety
+	}
+	prev := map[string]bridge.SourceConfig{}
+	for _, sc := range before {
+		prev[sc.Name] = sc
+	}
+	want := map[string]bridge.SourceConfig{}
+	for _, sc := range after {
+		want[sc.Name] = sc
+	}
+	var errs []error
+	for name, sc := range prev {
+		if n, ok := want[name]; !ok || !reflect.DeepEqual(n, sc) {
+			if err := a.sources.Remove(name); err != nil && !errors.Is(err, bridge.ErrSourceNotFound) {
+				errs = append(errs, fmt.Errorf("sources: stop %s: %w", name, err))
+			}
+		}
+	}
+	for name, sc := range want {
+		if p, ok := prev[name]; !ok || !reflect.DeepEqual(p, sc) {
+			if err := a.sources.Add(sc); err != nil {
+				errs = append(errs, fmt.Errorf("sources: start %s: %w", name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Config is the configuration the gateway runs with now.

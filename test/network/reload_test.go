@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -243,5 +244,68 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 	if code, _ := status(t, http.MethodPost, gw.URL()+"/whip/x", "hup-token-two", nil); code != http.StatusBadRequest {
 		t.Fatalf("after SIGHUP the new token must pass auth (then fail on the bad offer with 400): %d", code)
+	}
+}
+
+// TestReloadSources: RTSP sources named in the file start and stop with it;
+// an unchanged one keeps running.
+func TestReloadSources(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wishgate.yaml")
+	// Port 1 on loopback refuses: the sources stay in their retry loop,
+	// which is all this test needs.
+	writeAtomically(t, path, `
+sources: ["cam-a=rtsp://127.0.0.1:1/a"]
+sources_on_demand: ["cam-b=rtsp://127.0.0.1:1/b"]
+`)
+	src := config.Source{Args: []string{"--config", path}, Getenv: loopbackEnv(nil)}
+	cfg, err := src.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := app.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	results := make(chan reloadResult, 4)
+	w, err := app.NewWatcher(gw, src, nil, slog.New(slog.DiscardHandler), func(r []string, err error) { results <- reloadResult{r, err} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	names := func() []string {
+		var out []string
+		for _, s := range gw.Sources().List() {
+			out = append(out, s.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := names(); !slices.Equal(got, []string{"cam-a", "cam-b"}) {
+		t.Fatalf("sources at start: %v", got)
+	}
+
+	writeAtomically(t, path, `
+sources: ["cam-c=rtsp://127.0.0.1:1/c"]
+sources_on_demand: ["cam-b=rtsp://127.0.0.1:1/b"]
+`)
+	r := nextResult(t, results)
+	if r.err != nil || len(r.restart) != 0 {
+		t.Fatalf("reload: %v, restart %v", r.err, r.restart)
+	}
+	if got := names(); !slices.Equal(got, []string{"cam-b", "cam-c"}) {
+		t.Fatalf("sources after reload: %v", got)
+	}
+	if s, ok := gw.Sources().Get("cam-b"); !ok || !s.OnDemand {
+		t.Fatalf("cam-b: %+v", s)
+	}
+
+	writeAtomically(t, path, "sources: [\"cam-d=http://not-rtsp/\"]\n")
+	if r := nextResult(t, results); r.err == nil || !strings.Contains(r.err.Error(), "sources") {
+		t.Fatalf("a bad source must be refused naming the key: %v", r.err)
+	}
+	if got := names(); !slices.Equal(got, []string{"cam-b", "cam-c"}) {
+		t.Fatalf("a refused file changed the sources: %v", got)
 	}
 }
