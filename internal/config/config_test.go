@@ -176,8 +176,13 @@ strict_etag: true
 	if _, err := (Source{Args: []string{"--grace-period", "soon"}, Output: io.Discard}).Load(); err == nil || !strings.Contains(err.Error(), "grace-period") {
 		t.Fatalf("flag error: %v", err)
 	}
-	if _, err := (Source{Args: []string{"--help"}, Output: io.Discard}).Load(); !errors.Is(err, flag.ErrHelp) {
+	var help strings.Builder
+	secret := writeFile(t, "publish_tokens: [file-secret-token]\nturn_secret: file-turn-secret\n")
+	if _, err := (Source{Args: []string{"--config", secret, "--help"}, Output: &help}).Load(); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: %v", err)
+	}
+	if !strings.Contains(help.String(), "-publish-token") || strings.Contains(help.String(), "file-secret-token") || strings.Contains(help.String(), "file-turn-secret") {
+		t.Fatalf("--help lists every flag and no secret:\n%s", help.String())
 	}
 	if _, err := (Source{Args: []string{"stray"}}).Load(); err == nil {
 		t.Fatal("a stray argument was accepted")

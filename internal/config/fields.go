@@ -181,3 +181,13 @@ func (l *listValue) Set(s string) error {
 	}
 	return nil
 }
+
+// maskedValue hides a secret setting's value wherever flag prints it.
+type maskedValue struct{ flag.Value }
+
+func (m maskedValue) String() string {
+	if m.Value == nil || m.Value.String() == "" {
+		return ""
+	}
+	return "***"
+}

@@ -69,7 +69,11 @@ func (s Source) Load() (Config, error) {
 	fs.String("config", "", "YAML config file (see config.example.yaml) [WISHGATE_CONFIG]")
 	fl := fields(&c, &layer)
 	for _, f := range fl {
-		fs.Var(f.value, f.Flag, f.Help+" ["+f.Env+"]")
+		v := f.value
+		if f.Secret {
+			v = maskedValue{v} // --help prints defaults: never a secret from the file
+		}
+		fs.Var(v, f.Flag, f.Help+" ["+f.Env+"]")
 	}
 	if s.Getenv != nil {
 		for _, f := range fl {
