@@ -127,7 +127,8 @@ func withStereo(line string) string {
 
 // sortCandidates orders candidates so that clients which use only the first
 // one find the most reachable: UDP before TCP, host before others,
-// IPv4 before IPv6, global before link-local.
+// IPv4 before IPv6, public before private (a NAT 1:1 or STUN-discovered
+// address, or a machine with both), global before link-local.
 func sortCandidates(cands []string) {
 	rank := func(c string) int {
 		f := strings.Fields(c)
@@ -136,16 +137,19 @@ func sortCandidates(cands []string) {
 		}
 		r := 0
 		if !strings.EqualFold(f[2], "udp") {
-			r += 8
+			r += 16
 		}
 		if f[7] != "host" {
-			r += 4
+			r += 8
 		}
 		if ip, err := netip.ParseAddr(f[4]); err == nil {
 			if ip.Is6() && !ip.Is4In6() {
-				r += 2
+				r += 4
 			}
-			if ip.IsLinkLocalUnicast() {
+			switch ip = ip.Unmap(); {
+			case ip.IsLinkLocalUnicast():
+				r += 2
+			case ip.IsPrivate() || ip.IsLoopback():
 				r++
 			}
 		}

@@ -202,3 +202,22 @@ func mustPrefix(t *testing.T, s string) netip.Prefix {
 	}
 	return p
 }
+
+func TestCandidateOrderPublicFirst(t *testing.T) {
+	cands := []string{
+		"a=candidate:1 1 tcp 1 203.0.113.7 9 typ host tcptype passive",
+		"a=candidate:2 1 udp 1 fe80::1 5 typ host",
+		"a=candidate:3 1 udp 1 10.0.0.5 5 typ host",
+		"a=candidate:4 1 udp 1 2001:db8::5 5 typ host",
+		"a=candidate:5 1 udp 1 203.0.113.7 5 typ host",
+		"a=candidate:6 1 udp 1 198.51.100.1 5 typ srflx raddr 10.0.0.5 rport 5",
+	}
+	sortCandidates(cands)
+	var got []string
+	for _, c := range cands {
+		got = append(got, strings.Fields(c)[0][len("a=candidate:"):])
+	}
+	if want := []string{"5", "3", "4", "2", "6", "1"}; !slices.Equal(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
+	}
+}
