@@ -221,3 +221,34 @@ func TestCandidateOrderPublicFirst(t *testing.T) {
 		t.Fatalf("order %v, want %v", got, want)
 	}
 }
+
+// wildcardConn stands in for a socket bound to 0.0.0.0 without opening one
+// (tests stay on loopback): hostUDPMux only asks it for its address.
+type wildcardConn struct{ net.PacketConn }
+
+func (wildcardConn) LocalAddr() net.Addr { return &net.UDPAddr{IP: net.IPv4zero, Port: 5000} }
+
+func TestHostUDPMuxFiltersWildcardAddresses(t *testing.T) {
+	all := (&hostUDPMux{conn: wildcardConn{}}).GetListenAddresses()
+	for _, a := range all {
+		ip := a.(*net.UDPAddr).IP
+		if ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.To4() == nil || a.(*net.UDPAddr).Port != 5000 {
+			t.Fatalf("unexpected host address %s", a)
+		}
+	}
+	none := (&hostUDPMux{conn: wildcardConn{}, filter: hostFilter{nets: []netip.Prefix{netip.MustParsePrefix("240.0.0.0/4")}}}).GetListenAddresses()
+	if len(none) != 0 {
+		t.Fatalf("host_networks 240.0.0.0/4 (reserved, never assigned) kept %v", none)
+	}
+	if got := (&hostUDPMux{conn: wildcardConn{}, filter: hostFilter{ifaces: []string{"no-such-if0"}}}).GetListenAddresses(); len(got) != 0 {
+		t.Fatalf("interfaces [no-such-if0] kept %v", got)
+	}
+	if len(all) == 0 {
+		t.Skip("this machine has no non-loopback IPv4 address to select")
+	}
+	one := all[0].(*net.UDPAddr).IP
+	got := (&hostUDPMux{conn: wildcardConn{}, filter: hostFilter{nets: []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr(one.String()), 32)}}}).GetListenAddresses()
+	if len(got) != 1 || !got[0].(*net.UDPAddr).IP.Equal(one) {
+		t.Fatalf("host_networks %s/32 kept %v", one, got)
+	}
+}
