@@ -31,6 +31,10 @@ type NonBlockingSink interface {
 // next keyframe, as a slow queued subscriber does, and the others are not
 // affected.
 
+// handOverTail: at most this many queued packets are written while the
+// producer waits on the hand-over lock.
+const handOverTail = 4
+
 // workerQueue bounds a fan-out worker's backlog: ≈ 0.75 s of a 2.5 Mbit/s
 // stream with audio. Behind that, delay would only grow.
 const workerQueue = 256
@@ -175,6 +179,21 @@ func (f *fanout) close() {
 func (s *Subscription) runDirect(ctx context.Context, sink Sink) error {
 	s.directSink = sink
 	s.directErr = make(chan error, 1)
+	// Most of the backlog (live packets queued while the cached GOP was
+	// paced out) is written before taking directMu: the producer takes that
+	// lock for every push to this subscriber, and must not wait behind
+	// dozens of writes.
+	for range cap(s.queue) {
+		if len(s.queue) <= handOverTail {
+			break
+		}
+		q := <-s.queue
+		err := s.deliver(q.track, q.pkt, sink, q.pkt.Header.Timestamp)
+		q.pkt.Release()
+		if err != nil {
+			return err
+		}
+	}
 	s.directMu.Lock()
 	for drained := false; !drained; {
 		select {
