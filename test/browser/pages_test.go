@@ -197,7 +197,7 @@ func TestPlayerTokenErrors(t *testing.T) {
 func TestPlayerRecovers(t *testing.T) {
 	chromium := requireIsolation(t)
 	// Longer than the player's 3 s "stalled" notice, short enough to wait out.
-	gw := startGateway(t, func(c *config.Config) { c.GracePeriod = 6 * time.Second })
+	gw := startGateway(t, func(c *config.Config) { c.GracePeriod = 5 * time.Second })
 	b := startBrowser(t, chromium)
 	whip := gw.URL() + "/whip/cam"
 

@@ -259,6 +259,10 @@ export class WhepPlayer extends EventTarget {
           if (!played) this.setState("connected", "Connected — waiting for the picture…");
         } else if (s === "disconnected") {
           disconnectedAt = disconnectedAt || Date.now();
+          // Media had already stopped: the session is most likely gone
+          // (publisher away past the grace period), so waiting for
+          // "disconnected" to heal would only delay the new session.
+          if (!restartedAt && Date.now() - lastProgress > STALL_WARN_MS) tryRestart();
         } else if (s === "failed") {
           if (!restartedAt) tryRestart();
           else finish();
