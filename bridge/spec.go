@@ -117,6 +117,12 @@ func ParseSourceSpec(spec string) (SourceConfig, error) {
 			case "fingerprint":
 				c.Fingerprint = v
 			default:
+				if !optionName(k) {
+					// Most likely a '#' inside the credentials: quoting the
+					// "option" would quote the password (found by FuzzSourceURL).
+					return SourceConfig{}, fmt.Errorf("%w %q: the text after '#' is not an option; write a '#' in a user name or password as %%23",
+						ErrInvalidSource, c.Name)
+				}
 				return SourceConfig{}, fmt.Errorf("%w %q: unknown option %q (known: transport, fingerprint)", ErrInvalidSource, c.Name, k)
 			}
 		}
@@ -193,14 +199,16 @@ func ValidStreamName(name string) error {
 // its authority, so a secret never leaks through a typo.
 func MaskURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err == nil {
-		if u.User == nil {
-			return raw
+	// The parsed form is trusted only when the text is unambiguous: one
+	// '@', after "://". Otherwise (a scheme-less "//user:pass@host", found
+	// by FuzzMaskURL; a '#', '?' or '@' inside the credentials, which moves
+	// the parsed authority, found by FuzzSourceURL) mask as text up to the
+	// last '@'.
+	if err == nil && u.User != nil && strings.Contains(raw, "://") && strings.Count(raw, "@") == 1 {
+		if _, pw := u.User.Password(); !pw {
+			return raw // a user name alone
 		}
-		if _, has := u.User.Password(); has {
-			return u.Scheme + "://" + u.User.Username() + ":***@" + strings.TrimPrefix(raw[strings.LastIndex(raw[:authorityEnd(raw)], "@")+1:], "")
-		}
-		return raw
+		return u.Scheme + "://" + u.User.Username() + ":***@" + raw[strings.LastIndex(raw[:authorityEnd(raw)], "@")+1:]
 	}
 	return maskSpec(raw)
 }
@@ -217,22 +225,28 @@ func authorityEnd(raw string) int {
 	return len(raw)
 }
 
-// maskSpec masks everything between "://" and the last '@' of the authority.
+// maskSpec masks everything between the first "//" and the last '@' of
+// the text. It gets text whose authority cannot be trusted: a password with
+// an unescaped '/', '?', '#' or '@' (found by FuzzSourceURL) ends or moves
+// a parsed authority. Masking up to the last '@' may hide a path too, but
+// never shows a secret.
 func maskSpec(s string) string {
-	i := strings.Index(s, "://")
+	// The authority starts after the first "//" (a scheme holds no '/').
+	i := strings.Index(s, "//")
 	if i < 0 {
 		return s
 	}
-	end := authorityEnd(s)
-	at := strings.LastIndex(s[:end], "@")
-	if at < i {
+	start := i + 2
+	at := strings.LastIndex(s[start:], "@")
+	if at < 0 {
 		return s
 	}
-	user := s[i+3 : at]
+	at += start
+	user := s[start:at]
 	if c := strings.IndexByte(user, ':'); c >= 0 {
 		user = user[:c]
 	}
-	return s[:i+3] + user + ":***" + s[at:]
+	return s[:start] + user + ":***" + s[at:]
 }
 
 // redact removes secret from s; errors from RTSP libraries may quote URLs.
@@ -247,4 +261,18 @@ func redact(s string, secrets ...string) string {
 
 func normFingerprint(f string) string {
 	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(f), ":", ""))
+}
+
+// optionName reports whether k looks like an option key (letters, digits,
+// '-' and '_'), as opposed to a piece of a URL cut at a stray '#'.
+func optionName(k string) bool {
+	if k == "" || len(k) > 32 {
+		return false
+	}
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
