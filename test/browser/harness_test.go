@@ -203,8 +203,19 @@ func (tb *tab) waitJS(timeout time.Duration, expr, what string) {
 	tb.b.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, timeout+5*time.Second)
 	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[any](expr,
-		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	deadline := time.Now().Add(timeout)
+	var err error
+	for {
+		_, err = chromedp.Run(ctx, chromedp.Poll[any](expr,
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		// A poll started while the page was still swapping its JavaScript
+		// context (right after a navigation) fails with "Cannot find
+		// context"; poll again in the new one.
+		if err == nil || !strings.Contains(err.Error(), "Cannot find context") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil {
 		status, _ := eval[string](tb, `(document.querySelector('[role=status]') || document.body).innerText`)
 		if errors.Is(err, chromedp.ErrPollingTimeout) {

@@ -413,3 +413,43 @@ func dropUDP(t *testing.T) (restore func()) {
 	t.Cleanup(restore)
 	return restore
 }
+
+// With an admin token configured the dashboard asks for it, says when it is
+// wrong and shows the streams with the right one; the publisher page says
+// when its publish token is refused.
+func TestTokenPrompts(t *testing.T) {
+	chromium := requireIsolation(t)
+	gw := startGateway(t, func(c *config.Config) {
+		c.AdminToken = "adm1n"
+		c.PublishTokens = []string{"pub"}
+	})
+	b := startBrowser(t, chromium)
+
+	dash := b.newTab("dashboard", gw.URL()+"/")
+	dash.waitJS(10*time.Second, `!document.getElementById("admin-form").hidden &&
+	  document.getElementById("api-status").textContent === "Enter the admin token to see the streams."`, "admin token prompt")
+	if err := dash.do(5*time.Second,
+		chromedp.SendKeys(chromedp.ID("admin-token"), "nope"),
+		chromedp.Click(chromedp.CSS("#admin-form button")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	dash.waitJS(10*time.Second, `document.getElementById("api-status").textContent.startsWith("Admin token rejected")`, "wrong admin token")
+	dash.screenshot("dashboard-admin-token-rejected.png")
+	if err := dash.do(5*time.Second,
+		chromedp.SetValue(chromedp.ID("admin-token"), "adm1n"),
+		chromedp.Click(chromedp.CSS("#admin-form button")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	dash.waitJS(10*time.Second, `document.getElementById("admin-form").hidden && !document.getElementById("empty").hidden &&
+	  document.getElementById("api-status").textContent.startsWith("0 streams")`, "dashboard with the right admin token")
+
+	pub := b.newTab("publisher", gw.URL()+"/publish/cam?token=wrong")
+	if err := pub.do(10*time.Second, chromedp.Click(chromedp.ID("golive"))); err != nil {
+		t.Fatal(err)
+	}
+	pub.waitJS(15*time.Second, `document.body.dataset.publishState === "error" &&
+	  document.getElementById("state-msg").textContent === "Token rejected"`, "publish token rejected")
+	pub.screenshot("publisher-token-rejected.png")
+}

@@ -157,8 +157,16 @@ async function poll() {
     } catch {
       // not problem+json
     }
+    if (resp.status === 403) {
+      // No admin token configured and we are not on loopback: a token
+      // field would not help; the gateway's words say what to configure.
+      $("admin-form").hidden = true;
+      setApiStatus(`The control API refused this browser: ${detail}`, true);
+      return "auth";
+    }
     $("admin-form").hidden = false;
-    setApiStatus(token ? `Admin token rejected. ${detail}` : `This dashboard needs the admin token. ${detail}`, true);
+    setApiStatus(token ? "Admin token rejected — check it and try again." : "Enter the admin token to see the streams.", true);
+    if (!token) $("admin-token").focus();
     return "auth";
   }
   if (!resp.ok) {
