@@ -453,3 +453,44 @@ func TestTokenPrompts(t *testing.T) {
 	  document.getElementById("state-msg").textContent === "Token rejected"`, "publish token rejected")
 	pub.screenshot("publisher-token-rejected.png")
 }
+
+// Camera streams the gateway pulls itself show their own states: an
+// on-demand camera nobody watches is "on demand", an unreachable one is
+// "source reconnecting"; the camera password never reaches the page, and a
+// camera stream offers no "Publish" link.
+func TestDashboardCameraStates(t *testing.T) {
+	chromium := requireIsolation(t)
+	gw := startGateway(t, nil)
+	b := startBrowser(t, chromium)
+	defer http.DefaultClient.CloseIdleConnections()
+	put := func(name, body string) {
+		req, _ := http.NewRequest(http.MethodPut, gw.URL()+"/api/v1/sources/"+name, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+			t.Fatalf("PUT source %s: HTTP %d", name, resp.StatusCode)
+		}
+	}
+	// Port 1 on loopback refuses connections: the camera never answers.
+	put("door", `{"url":"rtsp://admin:s3cretpw@127.0.0.1:1/stream1","on_demand":true}`)
+	put("yard", `{"url":"rtsp://127.0.0.1:1/stream2","on_demand":false}`)
+
+	dash := b.newTab("dashboard", gw.URL()+"/")
+	dash.waitJS(15*time.Second, `(() => {
+	  const door = document.querySelector('tr[data-name="door"]');
+	  const yard = document.querySelector('tr[data-name="yard"]');
+	  return door && yard &&
+	    door.querySelector(".badge").textContent === "on demand" &&
+	    yard.querySelector(".badge").textContent === "source reconnecting" &&
+	    door.querySelector(".source").textContent.startsWith("RTSP camera") &&
+	    door.querySelector(".actions a:last-child").hidden;
+	})()`, "camera rows with their states")
+	if leaked, _ := eval[bool](dash, `document.body.innerHTML.includes("s3cretpw")`); leaked {
+		t.Errorf("the camera password reached the dashboard")
+	}
+	dash.screenshot("dashboard-cameras.png")
+}
