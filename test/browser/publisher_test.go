@@ -1,0 +1,125 @@
+package browser
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// apiStream reads GET /api/v1/streams/NAME (loopback needs no admin token).
+type apiStream struct {
+	State  string `json:"state"`
+	Tracks []struct {
+		Kind  string `json:"kind"`
+		Codec string `json:"codec"`
+	} `json:"tracks"`
+	Viewers struct {
+		WHEP int `json:"whep"`
+	} `json:"viewers"`
+}
+
+func getStream(t *testing.T, base, name string) (apiStream, int) {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/streams/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s apiStream
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, resp.StatusCode
+}
+
+// The publisher's codec choice reaches the gateway, and the embed code it
+// shows plays on a page of another origin.
+func TestPublisherCodecAndEmbed(t *testing.T) {
+	chromium := requireIsolation(t)
+	gw := startGateway(t, nil)
+	b := startBrowser(t, chromium)
+	defer http.DefaultClient.CloseIdleConnections()
+
+	pub := b.newTab("publisher", gw.URL()+"/publish/vp8cam")
+	if err := pub.do(10*time.Second,
+		chromedp.SetValue(chromedp.ID("codec"), "VP8"),
+		chromedp.SetValue(chromedp.ID("resolution"), "640x360"),
+		chromedp.Click(chromedp.ID("golive")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	pub.waitJS(15*time.Second, `document.body.dataset.publishState === "live"`, "publisher live")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, status := getStream(t, gw.URL(), "vp8cam")
+		var codecs []string
+		for _, tr := range s.Tracks {
+			codecs = append(codecs, tr.Kind+":"+tr.Codec)
+		}
+		if strings.Contains(strings.Join(codecs, ","), "video:VP8") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway got %v (HTTP %d), want a VP8 video track", codecs, status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	snippet, err := eval[string](pub, `document.getElementById("embed-code").value`)
+	if err != nil || !strings.HasPrefix(snippet, `<iframe src="`+gw.URL()+`/embed/vp8cam"`) {
+		t.Fatalf("embed code %q (%v)", snippet, err)
+	}
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<!doctype html><title>Someone's blog</title><h1>My stream</h1>\n%s\n", snippet)
+	}))
+	defer site.Close()
+	host := b.newTab("embedding site", site.URL)
+	// The iframe is cross-origin (another port), so look inside it through
+	// its own frame.
+	frames, err := chromedp.Run(host.ctx, chromedp.Nodes(chromedp.CSS("iframe")))
+	if err != nil || len(frames) != 1 {
+		t.Fatalf("iframe: %v (%d)", err, len(frames))
+	}
+	ctx, cancel := context.WithTimeout(host.ctx, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[any](`(() => { const v = document.querySelector("video"); return v && v.videoWidth > 0; })()`,
+		chromedp.WithPollingInFrame(frames[0]), chromedp.WithPollingInterval(100*time.Millisecond),
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("embedded player shows no picture: %v", err)
+	}
+	if s, _ := getStream(t, gw.URL(), "vp8cam"); s.Viewers.WHEP != 1 {
+		t.Errorf("gateway counts %d WHEP viewers, want the embedded player", s.Viewers.WHEP)
+	}
+	host.screenshot("embed-on-another-site.png")
+
+	// Microphone only: the gateway rejects the player's video m-line, and
+	// the player says "Audio only" over the empty picture while sound flows.
+	radio := b.newTab("radio publisher", gw.URL()+"/publish/radio")
+	if err := radio.do(10*time.Second,
+		chromedp.SetValue(chromedp.ID("source"), "mic"),
+		chromedp.Click(chromedp.ID("golive")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	radio.waitJS(15*time.Second, `document.body.dataset.publishState === "live"`, "audio-only publisher live")
+	listener := b.newTab("radio player", gw.URL()+"/watch/radio")
+	listener.waitJS(15*time.Second, `window.wishgate.player.state === "playing" &&
+	  document.querySelector(".status-msg").textContent === "Audio only"`, "audio-only playback")
+	before := stats(t, listener)
+	listener.waitJS(10*time.Second, fmt.Sprintf(`(async () => {
+	  let n = 0;
+	  (await window.wishgate.player.pc.getStats()).forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "audio") n = s.packetsReceived; });
+	  return n >= %v;
+	})()`, before.AudioPackets+25), "audio packets keep arriving")
+	listener.screenshot("player-audio-only.png")
+}
