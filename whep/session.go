@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/wishgate/wishgate/internal/rtc"
 	"github.com/wishgate/wishgate/internal/signaling"
@@ -38,6 +39,7 @@ type session struct {
 	senders []*webrtc.RTPSender // by position in sendersTrack
 	rr      []rrStats           // by stream track index, from receiver reports (stats.go)
 	sendIdx []int
+	resend  *rate.Limiter // NACK retransmission budget (nack.go)
 }
 
 func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnection,
@@ -49,6 +51,7 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 		states:  make(chan webrtc.PeerConnectionState, 8),
 		deleted: make(chan struct{}),
 		done:    make(chan struct{}),
+		resend:  newResendBudget(),
 	}
 	maxIdx := 0
 	for _, m := range matches {
