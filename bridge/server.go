@@ -26,6 +26,8 @@ import (
 )
 
 // Checker authorises a token for an action on a stream (internal/auth).
+// The gateway's auth chain is an auth.Authorizer too: then the request's
+// remote address and protocol reach the operator's auth callback.
 type Checker interface {
 	Check(a auth.Action, stream, token string) error
 }
@@ -156,13 +158,25 @@ func token(req *base.Request, query string) string {
 }
 
 // authorize checks the token; the response carries the RTSP status.
-func (s *Server) authorize(act auth.Action, name string, req *base.Request, query string) (*base.Response, error) {
-	err := s.cfg.Auth.Check(act, name, token(req, query))
+func (s *Server) authorize(act auth.Action, name string, req *base.Request, query string, c *gortsplib.ServerConn) (*base.Response, error) {
+	var err error
+	if az, ok := s.cfg.Auth.(auth.Authorizer); ok {
+		host, _, _ := net.SplitHostPort(remoteOf(c))
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+		err = az.Authorize(ctx, auth.Request{Action: act, Stream: name, Token: token(req, query),
+			RemoteAddr: host, Protocol: auth.ProtocolRTSP})
+		cancel()
+	} else {
+		err = s.cfg.Auth.Check(act, name, token(req, query))
+	}
 	switch {
 	case err == nil:
 		return nil, nil
 	case errors.Is(err, auth.ErrForbidden):
 		return &base.Response{StatusCode: base.StatusForbidden}, err
+	case errors.Is(err, auth.ErrUnavailable):
+		// The JWKS URL or the auth callback is down: not the client's fault.
+		return &base.Response{StatusCode: base.StatusServiceUnavailable}, err
 	default:
 		// gortsplib adds "WWW-Authenticate: Basic" when no credentials
 		// were sent, and closes the connection after wrong ones.
@@ -266,7 +280,7 @@ func (s *Server) authorizeRead(c *gortsplib.ServerConn, name string, req *base.R
 			return nil, nil
 		}
 	}
-	if res, err := s.authorize(auth.ActionRead, name, req, query); res != nil {
+	if res, err := s.authorize(auth.ActionRead, name, req, query, c); res != nil {
 		return res, err
 	}
 	if d != nil {
@@ -374,7 +388,7 @@ func (s *Server) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.Re
 	if err := ValidStreamName(name); err != nil {
 		return &base.Response{StatusCode: base.StatusBadRequest}, err
 	}
-	if res, err := s.authorize(auth.ActionPublish, name, ctx.Request, ctx.Query); res != nil {
+	if res, err := s.authorize(auth.ActionPublish, name, ctx.Request, ctx.Query, ctx.Conn); res != nil {
 		return res, err
 	}
 	log := s.log.With("stream", name, "remote", ctx.Conn.NetConn().RemoteAddr().String())

@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"net"
 	"net/http"
 
@@ -11,24 +12,47 @@ import (
 	"github.com/wishgate/wishgate/internal/auth"
 )
 
+// AdminAuthorizer is the gateway's auth chain (static tokens, JWT, callback)
+// as the API uses it.
+type AdminAuthorizer interface {
+	auth.Authorizer
+	// Open reports whether an action needs no credentials at all.
+	Open(auth.Action) bool
+}
+
 // adminCheck holds the admin token as a SHA-256 digest, so the comparison is
 // constant-time whatever the lengths (as internal/auth does for stream
-// tokens).
+// tokens), and the auth chain for JWT or callback admins.
 type adminCheck struct {
-	set bool
-	sum [32]byte
+	set   bool
+	sum   [32]byte
+	authz AdminAuthorizer
 }
 
-func newAdminCheck(token string) adminCheck {
-	if token == "" {
-		return adminCheck{}
+func newAdminCheck(token string, authz AdminAuthorizer) adminCheck {
+	a := adminCheck{authz: authz}
+	if token != "" {
+		a.set, a.sum = true, sha256.Sum256([]byte(token))
 	}
-	return adminCheck{set: true, sum: sha256.Sum256([]byte(token))}
+	return a
 }
 
-// allow returns nil if r may use the control API.
+// allow returns nil if r may use the control API: the admin token, or a
+// token the auth chain grants admin (a JWT with "admin": true, the callback
+// allowing action "admin"). With neither configured, loopback clients only.
 func (a adminCheck) allow(r *http.Request) error {
-	if !a.set {
+	tok := auth.BearerToken(r.Header.Get("Authorization"))
+	if tok == "" {
+		tok = r.URL.Query().Get("token")
+	}
+	if a.set && tok != "" {
+		sum := sha256.Sum256([]byte(tok))
+		if subtle.ConstantTimeCompare(sum[:], a.sum[:]) == 1 {
+			return nil
+		}
+	}
+	delegated := a.authz != nil && !a.authz.Open(auth.ActionAdmin)
+	if !a.set && !delegated {
 		// The TCP peer, not X-Forwarded-For: a header is no proof of
 		// where a request comes from.
 		if isLoopback(r.RemoteAddr) {
@@ -36,18 +60,24 @@ func (a adminCheck) allow(r *http.Request) error {
 		}
 		return ErrLoopbackOnly
 	}
-	tok := auth.BearerToken(r.Header.Get("Authorization"))
-	if tok == "" {
-		tok = r.URL.Query().Get("token")
-	}
 	if tok == "" {
 		return ErrAdminToken
 	}
-	sum := sha256.Sum256([]byte(tok))
-	if subtle.ConstantTimeCompare(sum[:], a.sum[:]) != 1 {
+	if !delegated {
 		return ErrBadAdminToken
 	}
-	return nil
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	err = a.authz.Authorize(r.Context(), auth.Request{Action: auth.ActionAdmin, Token: tok, RemoteAddr: host, Protocol: auth.ProtocolAPI})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, auth.ErrForbidden):
+		return err
+	}
+	return ErrBadAdminToken
 }
 
 func isLoopback(remoteAddr string) bool {

@@ -4,10 +4,32 @@ import (
 	"errors"
 	"net/http/httptest"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/wishgate/wishgate/internal/auth"
 )
 
+func signHS256(t *testing.T, secret string, admin bool) string {
+	t.Helper()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"exp":      time.Now().Add(time.Hour).Unix(),
+		"wishgate": map[string]any{"read": []string{"*"}, "admin": admin},
+	}).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 func TestAdminCheck(t *testing.T) {
-	open, locked := newAdminCheck(""), newAdminCheck("s3cret")
+	open, locked := newAdminCheck("", nil), newAdminCheck("s3cret", nil)
+	// A JWT back-end covers admin: JWT admins get in, from anywhere; the
+	// admin token still works beside it.
+	chain := &auth.Chain{Static: auth.NewStatic(nil, nil), JWT: auth.NewJWT(auth.JWTConfig{Secret: []byte("k")})}
+	viaJWT, both := newAdminCheck("", chain), newAdminCheck("s3cret", chain)
+	admin, reader := signHS256(t, "k", true), signHS256(t, "k", false)
 	for _, tc := range []struct {
 		name   string
 		check  adminCheck
@@ -27,6 +49,14 @@ func TestAdminCheck(t *testing.T) {
 		{"token, wrong", locked, "192.0.2.4:5000", "Bearer s3cre", "", ErrBadAdminToken},
 		{"token, longer", locked, "192.0.2.4:5000", "Bearer s3cret!", "", ErrBadAdminToken},
 		{"token, other scheme", locked, "192.0.2.4:5000", "Basic s3cret", "", ErrAdminToken},
+		{"jwt admin", viaJWT, "192.0.2.4:5000", "Bearer " + admin, "", nil},
+		{"jwt admin in query", viaJWT, "192.0.2.4:5000", "", admin, nil},
+		{"jwt without admin claim", viaJWT, "192.0.2.4:5000", "Bearer " + reader, "", auth.ErrForbidden},
+		{"jwt configured, none sent, even from loopback", viaJWT, "127.0.0.1:5000", "", "", ErrAdminToken},
+		{"jwt configured, garbage", viaJWT, "192.0.2.4:5000", "Bearer nope", "", ErrBadAdminToken},
+		{"jwt forged with another key", viaJWT, "192.0.2.4:5000", "Bearer " + signHS256(t, "other", true), "", ErrBadAdminToken},
+		{"admin token beside jwt", both, "192.0.2.4:5000", "Bearer s3cret", "", nil},
+		{"jwt admin beside admin token", both, "192.0.2.4:5000", "Bearer " + admin, "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url := "/api/v1/streams"

@@ -32,8 +32,12 @@ type Config struct {
 	Sampler  *stats.Sampler
 	// Sources, if set, enables /api/v1/sources (the RTSP bridge).
 	Sources Sources
-	// AdminToken guards every /api/v1 route. Empty: loopback clients only.
+	// AdminToken guards every /api/v1 route. Empty, and no Authorizer that
+	// covers admin: loopback clients only.
 	AdminToken string
+	// Authorizer, if set, is asked for auth.ActionAdmin when a token is not
+	// the admin token: JWT claims and the auth callback can grant admin.
+	Authorizer AdminAuthorizer
 	// Ready reports nil when every listener is bound, or why not (/readyz).
 	Ready func() error
 	// RTSPAddr and RTSPSAddr, if set and returning non-nil, add the RTSP
@@ -64,7 +68,7 @@ func New(cfg Config) *API {
 	if cfg.StartedAt.IsZero() {
 		cfg.StartedAt = time.Now()
 	}
-	return &API{cfg: cfg, log: cfg.Logger.With("component", "api"), admin: newAdminCheck(cfg.AdminToken), build: ReadBuildInfo(),
+	return &API{cfg: cfg, log: cfg.Logger.With("component", "api"), admin: newAdminCheck(cfg.AdminToken, cfg.Authorizer), build: ReadBuildInfo(),
 		spec: wishgate.OpenAPI()}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wishgate/wishgate/bridge"
+	"github.com/wishgate/wishgate/internal/auth"
 	"github.com/wishgate/wishgate/internal/signaling"
 	"github.com/wishgate/wishgate/streams"
 )
@@ -43,8 +44,10 @@ func statusOf(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrAdminToken), errors.Is(err, ErrBadAdminToken):
 		return http.StatusUnauthorized
-	case errors.Is(err, ErrLoopbackOnly):
+	case errors.Is(err, ErrLoopbackOnly), errors.Is(err, auth.ErrForbidden):
 		return http.StatusForbidden
+	case errors.Is(err, auth.ErrUnavailable):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrNotReady):
 		return http.StatusServiceUnavailable
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/base"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/pion/webrtc/v4"
@@ -152,6 +154,32 @@ func TestCallbackAtTheEdge(t *testing.T) {
 		if first[k] != v {
 			t.Fatalf("callback body %v, want %s=%q", first, k, v)
 		}
+	}
+
+	// RTSP asks the same service, saying so (the token is the Basic password).
+	u, err := base.ParseURL("rtsp://any:cb-view@" + gw.RTSPAddr().String() + "/door")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := gortsplib.Client{}
+	if err := rc.Start(u.Scheme, u.Host); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = rc.Describe(u)
+	rc.Close()
+	if err != nil {
+		t.Fatalf("RTSP DESCRIBE with a token the callback allows: %v", err)
+	}
+	svc.mu.Lock()
+	var rtsp map[string]string
+	for _, b := range svc.seen {
+		if b["protocol"] == "rtsp" {
+			rtsp = b
+		}
+	}
+	svc.mu.Unlock()
+	if rtsp["action"] != "read" || rtsp["stream"] != "door" || rtsp["token"] != "cb-view" || rtsp["remote_addr"] != "127.0.0.1" {
+		t.Fatalf("callback body for RTSP %v", rtsp)
 	}
 
 	// The service down: 503 with Retry-After, not a refusal.
