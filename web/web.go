@@ -78,14 +78,11 @@ func New() (*Handler, error) {
 	return h, nil
 }
 
-// Paths lists the URL patterns Mount registers, for echo.
-var Paths = []string{"/", "/watch/:name", "/publish", "/publish/:name", "/embed/:name", "/static/*", "/favicon.ico"}
-
 // Mount registers the pages on e (GET and HEAD). Routes of other
 // components (/whip, /whep, /api) are untouched.
 func (h *Handler) Mount(e *echo.Echo) {
 	wrapped := echo.WrapHandler(h)
-	for _, p := range Paths {
+	for _, p := range []string{"/", "/watch/:name", "/publish", "/publish/:name", "/embed/:name", "/static/*", "/favicon.ico"} {
 		e.GET(p, wrapped)
 		e.HEAD(p, wrapped)
 	}
