@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -173,10 +175,36 @@ func (b *browser) newTab(name, url string) *tab {
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		b.t.Fatalf("%s: open tab: %v", name, err)
 	}
+	if err := chromedp.Do(tctx, recordRequests); err != nil {
+		b.t.Fatalf("%s: install the request recorder: %v", name, err)
+	}
 	if err := chromedp.Do(tctx, chromedp.Navigate(url)); err != nil {
 		b.t.Fatalf("%s: navigate %s: %v", name, url, err)
 	}
 	return tb
+}
+
+// requestRecorder wraps fetch in every document of the tab so tests can see
+// the signaling the pages really send: window.__requests lists method, URL,
+// request Content-Type and response status of every fetch.
+const requestRecorder = `(() => {
+  const log = [];
+  Object.defineProperty(window, "__requests", { value: log });
+  const original = window.fetch;
+  window.fetch = async function (input, init) {
+    const headers = new Headers((init && init.headers) || {});
+    const entry = { method: (init && init.method) || "GET", url: String((input && input.url) || input),
+                    type: headers.get("Content-Type") || "", status: 0 };
+    log.push(entry);
+    const resp = await original.apply(this, arguments);
+    entry.status = resp.status;
+    return resp;
+  };
+})();`
+
+func recordRequests(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+	_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: requestRecorder})
+	return chromedp.Void{}, err
 }
 
 // close closes the tab, as a user closing it would.

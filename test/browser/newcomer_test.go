@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,8 @@ func TestPublishWatchDashboard(t *testing.T) {
 	}
 	pub.waitJS(15*time.Second, `document.body.dataset.publishState === "live"`, "publisher live")
 	pub.waitJS(10*time.Second, `document.getElementById("send-stats").textContent.includes("×")`, "publisher send statistics")
+	pub.waitJS(5*time.Second, `document.getElementById("preview").videoWidth > 0`, "camera preview")
+	trickled(t, pub, "/whip/cam1")
 	watchURL, _ := eval[string](pub, `document.getElementById("watch-url").value`)
 	if watchURL != base+"/watch/cam1" {
 		t.Errorf("share URL %q, want %s", watchURL, base+"/watch/cam1")
@@ -43,6 +46,7 @@ func TestPublishWatchDashboard(t *testing.T) {
 	player := b.newTab("player", base+"/watch/cam1?stats=1")
 	player.waitJS(15*time.Second, `document.querySelector("video").videoWidth > 0`, "video with a picture")
 	_, after := waitGrowth(t, player, true, 25, 10*time.Second)
+	trickled(t, player, "/whep/cam1")
 	if !after.StereoOffer {
 		t.Errorf("player offer lacks stereo=1 on Opus (Chromium would downmix)")
 	}
@@ -97,4 +101,18 @@ func phone(t *testing.T, tb *tab) {
 	if err := tb.do(5*time.Second, chromedp.ResetViewport()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// trickled checks the page's signaling on endpoint: a 201 to its POST,
+// then at least one trickle PATCH (RFC 8840 sdpfrag) to the session URL
+// that the gateway accepted with 204.
+func trickled(t *testing.T, tb *tab, endpoint string) {
+	t.Helper()
+	tb.waitJS(5*time.Second, fmt.Sprintf(`(() => {
+	  const r = window.__requests;
+	  const post = r.find((x) => x.method === "POST" && new URL(x.url).pathname === %[1]q && x.status === 201);
+	  const patch = r.find((x) => x.method === "PATCH" && new URL(x.url).pathname.startsWith(%[1]q + "/") &&
+	    x.type === "application/trickle-ice-sdpfrag" && x.status === 204);
+	  return !!(post && patch);
+	})()`, endpoint), "POST 201 and a trickle PATCH 204 on "+endpoint)
 }
