@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // NonBlockingSink is a Sink whose writes never wait for the reader: a WebRTC
@@ -88,8 +89,15 @@ func (w *fanWorker) run() {
 		select {
 		case pkt := <-w.ch:
 			if subs := w.subs.Load(); subs != nil {
-				for _, s := range *subs {
-					s.deliverDirect(i, pkt)
+				if stale(pkt, time.Now()) {
+					for _, s := range *subs {
+						s.Dropped.Add(1)
+						s.tracks[i].markDrop(pkt)
+					}
+				} else {
+					for _, s := range *subs {
+						s.deliverDirect(i, pkt)
+					}
 				}
 			}
 			pkt.Release()

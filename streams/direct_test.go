@@ -233,3 +233,38 @@ func BenchmarkFanoutDirect(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*viewers), "ns/viewer-packet")
 }
+
+// Queues are bounded in time too: packets that waited longer than maxLag
+// for a stalled worker are dropped, not delivered late, and the subscriber
+// resumes at the next keyframe.
+func TestStaleWorkerBacklogIsDropped(t *testing.T) {
+	r, pub, _ := setup(t, DefaultConfig())
+	writePkt(pub, 0, 0, idr)
+	s, tracks, _ := r.Lookup("s")
+	sub, err := r.Subscribe(s, SubscribeOptions{Tracks: tracks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &gateSink{recSink: newRecSink(), release: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = sub.Run(ctx, sink) }()
+	defer func() { cancel(); <-done; sub.Close() }()
+	waitFor(t, sub.direct.Load)
+	sink.block.Store(true)
+	for i := 1; i <= 10; i++ { // far below workerQueue: only age can drop them
+		writePkt(pub, uint16(i), uint32(i*3000), pframe)
+	}
+	time.Sleep(maxLag + 100*time.Millisecond) // the stall being tested
+	sink.block.Store(false)
+	close(sink.release)
+	writePkt(pub, 11, 33000, idr)
+	sink.wait(t, 3)
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	// The IDR at 0, packet 1 (the write in progress when stalled), then the
+	// new IDR: packets 2..10 were too old.
+	if len(sink.seqs) != 3 || sink.seqs[1] != 1 || sink.pls[2][0] != idr[0] || sub.Dropped.Load() != 9 {
+		t.Fatalf("delivered seqs %v (dropped %d), want [0 1 then the new IDR], 9 dropped", sink.seqs, sub.Dropped.Load())
+	}
+}

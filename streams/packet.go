@@ -27,6 +27,9 @@ type Packet struct {
 	// gen is the publisher generation that produced the packet; a subscriber
 	// that sees it change waits for the next keyframe.
 	gen uint32
+	// at is when the track published it (unix nanos): queues are bounded in
+	// time as well as in packets (maxLag).
+	at int64
 
 	buf  [maxPacketSize]byte
 	refs atomic.Int32
@@ -87,6 +90,7 @@ func (p *Packet) Release() {
 	if p.refs.Add(-1) == 0 {
 		p.Payload = nil
 		p.Keyframe = false
+		p.at = 0
 		p.Header.Extension = false
 		p.Header.Extensions = p.Header.Extensions[:0]
 		p.Header.CSRC = p.Header.CSRC[:0]

@@ -177,7 +177,13 @@ func (s *Subscription) Run(ctx context.Context, sink Sink) error {
 	for {
 		select {
 		case q := <-s.queue:
-			err := s.deliver(q.track, q.pkt, sink, q.pkt.Header.Timestamp)
+			var err error
+			if stale(q.pkt, time.Now()) {
+				s.Dropped.Add(1)
+				s.tracks[q.track].markDrop(q.pkt)
+			} else {
+				err = s.deliver(q.track, q.pkt, sink, q.pkt.Header.Timestamp)
+			}
 			q.pkt.Release()
 			if err != nil {
 				return err
@@ -342,6 +348,19 @@ func (s *Subscription) pause(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// maxLag bounds every queue in time: a packet that waited longer than this
+// for its subscriber (a queued subscriber's goroutine or a fan-out worker
+// starved of CPU) is dropped, and the subscriber resumes at the next
+// keyframe. Viewers never accumulate seconds of stale media, whatever the
+// bitrate; the packet bounds (DefaultQueueSize, workerQueue) only cap memory.
+// It must exceed the longest GOP-cache burst (burstDuration, 500 ms), during
+// which a new subscriber's live packets wait in its queue.
+const maxLag = time.Second
+
+func stale(p *Packet, now time.Time) bool {
+	return p.at != 0 && now.UnixNano()-p.at > int64(maxLag)
 }
 
 func (st *subTrack) markDrop(pkt *Packet) {

@@ -90,6 +90,7 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 	t.normMu.Unlock()
 
 	pkt.gen = gen
+	pkt.at = now.UnixNano()
 	pkt.Keyframe = codec.IsKeyframe(t.Codec.MimeType, pkt.Payload)
 	if pkt.Keyframe && t.Kind == KindVideo {
 		t.stats.Keyframes.Add(1)
