@@ -264,3 +264,27 @@ func TestGOPBurstIsPaced(t *testing.T) {
 		t.Fatalf("the first P-frame waited %v", d)
 	}
 }
+
+// A burst of joins on a stream without a usable GOP costs the publisher one
+// keyframe request, not one per viewer.
+func TestJoinBurstCoalescesKeyframeRequests(t *testing.T) {
+	r, pub, fp := setup(t, DefaultConfig())
+	writePkt(pub, 1, 3000, pframe) // no keyframe yet: nothing cached
+	var stops []func()
+	for i := 0; i < 20; i++ {
+		_, _, stop := subscribe(t, r, 0)
+		stops = append(stops, stop)
+	}
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	waitFor(t, func() bool { return fp.keyframes.Load() > 0 })
+	for i := 0; i < 10; i++ { // P-frames keep every viewer waiting, asking again
+		writePkt(pub, uint16(2+i), uint32(6000+i*3000), pframe)
+	}
+	if n := fp.keyframes.Load(); n != 1 {
+		t.Fatalf("20 joins and 10 P-frames cost the publisher %d keyframe requests, want 1 (throttle %v)", n, keyframeThrottle)
+	}
+}
