@@ -14,20 +14,37 @@ function ms(seconds) {
   return seconds == null || !Number.isFinite(seconds) ? null : seconds * 1000;
 }
 
+/**
+ * The candidate pair in use: the transport names it (after an ICE restart
+ * the old pair may still be listed as nominated); Firefox has no transport
+ * stats and flags the pair as selected instead.
+ */
+export function selectedPair(report) {
+  let id = null;
+  report.forEach((s) => {
+    if (s.type === "transport" && s.selectedCandidatePairId) id = s.selectedCandidatePairId;
+  });
+  if (id && report.get(id)) return report.get(id);
+  let pair = null;
+  report.forEach((s) => {
+    if (s.type === "candidate-pair" && (s.selected || s.nominated) && s.state === "succeeded") pair = s;
+  });
+  return pair;
+}
+
 /** Snapshot of the raw counters we need from one report. */
 function pick(report) {
-  const out = { video: null, audio: null, rtt: null, codecs: {}, pair: null, ts: 0 };
+  const out = { video: null, audio: null, rtt: null, codecs: {}, ts: 0 };
   report.forEach((s) => {
     if (s.type === "inbound-rtp" && (s.kind === "video" || s.kind === "audio")) {
       out[s.kind] = s;
       out.ts = Math.max(out.ts, s.timestamp);
     } else if (s.type === "codec") {
       out.codecs[s.id] = s;
-    } else if (s.type === "candidate-pair" && (s.nominated || s.selected) && s.state === "succeeded") {
-      out.pair = s;
     }
   });
-  if (out.pair && out.pair.currentRoundTripTime != null) out.rtt = out.pair.currentRoundTripTime;
+  const pair = selectedPair(report);
+  if (pair && pair.currentRoundTripTime != null) out.rtt = pair.currentRoundTripTime;
   return out;
 }
 

@@ -4,7 +4,7 @@
 
 import { HttpError, HttpSession } from "./httpsession.js";
 import { HttpPeer } from "./peer.js";
-import { formatBitrate } from "./stats.js";
+import { formatBitrate, selectedPair } from "./stats.js";
 
 const FEC_RTX = /\/(rtx|red|ulpfec|flexfec-03)$/i;
 
@@ -295,10 +295,10 @@ export class WhipPublisher extends EventTarget {
           out.limited = s.qualityLimitationReason && s.qualityLimitationReason !== "none" ? s.qualityLimitationReason : "";
           if (codecs[s.codecId]) out.codec = codecs[s.codecId].mimeType.split("/")[1];
         }
-      } else if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" && s.currentRoundTripTime != null) {
-        out.rtt = s.currentRoundTripTime * 1000;
       }
     });
+    const pair = selectedPair(report);
+    if (pair && pair.currentRoundTripTime != null) out.rtt = pair.currentRoundTripTime * 1000;
     out.bitrate = prev && raw.ts > prev.ts ? ((raw.bytes - prev.bytes) * 8 * 1000) / (raw.ts - prev.ts) : null;
     out.raw = raw;
     out.text = [
