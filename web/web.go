@@ -150,6 +150,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string, emb
 		if !embeddable {
 			hdr.Set("X-Frame-Options", "DENY")
 		}
+	} else {
+		// Scripts and styles may be loaded by other sites: the
+		// <wishgate-player> component is a module script, and module
+		// scripts from another origin need CORS.
+		hdr.Set("Access-Control-Allow-Origin", "*")
+		hdr.Set("Cross-Origin-Resource-Policy", "cross-origin")
 	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
 }

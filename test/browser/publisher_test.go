@@ -80,6 +80,12 @@ func TestPublisherCodecAndEmbed(t *testing.T) {
 	}
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if r.URL.Path == "/component" {
+			fmt.Fprintf(w, "<!doctype html><title>Someone's shop</title><h1>Live</h1>\n"+
+				"<script type=\"module\" src=\"%s/static/js/wishgate-player.js\"></script>\n"+
+				"<wishgate-player stream=\"vp8cam\" style=\"width:640px\"></wishgate-player>\n", gw.URL())
+			return
+		}
 		fmt.Fprintf(w, "<!doctype html><title>Someone's blog</title><h1>My stream</h1>\n%s\n", snippet)
 	}))
 	defer site.Close()
@@ -97,10 +103,20 @@ func TestPublisherCodecAndEmbed(t *testing.T) {
 		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		t.Fatalf("embedded player shows no picture: %v", err)
 	}
-	if s, _ := getStream(t, gw.URL(), "vp8cam"); s.Viewers.WHEP != 1 {
-		t.Errorf("gateway counts %d WHEP viewers, want the embedded player", s.Viewers.WHEP)
-	}
+	waitViewers(t, gw.URL(), "vp8cam", 1)
 	host.screenshot("embed-on-another-site.png")
+
+	// The web component on another site plays too: a second viewer.
+	shop := b.newTab("component site", site.URL+"/component")
+	shop.waitJS(20*time.Second, `(() => {
+	  const el = document.querySelector("wishgate-player");
+	  const v = el && el.shadowRoot && el.shadowRoot.querySelector("video");
+	  return v && v.videoWidth > 0 && el.player.state === "playing";
+	})()`, "<wishgate-player> picture")
+	waitViewers(t, gw.URL(), "vp8cam", 2)
+	shop.screenshot("component-on-another-site.png")
+	shop.close()
+	waitViewers(t, gw.URL(), "vp8cam", 1)
 
 	// Microphone only: the gateway rejects the player's video m-line, and
 	// the player says "Audio only" over the empty picture while sound flows.
@@ -122,4 +138,20 @@ func TestPublisherCodecAndEmbed(t *testing.T) {
 	  return n >= %v;
 	})()`, before.AudioPackets+25), "audio packets keep arriving")
 	listener.screenshot("player-audio-only.png")
+}
+
+// waitViewers waits until the gateway counts n WHEP viewers of name.
+func waitViewers(t *testing.T, base, name string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, _ := getStream(t, base, name)
+		if s.Viewers.WHEP == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: gateway counts %d WHEP viewers, want %d", name, s.Viewers.WHEP, n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

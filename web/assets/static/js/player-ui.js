@@ -17,10 +17,11 @@ function el(tag, attrs = {}, ...children) {
 }
 
 /**
- * Builds a player for stream `name` inside container.
+ * Builds a player for stream `name` inside container. endpoint defaults to
+ * this page's gateway (/whep/NAME); the web component passes its own.
  * @returns {WhepPlayer}
  */
-export function mountPlayer(container, { name, token = "", showStats = false, globalKeys = false }) {
+export function mountPlayer(container, { name, token = "", showStats = false, globalKeys = false, endpoint = "" }) {
   const video = el("video", { playsinline: "", autoplay: "", "aria-label": `Live stream ${name}` });
   video.muted = true; // browsers only autoplay muted video
   video.playsInline = true;
@@ -48,8 +49,7 @@ export function mountPlayer(container, { name, token = "", showStats = false, gl
   const root = el("div", { class: "player", tabindex: "-1" }, video, status, unmuteHint, statsBox, controls);
   container.append(root);
 
-  const endpoint = `/whep/${encodeURIComponent(name)}`;
-  const player = new WhepPlayer(video, endpoint, { token });
+  const player = new WhepPlayer(video, endpoint || `/whep/${encodeURIComponent(name)}`, { token });
 
   function renderMute() {
     muteBtn.textContent = video.muted ? "Unmute" : "Mute";

@@ -234,10 +234,23 @@ export class WhepPlayer extends EventTarget {
         finished = true;
         clearInterval(tick);
         pc.removeEventListener("connectionstatechange", onState);
+        this.video.removeEventListener("resize", onPicture);
         this.wake = null;
         resolve(played);
       };
       this.wake = finish; // stop() ends the wait too
+
+      // The first picture lifts the overlay at once rather than at the
+      // next statistics tick (up to a second later).
+      const onPicture = () => {
+        if (finished || !this.video.videoWidth || this.state === "playing") return;
+        if (!played) this.connections++;
+        played = true;
+        lastProgress = Date.now();
+        this.audioOnly = false;
+        this.setState("playing", "", { audioOnly: false });
+      };
+      this.video.addEventListener("resize", onPicture);
 
       const tryRestart = async () => {
         restartedAt = Date.now();
