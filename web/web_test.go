@@ -60,6 +60,7 @@ func TestPages(t *testing.T) {
 		{"/embed/cam1", "embed.js", "text/html", true},
 		{"/static/js/whep-player.js", "mungeStereoOpus", "text/javascript", false},
 		{"/static/css/app.css", ".player", "text/css", false},
+		{"/static/js/wishgate-player.js", "customElements.define", "text/javascript", false},
 		{"/favicon.ico", "<svg", "image/svg+xml", false},
 	}
 	for _, c := range cases {
@@ -76,6 +77,11 @@ func TestPages(t *testing.T) {
 		}
 		if resp.Header.Get("Referrer-Policy") != "no-referrer" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("%s: missing security headers: %v", c.path, resp.Header)
+		}
+		// Only scripts, styles and images may be used by other sites (the
+		// web component); pages keep the same-origin default.
+		if acao := resp.Header.Get("Access-Control-Allow-Origin"); (acao == "*") == (c.ctype == "text/html") {
+			t.Errorf("%s: Access-Control-Allow-Origin %q", c.path, acao)
 		}
 		if c.ctype == "text/html" {
 			csp := resp.Header.Get("Content-Security-Policy")
