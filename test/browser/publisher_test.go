@@ -155,3 +155,52 @@ func waitViewers(t *testing.T, base, name string, n int) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// The publisher page rides out a network outage (ICE restart over PATCH on
+// its WHIP session, viewers keep their session) and its Stop button ends
+// the session with DELETE.
+func TestPublisherRecoversAndStops(t *testing.T) {
+	chromium := requireIsolation(t)
+	gw := startGateway(t, nil)
+	b := startBrowser(t, chromium)
+	defer http.DefaultClient.CloseIdleConnections()
+
+	pub := b.newTab("publisher", gw.URL()+"/publish/studio")
+	if err := pub.do(10*time.Second, chromedp.Click(chromedp.ID("golive"))); err != nil {
+		t.Fatal(err)
+	}
+	pub.waitJS(15*time.Second, `document.body.dataset.publishState === "live"`, "publisher live")
+	player := b.newTab("player", gw.URL()+"/watch/studio")
+	player.waitJS(15*time.Second, `window.wishgate.player.state === "playing"`, "player playing")
+
+	restore := dropUDP(t)
+	pub.waitJS(20*time.Second, `document.body.dataset.publishState === "reconnecting" &&
+	  document.getElementById("state-msg").textContent === "Network changed — reconnecting…"`, "publisher noticing the outage")
+	pub.screenshot("publisher-reconnecting.png")
+	restore()
+	pub.waitJS(15*time.Second, `document.body.dataset.publishState === "live"`, "publisher live again")
+	pub.waitJS(5*time.Second, `window.__requests.filter((r) => r.method === "POST" && r.url.endsWith("/whip/studio")).length === 1 &&
+	  window.__requests.some((r) => r.method === "PATCH" && r.status === 200)`, "ICE restart (PATCH 200) on the first session, no second POST")
+	waitGrowth(t, player, true, 25, 15*time.Second)
+	if n, _ := eval[int](player, `window.wishgate.player.connections`); n != 1 {
+		t.Errorf("the viewer needed %d sessions; the publisher's ICE restart should not disturb it", n)
+	}
+
+	if err := pub.do(5*time.Second, chromedp.Click(chromedp.ID("stop"))); err != nil {
+		t.Fatal(err)
+	}
+	pub.waitJS(5*time.Second, `window.__requests.some((r) => r.method === "DELETE" && r.status === 200) &&
+	  document.getElementById("preview").srcObject === null && !document.getElementById("golive").disabled`,
+		"Stop sends DELETE (200), releases the camera and re-enables Go live")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, status := getStream(t, gw.URL(), "studio")
+		if status == http.StatusNotFound || s.State != "live" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stream still %q after Stop", s.State)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
