@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -21,32 +22,38 @@ import (
 const isolatedEnv = "WISHGATE_BROWSER_NETNS"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(isolatedEnv) == "" && isolationUnavailable() == "" {
-		os.Exit(reexecIsolated())
+	if os.Getenv(isolatedEnv) == "" {
+		if args, why := unshareArgs(); why == "" {
+			os.Exit(reexecIsolated(args))
+		}
 	}
 	goleak.VerifyTestMain(m)
 }
 
-// isolationUnavailable says why the namespace cannot be made here, or "".
-func isolationUnavailable() string {
-	if os.Geteuid() != 0 {
-		return "not running as root (unshare --net needs CAP_SYS_ADMIN)"
-	}
+// unshareArgs returns how to make the namespace here, or why it cannot be
+// made. Root uses a plain network namespace; anyone else a user namespace
+// too (root inside it only), where the kernel allows unprivileged ones.
+func unshareArgs() (args []string, why string) {
 	for _, tool := range []string{"unshare", "ip", "sh"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return tool + " is not installed"
+			return nil, tool + " is not installed"
 		}
 	}
-	if out, err := exec.Command("unshare", "--net", "--", "true").CombinedOutput(); err != nil {
-		return fmt.Sprintf("unshare --net fails: %v: %s", err, out)
+	args = []string{"--net"}
+	if os.Geteuid() != 0 {
+		args = []string{"--user", "--map-root-user", "--net"}
 	}
-	return ""
+	probe := append(append([]string(nil), args...), "--", "ip", "link", "set", "lo", "up")
+	if out, err := exec.Command("unshare", probe...).CombinedOutput(); err != nil {
+		return nil, fmt.Sprintf("unshare %s fails: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return args, ""
 }
 
 // reexecIsolated runs this test binary again, with the same arguments, in a
 // new network namespace whose loopback is up, and returns its exit code.
-func reexecIsolated() int {
-	args := append([]string{"--net", "--", "sh", "-c", `ip link set lo up && exec "$0" "$@"`}, os.Args...)
+func reexecIsolated(unshare []string) int {
+	args := append(append(unshare, "--", "sh", "-c", `ip link set lo up && exec "$0" "$@"`), os.Args...)
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = append(os.Environ(), isolatedEnv+"=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -65,11 +72,11 @@ func reexecIsolated() int {
 func requireIsolation(t *testing.T) string {
 	t.Helper()
 	if os.Getenv(isolatedEnv) == "" {
-		why := isolationUnavailable()
+		_, why := unshareArgs()
 		if os.Getenv(testutil.RequireToolsEnv) == "1" {
 			t.Fatalf("browser tests need a private network namespace but %s (%s=1)", why, testutil.RequireToolsEnv)
 		}
-		t.Skipf("browser tests run only inside a private network namespace (root + unshare); skipping: %s", why)
+		t.Skipf("browser tests run only inside a private network namespace (unshare); skipping: %s", why)
 	}
 	return testutil.RequireTool(t, "chromium")
 }
