@@ -192,6 +192,21 @@ func TestPublisherRecoversAndStops(t *testing.T) {
 	pub.waitJS(5*time.Second, `window.__requests.some((r) => r.method === "DELETE" && r.status === 200) &&
 	  document.getElementById("preview").srcObject === null && !document.getElementById("golive").disabled`,
 		"Stop sends DELETE (200), releases the camera and re-enables Go live")
+	// Preview, then a new resolution: the preview is captured again.
+	if err := pub.do(5*time.Second, chromedp.Click(chromedp.ID("preview-btn"))); err != nil {
+		t.Fatal(err)
+	}
+	pub.waitJS(10*time.Second, `document.getElementById("preview").videoWidth === 1280`, "720p preview")
+	if _, err := eval[bool](pub, `(() => {
+	  const r = document.getElementById("resolution");
+	  r.value = "640x360";
+	  r.dispatchEvent(new Event("change"));
+	  return true;
+	})()`); err != nil {
+		t.Fatal(err)
+	}
+	pub.waitJS(10*time.Second, `document.getElementById("preview").videoWidth === 640`, "preview captured again at 360p")
+
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		s, status := getStream(t, gw.URL(), "studio")

@@ -159,7 +159,10 @@ async function goLive(ev) {
     const d = e.detail;
     setStatus(d.state, d.message, d.detail || "");
     if (d.state === "live") showShare(name);
-    if (d.state === "error") lock(false);
+    if (d.state === "error") {
+      publisher = null; // it gave up; the form is the user's again
+      lock(false);
+    }
   });
   publisher.addEventListener("stats", (e) => {
     $("send-stats").textContent = "Sending " + e.detail.text;
@@ -185,6 +188,13 @@ $("preview-btn").addEventListener("click", async () => {
 });
 $("stop").addEventListener("click", stop);
 $("bitrate").addEventListener("change", () => publisher && publisher.setMaxBitrate(Number($("bitrate").value)));
+// A capture setting changed while previewing (not live: the fields are
+// locked then): capture again so that Go live sends what the form says.
+for (const id of ["source", "camera", "mic", "resolution", "fps"]) {
+  $(id).addEventListener("change", () => {
+    if (media && !publisher) startPreview();
+  });
+}
 $("name").addEventListener("input", () => ($("title-name").textContent = $("name").value));
 for (const btn of document.querySelectorAll("[data-copy]")) {
   btn.addEventListener("click", async () => {
