@@ -1,6 +1,7 @@
 // Package web serves the gateway's own pages: the live dashboard (/), the
 // player (/watch/NAME), the publisher (/publish/NAME) and the embeddable
-// player (/embed/NAME), plus their static assets under /static/. Everything
+// player (/embed/NAME, or the <wishgate-player> web component in
+// /static/js/wishgate-player.js), plus their assets under /static/. Everything
 // is embedded in the binary: there is no build step and no separate
 // front-end server. The pages talk to the gateway only through its public
 // WHIP/WHEP endpoints and the control API, like any other client would.
