@@ -111,11 +111,15 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		AuthMethods: []rtspauth.VerifyMethod{rtspauth.VerifyMethodBasic},
 		Listen:      func(string, string) (net.Listener, error) { return ln, nil },
 	}
+	// Before Start: a client may connect at once, and the handlers
+	// (authorize) derive their contexts from s.ctx (a data race, or a nil
+	// context, otherwise; seen under -race in test/bridge).
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.rtsp.Start(); err != nil {
+		s.cancel()
 		ln.Close()
 		return nil, fmt.Errorf("rtsp server: %w", err)
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
 
