@@ -94,9 +94,15 @@ func (cb *Callback) ask(ctx context.Context, body []byte, noToken bool) error {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := cb.cfg.Client.Do(req)
 	if err != nil {
-		// The error names the URL, never the body with the token.
-		cb.cfg.Logger.Warn("auth callback failed", "component", "auth", "url", redactURL(cb.cfg.URL), "error", err)
-		return fmt.Errorf("%w: callback: %v", ErrUnavailable, ctx.Err())
+		// Log the cause only: the client's *url.Error quotes the whole URL,
+		// query included, where an API key may sit (the password it masks);
+		// the url field is already redacted (test/security found the key in
+		// the log). The body with the token is never logged.
+		cb.cfg.Logger.Warn("auth callback failed", "component", "auth", "url", redactURL(cb.cfg.URL), "error", withoutURL(err))
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: callback: %v", ErrUnavailable, ctx.Err())
+		}
+		return fmt.Errorf("%w: callback unreachable", ErrUnavailable)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()

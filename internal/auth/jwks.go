@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -75,7 +76,7 @@ func (k *JWKS) Key(ctx context.Context, kid, alg string) (any, error) {
 		keys, err := k.fetch(ctx)
 		k.mu.Lock()
 		if err != nil {
-			k.Logger.Warn("jwks fetch failed", "component", "auth", "url", redactURL(k.URL), "error", err)
+			k.Logger.Warn("jwks fetch failed", "component", "auth", "url", redactURL(k.URL), "error", withoutURL(err))
 		} else {
 			k.keys, k.fetchedAt = keys, time.Now()
 		}
@@ -158,6 +159,17 @@ func (k *JWKS) Close() {
 }
 
 // redactURL hides credentials in a URL for logs.
+// withoutURL drops the URL an HTTP client's *url.Error quotes: it masks
+// the password but keeps the query, where an API key may sit. Log it next
+// to redactURL's form of the URL.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {

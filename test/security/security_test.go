@@ -311,3 +311,42 @@ func TestForwardedForIsNotTrusted(t *testing.T) {
 		t.Errorf("session remote address %q: taken from a request header, want the TCP peer 127.0.0.1", got)
 	}
 }
+
+// TestAuthCallbackSecretsStayOut: the auth callback URL may carry
+// credentials (user info, an API key in the query). When the callback is
+// unreachable the client gets 503 and the gateway logs the failure, with
+// neither the callback's secrets nor the client's token in the log or the
+// response.
+func TestAuthCallbackSecretsStayOut(t *testing.T) {
+	const (
+		cbPass = "cbpass-SECRET-8888"
+		cbKey  = "cbkey-SECRET-9999"
+		tok    = "clienttok-SECRET-0000"
+	)
+	var logs syncBuffer
+	cfg := testutil.LoopbackConfig()
+	cfg.LogLevel = "debug"
+	cfg.AuthCallbackURL = "http://cbuser:" + cbPass + "@127.0.0.1:9/auth?key=" + cbKey
+	cfg.AuthCallbackCache = 0
+	gw, err := app.New(cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	h := &harness{t: t, gw: gw, hc: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	x := h.do("publish with the callback down", "POST", "/whip/cam", "application/sdp", golden(t, "obs-31-whip.sdp"), bearer(tok)...)
+	if x.status != http.StatusServiceUnavailable {
+		t.Errorf("publish with the callback unreachable: %d %s", x.status, x.body)
+	}
+	gw.Close()
+	all := logs.String()
+	if !strings.Contains(all, "auth callback failed") {
+		t.Fatalf("the callback failure was not logged; the scan proves nothing:\n%s", all)
+	}
+	for _, s := range []string{cbPass, cbKey, tok} {
+		if strings.Contains(x.body, s) || strings.Contains(all, s) {
+			t.Errorf("secret %q in the response or the log:\n%s\n%s", s, x.body, all)
+		}
+	}
+}
