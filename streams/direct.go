@@ -32,6 +32,9 @@ type NonBlockingSink interface {
 // next keyframe, as a slow queued subscriber does, and the others are not
 // affected.
 
+// maxBatch bounds how many waiting packets a worker writes viewer by viewer.
+const maxBatch = 64
+
 // handOverTail: at most this many queued packets are written while the
 // producer waits on the hand-over lock.
 const handOverTail = 4
@@ -83,24 +86,32 @@ func (f *fanout) dispatch(pkt *Packet) {
 	}
 }
 
+// run writes batches: every packet already waiting (up to maxBatch, e.g. a
+// keyframe's fragments that arrived back to back) goes to one viewer after
+// the other, viewer by viewer, rather than packet by packet to all viewers.
+// The work is the same, but the first viewers have the whole picture early
+// instead of every viewer waiting for the last fragment's round: latency
+// spreads from 0 to the batch's time instead of all sitting at its end.
 func (w *fanWorker) run() {
 	i := w.track.Index
+	batch := make([]*Packet, 0, maxBatch)
 	for {
 		select {
 		case pkt := <-w.ch:
-			if subs := w.subs.Load(); subs != nil {
-				if stale(pkt, time.Now()) {
-					for _, s := range *subs {
-						s.Dropped.Add(1)
-						s.tracks[i].markDrop(pkt)
-					}
-				} else {
-					for _, s := range *subs {
-						s.deliverDirect(i, pkt)
-					}
+			batch = append(batch[:0], pkt)
+			for more := true; more && len(batch) < maxBatch; {
+				select {
+				case p := <-w.ch:
+					batch = append(batch, p)
+				default:
+					more = false
 				}
 			}
-			pkt.Release()
+			w.write(i, batch)
+			for k, p := range batch {
+				p.Release()
+				batch[k] = nil
+			}
 		case <-w.quit:
 			for {
 				select {
@@ -110,6 +121,25 @@ func (w *fanWorker) run() {
 					return
 				}
 			}
+		}
+	}
+}
+
+func (w *fanWorker) write(i int, batch []*Packet) {
+	subs := w.subs.Load()
+	if subs == nil {
+		return
+	}
+	for _, s := range *subs {
+		for _, p := range batch {
+			// Checked per write: the worker may have stalled in the
+			// previous one (a clock read costs ≈ 1 % of a write).
+			if stale(p, time.Now()) {
+				s.Dropped.Add(1)
+				s.tracks[i].markDrop(p)
+				continue
+			}
+			s.deliverDirect(i, p)
 		}
 	}
 }

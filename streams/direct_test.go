@@ -78,35 +78,44 @@ func TestStalledWorkerDegradesToKeyframe(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := &gateSink{recSink: newRecSink(), release: make(chan struct{})}
+	var open sync.Once
+	release := func() { sink.block.Store(false); open.Do(func() { close(sink.release) }) }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = sub.Run(ctx, sink) }()
-	defer func() { cancel(); <-done; sub.Close() }()
+	defer func() { release(); cancel(); <-done; sub.Close() }()
 	waitFor(t, sub.direct.Load)
 	sink.block.Store(true)
-	// All of these return although the worker is stuck on the first one.
-	for i := 1; i <= workerQueue+50; i++ {
-		writePkt(pub, uint16(i), uint32(i*3000), pframe)
+	// All of these return although the worker is stuck in a write: they
+	// overflow its batch and its queue.
+	n := uint16(workerQueue + maxBatch + 50)
+	for i := uint16(1); i <= n; i++ {
+		writePkt(pub, i, uint32(i)*3000, pframe)
 	}
 	if sub.Dropped.Load() == 0 {
 		t.Fatal("nothing dropped: the worker queue is not bounded")
 	}
-	sink.block.Store(false)
-	close(sink.release)
-	// The worker was stuck in packet 1 with 2..256+1 queued behind it: those
-	// are intact and arrive; the rest was dropped.
-	queued := 1 + 1 + workerQueue
-	sink.wait(t, queued)
-	n := uint16(workerQueue + 51)
-	writePkt(pub, n, uint32(n)*3000, pframe) // after the gap: skipped
+	release()
 	writePkt(pub, n+1, uint32(n+1)*3000, idr)
 	writePkt(pub, n+2, uint32(n+2)*3000, pframe)
-	sink.wait(t, queued+2)
+	waitFor(t, func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return len(sink.pls) > 0 && sink.pls[len(sink.pls)-1][0] == pframe[0] && len(sink.pls) >= 3 &&
+			sink.pls[len(sink.pls)-2][0] == idr[0]
+	})
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
-	if len(sink.pls) != queued+2 || sink.pls[queued][0] != idr[0] || sink.seqs[queued] != sink.seqs[queued-1]+1 {
-		t.Fatalf("after the stall got %d packets, packet %d = %x seq %d after %d; want the new keyframe, gap closed",
-			len(sink.pls), queued, sink.pls[queued], sink.seqs[queued], sink.seqs[queued-1])
+	// What arrived: the intact run before the gap, then the new keyframe
+	// with the gap in numbering closed, then its P-frame.
+	k := len(sink.pls) - 2
+	for j := 1; j < k; j++ {
+		if sink.pls[j][0] != pframe[0] || sink.seqs[j] != sink.seqs[j-1]+1 {
+			t.Fatalf("packet %d of the run before the gap: %x seq %d after %d", j, sink.pls[j], sink.seqs[j], sink.seqs[j-1])
+		}
+	}
+	if uint16(k) >= n || sink.seqs[k] != sink.seqs[k-1]+1 {
+		t.Fatalf("%d packets before the keyframe (of %d written), keyframe seq %d after %d", k, n, sink.seqs[k], sink.seqs[k-1])
 	}
 }
 
