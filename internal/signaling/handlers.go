@@ -163,6 +163,15 @@ func (s *Server) patch(prefix string) echo.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.OfferTimeout)
 		defer cancel()
+		if frag.Ufrag != "" {
+			// Possibly an ICE restart, which gathers like a POST: it takes
+			// a pending-offer slot too (max_pending_offers).
+			slot, err := s.lim.negotiating(ctx)
+			if err != nil {
+				return s.writeError(c, err)
+			}
+			defer slot()
+		}
 		resp, err := peer.Patch(ctx, frag)
 		if err != nil {
 			return s.writeError(c, err)

@@ -252,3 +252,34 @@ func TestPOSTRacingClose(t *testing.T) {
 		t.Fatalf("%d sessions left after Close", n)
 	}
 }
+
+// TestICERestartTakesAnOfferSlot: a PATCH with new ICE credentials gathers
+// like a POST, so it waits for a pending-offer slot and gets 503 when none
+// frees; a plain trickle PATCH does not need one.
+func TestICERestartTakesAnOfferSlot(t *testing.T) {
+	s, e := limitsEdge(t, Limits{MaxPendingOffers: 1, OfferQueueWait: 50 * time.Millisecond}, nil)
+	offer := goldenOffer(t, "chromium-156-whep.sdp")
+	rec := send(e, "POST", "/whep/live", "", offer)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("POST: %d", rec.Code)
+	}
+	loc := rec.Header().Get("Location")
+	// Occupy the only slot.
+	release, err := s.lim.negotiating(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	patch := func(frag string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("PATCH", loc, strings.NewReader(frag))
+		req.Header.Set("Content-Type", "application/trickle-ice-sdpfrag")
+		req.Header.Set("If-Match", "*")
+		r := httptest.NewRecorder()
+		e.ServeHTTP(r, req)
+		return r
+	}
+	wantLimited(t, patch("a=ice-ufrag:new1\r\na=ice-pwd:newnewnewnewnewnewnewnew\r\n"), http.StatusServiceUnavailable, "negotiated")
+	if r := patch("a=end-of-candidates\r\n"); r.Code != http.StatusNoContent {
+		t.Fatalf("trickle PATCH with no slot free: %d %s", r.Code, r.Body.String())
+	}
+}
