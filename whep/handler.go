@@ -60,7 +60,8 @@ type match struct {
 
 // Offer answers a viewer with the stream's codecs at the viewer's payload
 // types. An m-line the stream has no track for (audio on a video-only
-// camera) is rejected with port 0 rather than answered with a silent track;
+// camera) is answered as a bundled inactive section rather than with a
+// silent track (WHEP E-02 leaves the choice; see rtc.bundleInactive);
 // an m-line whose kind the stream has but in a codec the viewer lacks fails
 // the whole request with 422, naming both sides (WHEP E-10).
 func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource, error) {
@@ -108,7 +109,7 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 		_ = pc.Close()
 		return "", nil, err
 	}
-	answer, err := s.peer.Negotiate(req.Context, req.Offer, rtc.AnswerOptions{StereoOpusPT: stereoPT, Direction: "sendonly"})
+	answer, err := s.peer.Negotiate(req.Context, req.Offer, rtc.AnswerOptions{StereoOpusPT: stereoPT, Direction: "sendonly", Offer: req.Offer})
 	if err != nil {
 		_ = pc.Close()
 		return "", nil, err
@@ -154,7 +155,7 @@ func matchTracks(offer *rtc.Offer, tracks []*streams.Track) ([]match, error) {
 			}
 		}
 		if track == nil {
-			continue // rejected with port 0 in the answer
+			continue // answered inactive (rtc.bundleInactive)
 		}
 		c, err := rtc.ChooseEgressCodec(m, track.Codec)
 		if err != nil {

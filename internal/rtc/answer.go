@@ -17,6 +17,9 @@ type AnswerOptions struct {
 	// addTrack) into sendrecv, but WHEP E-02 and RFC 9725 §4.2 fix the
 	// server's direction.
 	Direction string
+	// Offer, when set, turns m-sections pion rejected (no track of that
+	// kind) into bundled inactive ones (see bundleInactive).
+	Offer *Offer
 }
 
 // FinalizeAnswer rewrites pion's answer into what WHIP/WHEP clients need:
@@ -26,7 +29,7 @@ type AnswerOptions struct {
 //     only the first UDP host candidate), in the first active m-section,
 //     and a=end-of-candidates in every active one (we never trickle, §4.3.2).
 func FinalizeAnswer(answer string, opts AnswerOptions) string {
-	lines := splitLines(answer)
+	lines := bundleInactive(splitLines(answer), opts.Offer)
 	var cands []string
 	kept := lines[:0:0]
 	for _, l := range lines {
@@ -79,7 +82,7 @@ func FinalizeAnswer(answer string, opts AnswerOptions) string {
 		if opts.StereoOpusPT != "" && strings.HasPrefix(l, "a=fmtp:"+opts.StereoOpusPT+" ") {
 			l = withStereo(l)
 		}
-		if opts.Direction != "" && active && rtpSection && isDirection(l) {
+		if opts.Direction != "" && active && rtpSection && isDirection(l) && l != "a=inactive" {
 			l = "a=" + opts.Direction
 		}
 		out.WriteString(l)

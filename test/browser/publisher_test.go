@@ -118,8 +118,10 @@ func TestPublisherCodecAndEmbed(t *testing.T) {
 	shop.close()
 	waitViewers(t, gw.URL(), "vp8cam", 1)
 
-	// Microphone only: the gateway rejects the player's video m-line, and
-	// the player says "Audio only" over the empty picture while sound flows.
+	// Microphone only: the gateway answers the player's video m-line as a
+	// bundled inactive section (Chromium refuses an answer rejecting the
+	// BUNDLE-tag m-line), and the player says "Audio only" over the empty
+	// picture while sound flows.
 	radio := b.newTab("radio publisher", gw.URL()+"/publish/radio")
 	if err := radio.do(10*time.Second,
 		chromedp.SetValue(chromedp.ID("source"), "mic"),

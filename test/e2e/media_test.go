@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -495,5 +496,40 @@ func TestKeyframeRequestsAreThrottled(t *testing.T) {
 	limit := uint64(elapsed/(500*time.Millisecond)) + 2
 	if sent < 200 || got == 0 || got > limit {
 		t.Errorf("%d PLIs from viewers in %s reached the publisher as %d requests, want 1..%d", sent, elapsed, got, limit)
+	}
+}
+
+// TestAudioOnlyStream: a viewer offering video and audio to an audio-only
+// stream gets its video m-line answered as a bundled inactive section (a
+// rejected BUNDLE-tag m-line makes Chromium refuse the whole answer, RFC
+// 8843 §7.3.3), the server's candidates, and the audio.
+func TestAudioOnlyStream(t *testing.T) {
+	a := start(t, nil)
+	pub := publish(t, a, "radio", "", client.CodecOpus)
+	startFeeder(t, pub, "", webrtc.MimeTypeOpus, 0)
+
+	r := do(t, "POST", a.URL()+"/whep/radio", sdpType, golden(t, "chromium-156-whep.sdp"))
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	defer do(t, "DELETE", a.URL()+r.Header.Get("Location"), "", nil)
+	if !strings.Contains(r.Body, "a=group:BUNDLE 0 1\r\n") {
+		t.Error("the BUNDLE group does not keep both of the offer's mids")
+	}
+	video := r.Body[strings.Index(r.Body, "m=video"):strings.Index(r.Body, "m=audio")]
+	for _, want := range []string{"m=video 9 ", "a=mid:0\r\n", "a=inactive\r\n", "a=rtcp-mux-only\r\n"} {
+		if !strings.Contains(video, want) {
+			t.Errorf("video section lacks %q:\n%s", want, video)
+		}
+	}
+	if !strings.Contains(r.Body, "a=candidate:") {
+		t.Error("answer carries no candidate")
+	}
+
+	w := play(t, a, "radio", client.PlayOptions{})
+	waitPackets(t, []*watcher{w}, webrtc.RTPCodecTypeAudio, 30)
+	w.check(t)
+	if n := w.count(webrtc.RTPCodecTypeVideo); n != 0 {
+		t.Errorf("%d video packets on an audio-only stream", n)
 	}
 }
