@@ -91,6 +91,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	// X-Forwarded-For and X-Real-IP are written by whoever sends the
 	// request, so echo's default RealIP would let anyone pose as any address.
 	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = signaling.EchoErrorHandler
 	a.edge.Mount(e, "whip", a.whip)
 	a.edge.Mount(e, "whep", a.whep)
 	ctl, err := a.startOps(cfg, e, a.sources, a.RTSPAddr)

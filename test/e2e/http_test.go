@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -324,5 +325,24 @@ func TestConflictKeepsLivePublisherWhenPolicyNever(t *testing.T) {
 	}
 	if info, ok := a.Registry.Info("s"); !ok || info.Publisher == nil {
 		t.Fatal("first publisher disturbed")
+	}
+}
+
+// TestUnknownRoutes: what no route serves is refused in the gateway's
+// problem+json shape too.
+func TestUnknownRoutes(t *testing.T) {
+	a := start(t, nil)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/no/such/page", 404},
+		{"POST", "/whip", 404},
+	} {
+		r := do(t, tc.method, a.URL()+tc.path, "", nil)
+		if r.Status != tc.status || r.Header.Get("Content-Type") != "application/problem+json" ||
+			!strings.Contains(r.Body, `"status":`+strconv.Itoa(tc.status)) {
+			t.Errorf("%s %s = %d %q %s", tc.method, tc.path, r.Status, r.Header.Get("Content-Type"), r.Body)
+		}
 	}
 }
