@@ -288,3 +288,22 @@ func TestJoinBurstCoalescesKeyframeRequests(t *testing.T) {
 		t.Fatalf("20 joins and 10 P-frames cost the publisher %d keyframe requests, want 1 (throttle %v)", n, keyframeThrottle)
 	}
 }
+
+// A publisher's reordered (or late retransmitted) packet is forwarded, not
+// taken for a duplicate: copies are recognised by arrival, not by number.
+func TestReorderedPacketsAreForwarded(t *testing.T) {
+	r, pub, _ := setup(t, DefaultConfig())
+	writePkt(pub, 1, 1000, idr)
+	_, sink, stop := subscribe(t, r, 0)
+	defer stop()
+	sink.wait(t, 1)
+	writePkt(pub, 3, 4000, pframe)
+	writePkt(pub, 2, 4000, pframe) // late
+	writePkt(pub, 4, 7000, pframe)
+	sink.wait(t, 4)
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.seqs) != 4 || sink.seqs[1] != 3 || sink.seqs[2] != 2 || sink.seqs[3] != 4 {
+		t.Fatalf("seqs %v, want 1 3 2 4", sink.seqs)
+	}
+}

@@ -30,6 +30,9 @@ type Packet struct {
 	// at is when the track published it (unix nanos): queues are bounded in
 	// time as well as in packets (maxLag).
 	at int64
+	// idx is the packet's arrival index on its track, from 1: the order the
+	// fan-out saw packets in, whatever their sequence numbers.
+	idx uint64
 
 	buf  [maxPacketSize]byte
 	refs atomic.Int32
@@ -91,6 +94,7 @@ func (p *Packet) Release() {
 		p.Payload = nil
 		p.Keyframe = false
 		p.at = 0
+		p.idx = 0
 		p.Header.Extension = false
 		p.Header.Extensions = p.Header.Extensions[:0]
 		p.Header.CSRC = p.Header.CSRC[:0]

@@ -76,10 +76,10 @@ type subTrack struct {
 	track   *Track
 	enabled bool
 	// dropAt is set by the producer when it drops a packet for this
-	// subscriber (full queue or worker): 1<<16 | the first dropped packet's
-	// sequence number. The reader resyncs when it reaches that point, not
-	// before: the packets still queued ahead of the gap are intact.
-	dropAt atomic.Uint32
+	// subscriber (full queue or worker): the first dropped packet's arrival
+	// index (Packet.idx, never 0). The reader resyncs when it reaches that
+	// point, not before: the packets still queued ahead of the gap are intact.
+	dropAt atomic.Uint64
 
 	// consumer-only state (the producer's, under mu, in direct mode)
 	mu      sync.Mutex
@@ -90,12 +90,13 @@ type subTrack struct {
 	gen     uint32
 	seqOff  uint16
 	lastOut uint16
-	// seen/lastIn: the newest track sequence number consumed (delivered or
-	// skipped). Older or repeated packets of the same generation are
+	// lastIdx: the arrival index of the newest packet consumed (delivered
+	// or skipped). A packet that arrived no later is a second copy and is
 	// dropped: the GOP-cache snapshot overlaps the live queue (Track.write),
 	// and the hand-over to a fan-out worker overlaps the queue (direct.go).
-	seen   bool
-	lastIn uint16
+	// Arrival order, not sequence numbers: a publisher's reordered or
+	// retransmitted packet is older by number but new here, and is forwarded.
+	lastIdx uint64
 	// mapFrom is the first outgoing sequence number of the current seqOff;
 	// bursting is set while the cached GOP goes out (its timestamps are
 	// rewritten, so those packets are not retransmitted from the history).
@@ -268,11 +269,11 @@ func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) err
 // deliver writes pkt to the sink with timestamp ts (normally the packet's own).
 func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 	st := &s.tracks[i]
-	if st.seen && pkt.gen == st.gen && int16(pkt.Header.SequenceNumber-st.lastIn) <= 0 {
+	if pkt.idx != 0 && pkt.idx <= st.lastIdx {
 		return nil // already delivered (or skipped) once
 	}
-	st.seen, st.lastIn = true, pkt.Header.SequenceNumber
-	if d := st.dropAt.Load(); d != 0 && int16(pkt.Header.SequenceNumber-uint16(d)) >= 0 && st.dropAt.CompareAndSwap(d, 0) {
+	st.lastIdx = max(st.lastIdx, pkt.idx)
+	if d := st.dropAt.Load(); d != 0 && pkt.idx >= d && st.dropAt.CompareAndSwap(d, 0) {
 		st.resync = true
 		if st.track.Kind == KindVideo {
 			st.waiting = true
@@ -364,7 +365,7 @@ func stale(p *Packet, now time.Time) bool {
 }
 
 func (st *subTrack) markDrop(pkt *Packet) {
-	st.dropAt.CompareAndSwap(0, 1<<16|uint32(pkt.Header.SequenceNumber))
+	st.dropAt.CompareAndSwap(0, max(1, pkt.idx))
 }
 
 func (st *subTrack) publishMap() {

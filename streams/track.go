@@ -27,8 +27,9 @@ type Track struct {
 
 	// norm rewrites sequence numbers and timestamps so that, across publisher
 	// changes, the track's output is one continuous RTP stream.
-	normMu sync.Mutex
-	norm   normalizer
+	normMu   sync.Mutex
+	norm     normalizer
+	arrivals uint64 // packets written so far (Packet.idx), under normMu
 
 	lastKeyframeReq atomic.Int64 // unix nanos
 	stats           TrackStats
@@ -87,6 +88,8 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 
 	t.normMu.Lock()
 	t.norm.apply(h, gen, now, t.Codec.ClockRate)
+	t.arrivals++
+	pkt.idx = t.arrivals
 	t.normMu.Unlock()
 
 	pkt.gen = gen
