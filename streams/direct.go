@@ -44,7 +44,7 @@ const handOverTail = 4
 const workerQueue = 256
 
 // fanout is a track's set of workers, started with the first direct
-// subscriber and stopped with the track.
+// subscriber and stopped with the track (Registry.Close waits for them).
 type fanout struct {
 	mu      sync.Mutex
 	workers []*fanWorker
@@ -155,7 +155,9 @@ func (f *fanout) join(t *Track, s *Subscription) bool {
 		for range max(1, runtime.GOMAXPROCS(0)) {
 			w := &fanWorker{track: t, ch: make(chan *Packet, workerQueue), quit: make(chan struct{})}
 			f.workers = append(f.workers, w)
-			go w.run()
+			wg := &t.stream.reg.fanWorkers
+			wg.Add(1)
+			go func() { defer wg.Done(); w.run() }()
 		}
 		ws := f.workers
 		f.running.Store(&ws)

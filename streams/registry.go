@@ -51,6 +51,9 @@ type Registry struct {
 	streams map[string]*Stream
 	closed  bool
 	hooks   []func(Event)
+	// fanWorkers counts the tracks' fan-out worker goroutines (direct.go),
+	// which Close waits for.
+	fanWorkers sync.WaitGroup
 }
 
 // NewRegistry creates an empty registry.
@@ -306,6 +309,7 @@ func (r *Registry) Close() {
 	for _, name := range names {
 		r.Delete(name)
 	}
+	r.fanWorkers.Wait()
 }
 
 // Names lists the streams, sorted.
