@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,32 +15,7 @@ import (
 
 	"github.com/wishgate/wishgate/internal/app"
 	"github.com/wishgate/wishgate/internal/client"
-	"github.com/wishgate/wishgate/internal/config"
-	"github.com/wishgate/wishgate/internal/testutil"
 )
-
-// startGateway runs a gateway on loopback with ephemeral ports.
-func startGateway(t *testing.T, mutate func(*config.Config)) *app.App {
-	t.Helper()
-	cfg := testutil.LoopbackConfig()
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	return a
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
 
 type response struct {
 	Status int

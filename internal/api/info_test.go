@@ -5,10 +5,12 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 func TestInfo(t *testing.T) {
-	a := startGateway(t, nil)
+	a := testutil.StartGateway(t, nil)
 	r := call(t, "GET", a.URL()+"/api/v1/info", nil)
 	if r.Status != 200 {
 		t.Fatalf("info: %d %s", r.Status, r.Body)

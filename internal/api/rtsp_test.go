@@ -11,6 +11,8 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/pion/rtp"
+
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 // waitClientEnd waits until the gortsplib client's session is over.
@@ -31,7 +33,7 @@ func waitClientEnd(t *testing.T, who string, c *gortsplib.Client) {
 // TestKickRTSPSessions: RTSP readers and publishers are listed with the
 // WHIP/WHEP sessions and kicking one ends its RTSP session.
 func TestKickRTSPSessions(t *testing.T) {
-	a := startGateway(t, nil)
+	a := testutil.StartGateway(t, nil)
 	publish(t, a, "cam")
 	rtspURL := "rtsp://" + a.RTSPAddr().String()
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 type session struct {
@@ -47,7 +49,7 @@ func waitEnded(t *testing.T, who string, s interface {
 // TestKickSessions lists a publisher and a viewer, kicks the viewer (only
 // it ends, media keeps flowing to a second viewer), then the publisher.
 func TestKickSessions(t *testing.T) {
-	a := startGateway(t, nil)
+	a := testutil.StartGateway(t, nil)
 	pub := publish(t, a, "cam")
 	v1 := play(t, a, "cam")
 
@@ -95,7 +97,7 @@ func TestKickSessions(t *testing.T) {
 
 // TestKickedViewerCanRejoin: a kick is not a ban.
 func TestKickedViewerCanRejoin(t *testing.T) {
-	a := startGateway(t, nil)
+	a := testutil.StartGateway(t, nil)
 	publish(t, a, "cam")
 	v := play(t, a, "cam")
 	id := listSessions(t, a.URL())["whep"].ID

@@ -11,6 +11,7 @@ import (
 	"github.com/wishgate/wishgate/bridge"
 	"github.com/wishgate/wishgate/internal/api"
 	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/testutil"
 	"github.com/wishgate/wishgate/streams"
 )
 
@@ -132,9 +133,9 @@ func TestSourcesCRUD(t *testing.T) {
 // as an rtsp-source with its password masked, and plays over WHEP. The
 // "camera" is another gateway's RTSP server, guarded by a read token.
 func TestSourceLive(t *testing.T) {
-	camera := startGateway(t, func(c *config.Config) { c.ReadTokens = []string{"cam-pass"} })
+	camera := testutil.StartGateway(t, func(c *config.Config) { c.ReadTokens = []string{"cam-pass"} })
 	publish(t, camera, "cam")
-	a := startGateway(t, nil)
+	a := testutil.StartGateway(t, nil)
 	url := "rtsp://viewer:cam-pass@" + camera.RTSPAddr().String() + "/cam"
 
 	r := call(t, "PUT", a.URL()+"/api/v1/sources/door", []byte(`{"url":"`+url+`","transport":"tcp"}`), "Content-Type", "application/json")

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 type stream struct {
@@ -76,7 +78,7 @@ func wantProblem(t *testing.T, r response, status int, detail string) {
 }
 
 func TestStreamsEmptyAndUnknown(t *testing.T) {
-	a := startGateway(t, nil)
+	a := testutil.StartGateway(t, nil)
 	r := call(t, "GET", a.URL()+"/api/v1/streams", nil)
 	if r.Status != 200 || strings.TrimSpace(string(r.Body)) != `{"items":[]}` {
 		t.Fatalf("empty list: %d %s", r.Status, r.Body)
@@ -87,7 +89,7 @@ func TestStreamsEmptyAndUnknown(t *testing.T) {
 
 // TestStreamsLive checks the stream view against a real publisher and viewer.
 func TestStreamsLive(t *testing.T) {
-	a := startGateway(t, nil)
+	a := testutil.StartGateway(t, nil)
 	publish(t, a, "cam1")
 	play(t, a, "cam1")
 
@@ -145,7 +147,7 @@ func TestStreamsLive(t *testing.T) {
 // TestDeleteStream: the publisher and the viewer both see their peer
 // connection close.
 func TestDeleteStream(t *testing.T) {
-	a := startGateway(t, nil)
+	a := testutil.StartGateway(t, nil)
 	pub := publish(t, a, "gone")
 	v := play(t, a, "gone")
 	if r := call(t, "DELETE", a.URL()+"/api/v1/streams/gone", nil); r.Status != http.StatusNoContent {
@@ -166,7 +168,7 @@ func TestDeleteStream(t *testing.T) {
 // TestIngestLoss: packets missing from the publisher's sequence numbers are
 // reported as lost on the track they belong to.
 func TestIngestLoss(t *testing.T) {
-	a := startGateway(t, nil)
+	a := testutil.StartGateway(t, nil)
 	publishLossy(t, a, "lossy", 10)
 	var s stream
 	eventually(t, 10*time.Second, "ingest loss", func() bool {

@@ -3,8 +3,6 @@ package apispec
 import (
 	"bytes"
 	"context"
-	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,32 +12,7 @@ import (
 
 	"github.com/wishgate/wishgate/internal/app"
 	"github.com/wishgate/wishgate/internal/client"
-	"github.com/wishgate/wishgate/internal/config"
-	"github.com/wishgate/wishgate/internal/testutil"
 )
-
-// startGateway runs a gateway with every listener on loopback port 0.
-func startGateway(t *testing.T, mutate func(*config.Config)) *app.App {
-	t.Helper()
-	cfg := testutil.LoopbackConfig()
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	return a
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
 
 // feed sends synthetic H.264 (SPS/PPS/IDR every 25 frames) and Opus at 50
 // packets/s until the test ends.

@@ -17,6 +17,7 @@ import (
 	"github.com/wishgate/wishgate/internal/app"
 	"github.com/wishgate/wishgate/internal/client"
 	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 const (
@@ -91,7 +92,7 @@ var iceCreds = regexp.MustCompile(`(?m)^a=ice-ufrag:(\S+)\r?\n(?:.*\r?\n)*?a=ice
 // statuses, and validates each answer against the document.
 func TestResponsesMatchSpec(t *testing.T) {
 	doc := loadSpec(t)
-	a := startGateway(t, func(c *config.Config) {
+	a := testutil.StartGateway(t, func(c *config.Config) {
 		c.AllowOrigins = []string{"https://ok.example"}
 		c.MaxViewersPerStream = 2
 	})
@@ -213,7 +214,7 @@ func TestResponsesMatchSpec(t *testing.T) {
 	c.do("GET", "/static/nope.js", nil, 404)
 
 	// --- a gateway with tokens, strict ETags and a rate limit.
-	b := startGateway(t, func(c *config.Config) {
+	b := testutil.StartGateway(t, func(c *config.Config) {
 		c.AdminToken = "admin-token"
 		c.PublishTokens = []string{"pub-token"}
 		c.ReadTokens = []string{"read-token"}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/wishgate/wishgate"
 	"github.com/wishgate/wishgate/internal/app"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -97,7 +98,7 @@ func operationsOf(doc *openapi3.T) []string {
 // or described but not registered.
 func TestSpecMatchesRoutes(t *testing.T) {
 	doc := loadSpec(t)
-	a := startGateway(t, nil)
+	a := testutil.StartGateway(t, nil)
 	routes, ops := routesOf(a), operationsOf(doc)
 	for _, r := range routes {
 		if !slices.Contains(ops, r) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 const sdpType = "application/sdp"
@@ -18,7 +19,7 @@ var etagRe = regexp.MustCompile(`^"[^"]+"$`)
 // TestGoldenOffers feeds every recorded client offer to the endpoint it was
 // made for and checks the answer against the compat profile (PROTOCOL §5).
 func TestGoldenOffers(t *testing.T) {
-	a := start(t, nil)
+	a := testutil.StartGateway(t, nil)
 	whip := []string{
 		"obs-31-whip.sdp", "ffmpeg-8.0-whip.sdp", "chromium-156-whip-h264-opus.sdp",
 		"chromium-156-whip-sendonly.sdp", "chromium-156-whip-sendrecv.sdp", "chromium-156-whip-simulcast.sdp",
@@ -134,7 +135,7 @@ func checkAnswer(t *testing.T, r resp, locPrefix, direction string) {
 }
 
 func TestHTTPErrors(t *testing.T) {
-	a := start(t, func(c *config.Config) {
+	a := testutil.StartGateway(t, func(c *config.Config) {
 		c.PublishTokens = []string{"pub-secret"}
 		c.ReadTokens = []string{"cam*=read-secret"}
 		c.MaxBodyBytes = 64 << 10
@@ -302,7 +303,7 @@ func TestHTTPErrors(t *testing.T) {
 }
 
 func TestStrictETag(t *testing.T) {
-	a := start(t, func(c *config.Config) { c.StrictETag = true })
+	a := testutil.StartGateway(t, func(c *config.Config) { c.StrictETag = true })
 	r := do(t, "POST", a.URL()+"/whip/s", sdpType, golden(t, "obs-31-whip.sdp"))
 	if r.Status != 201 {
 		t.Fatal(r.Status)
@@ -314,7 +315,7 @@ func TestStrictETag(t *testing.T) {
 }
 
 func TestConflictKeepsLivePublisherWhenPolicyNever(t *testing.T) {
-	a := start(t, func(c *config.Config) { c.Replace = "never" })
+	a := testutil.StartGateway(t, func(c *config.Config) { c.Replace = "never" })
 	first := do(t, "POST", a.URL()+"/whip/s", sdpType, golden(t, "obs-31-whip.sdp"))
 	if first.Status != 201 {
 		t.Fatal(first.Status)
@@ -331,7 +332,7 @@ func TestConflictKeepsLivePublisherWhenPolicyNever(t *testing.T) {
 // TestUnknownRoutes: what no route serves is refused in the gateway's
 // problem+json shape too.
 func TestUnknownRoutes(t *testing.T) {
-	a := start(t, nil)
+	a := testutil.StartGateway(t, nil)
 	for _, tc := range []struct {
 		method, path string
 		status       int

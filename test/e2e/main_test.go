@@ -5,44 +5,15 @@ package e2e
 import (
 	"bytes"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
-
-	"github.com/wishgate/wishgate/internal/app"
-	"github.com/wishgate/wishgate/internal/config"
-	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// start runs a gateway on loopback with ephemeral ports.
-func start(t *testing.T, mutate func(*config.Config)) *app.App {
-	t.Helper()
-	cfg := testutil.LoopbackConfig()
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	log := slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	return a
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
 
 func golden(t *testing.T, name string) []byte {
 	t.Helper()

@@ -17,6 +17,7 @@ import (
 	"github.com/wishgate/wishgate/internal/app"
 	"github.com/wishgate/wishgate/internal/client"
 	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 // Synthetic media whose every payload is a pure function of a counter, so a
@@ -274,7 +275,7 @@ func waitPackets(t *testing.T, ws []*watcher, kind webrtc.RTPCodecType, n uint64
 // three WHEP viewers, each of which verifies every payload byte, that video
 // starts at a keyframe, and that the viewer's own payload type was used.
 func TestFanOutEveryCodec(t *testing.T) {
-	a := start(t, nil)
+	a := testutil.StartGateway(t, nil)
 	for _, tc := range []struct{ video, audio client.CodecID }{
 		{client.CodecH264, client.CodecOpus},
 		{client.CodecH264High, client.CodecOpus}, // FFmpeg's 64001f
@@ -318,7 +319,7 @@ func TestFanOutEveryCodec(t *testing.T) {
 // the new POST replaces the stale publisher, and viewers keep playing on
 // the same session with one SSRC and a continuous sequence (no renegotiation).
 func TestPublisherReplacedMidStream(t *testing.T) {
-	a := start(t, nil)
+	a := testutil.StartGateway(t, nil)
 	first := publish(t, a, "obs", client.CodecH264, client.CodecOpus)
 	ws := []*watcher{play(t, a, "obs", client.PlayOptions{}), play(t, a, "obs", client.PlayOptions{})}
 	f1 := startFeeder(t, first, webrtc.MimeTypeH264, webrtc.MimeTypeOpus, 100)
@@ -384,7 +385,7 @@ func TestPublisherReplacedMidStream(t *testing.T) {
 // TestStalledViewerDoesNotSlowOthers: one viewer stops reading; the
 // publisher and the other viewers carry on losing nothing.
 func TestStalledViewerDoesNotSlowOthers(t *testing.T) {
-	a := start(t, nil)
+	a := testutil.StartGateway(t, nil)
 	pub := publish(t, a, "stall", client.CodecH264, client.CodecOpus)
 	stalled := play(t, a, "stall", client.PlayOptions{StartPaused: true})
 	healthy := []*watcher{play(t, a, "stall", client.PlayOptions{}), play(t, a, "stall", client.PlayOptions{})}
@@ -409,7 +410,7 @@ func TestStalledViewerDoesNotSlowOthers(t *testing.T) {
 // resume when a publisher with the same codecs returns within the grace
 // period; after it they are closed.
 func TestGracePeriod(t *testing.T) {
-	a := start(t, func(c *config.Config) { c.GracePeriod = 3 * time.Second })
+	a := testutil.StartGateway(t, func(c *config.Config) { c.GracePeriod = 3 * time.Second })
 	pub := publish(t, a, "g", client.CodecH264, client.CodecOpus)
 	w := play(t, a, "g", client.PlayOptions{})
 	f := startFeeder(t, pub, webrtc.MimeTypeH264, webrtc.MimeTypeOpus, 0)
@@ -445,7 +446,7 @@ func TestGracePeriod(t *testing.T) {
 // TestICERestartKeepsMedia: a viewer restarts ICE over PATCH (200, new
 // ETag, sdpfrag) and keeps receiving.
 func TestICERestartKeepsMedia(t *testing.T) {
-	a := start(t, nil)
+	a := testutil.StartGateway(t, nil)
 	pub := publish(t, a, "ice", client.CodecVP8, client.CodecOpus)
 	w := play(t, a, "ice", client.PlayOptions{})
 	startFeeder(t, pub, webrtc.MimeTypeVP8, webrtc.MimeTypeOpus, 0)
@@ -470,7 +471,7 @@ func TestICERestartKeepsMedia(t *testing.T) {
 // TestKeyframeRequestsAreThrottled: viewers hammering PLI cost the
 // publisher about one keyframe request per 500 ms, not one each.
 func TestKeyframeRequestsAreThrottled(t *testing.T) {
-	a := start(t, nil)
+	a := testutil.StartGateway(t, nil)
 	pub := publish(t, a, "pli", client.CodecH264, "")
 	var ws []*watcher
 	for range 4 {
@@ -504,7 +505,7 @@ func TestKeyframeRequestsAreThrottled(t *testing.T) {
 // rejected BUNDLE-tag m-line makes Chromium refuse the whole answer, RFC
 // 8843 §7.3.3), the server's candidates, and the audio.
 func TestAudioOnlyStream(t *testing.T) {
-	a := start(t, nil)
+	a := testutil.StartGateway(t, nil)
 	pub := publish(t, a, "radio", "", client.CodecOpus)
 	startFeeder(t, pub, "", webrtc.MimeTypeOpus, 0)
 

@@ -15,13 +15,14 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/client"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 // TestSimulcastPublisherForwardsOneLayer: a browser-style simulcast
 // publisher (three rids on one m-line, no a=ssrc) is accepted, and viewers
 // get exactly one layer, never an interleaving of several.
 func TestSimulcastPublisherForwardsOneLayer(t *testing.T) {
-	a := start(t, nil)
+	a := testutil.StartGateway(t, nil)
 
 	me := &webrtc.MediaEngine{}
 	for _, c := range client.Codecs(client.CodecH264) {
