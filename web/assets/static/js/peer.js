@@ -150,4 +150,37 @@ export class HttpPeer {
   }
 }
 
+/**
+ * The state machine both the WHEP player and the WHIP publisher run: a
+ * connect loop started once, and state changes as events ("state", with
+ * {state, message, ...extra}) plus one console line per change — what a
+ * user pastes into a bug report.
+ */
+export class SessionLoop extends EventTarget {
+  /** @param {string} role "player" or "publisher", for the console line */
+  constructor(role) {
+    super();
+    this.role = role;
+    this.state = "idle";
+    this.running = false;
+    this.wake = null; // resolves the current wait early
+  }
+
+  setState(state, message = "", extra = {}) {
+    if (state !== this.state || message !== this.lastMessage) {
+      console.info(`wishgate %s: %s%s`, this.role, state, message ? " — " + message : "", extra.detail ? ` (${extra.detail})` : "");
+    }
+    this.lastMessage = message;
+    this.state = state;
+    this.dispatchEvent(new CustomEvent("state", { detail: { state, message, ...extra } }));
+  }
+
+  /** Starts the connect loop (the subclass's loop()) unless it runs. */
+  start() {
+    if (this.running) return;
+    this.running = true;
+    this.loop();
+  }
+}
+
 export { HttpSession };

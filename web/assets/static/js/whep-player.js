@@ -3,7 +3,7 @@
 // session), and reports its state in words. The UI lives in player-ui.js.
 
 import { HttpError, HttpSession } from "./httpsession.js";
-import { HttpPeer } from "./peer.js";
+import { HttpPeer, SessionLoop } from "./peer.js";
 import { Sampler } from "./stats.js";
 
 /**
@@ -88,41 +88,21 @@ export function classify(err, hasToken, attempt) {
   return { state: "reconnecting", message: "Cannot reach the gateway — retrying", detail: String((err && err.message) || err), retryIn: backoff };
 }
 
-export class WhepPlayer extends EventTarget {
+export class WhepPlayer extends SessionLoop {
   /**
    * @param {HTMLVideoElement} video
    * @param {string} endpoint the WHEP endpoint URL (may be relative)
    * @param {{token?: string}} [opts]
    */
   constructor(video, endpoint, opts = {}) {
-    super();
+    super("player");
     this.video = video;
     this.endpoint = endpoint;
     this.token = opts.token || "";
-    this.state = "idle";
-    this.running = false;
     this.pc = null;
     this.stats = null; // latest Sampler result
     this.connections = 0; // sessions that reached "connected"
     this.iceRestarts = 0;
-    this.wake = null; // resolves the current wait early
-  }
-
-  setState(state, message = "", extra = {}) {
-    if (state !== this.state || message !== this.lastMessage) {
-      // One console line per change: what a user pastes into a bug report.
-      console.info(`wishgate %s: %s%s`, "player", state, message ? " — " + message : "", extra.detail ? ` (${extra.detail})` : "");
-    }
-    this.lastMessage = message;
-    this.state = state;
-    this.dispatchEvent(new CustomEvent("state", { detail: { state, message, ...extra } }));
-  }
-
-  /** Starts (or restarts, e.g. with a new token) the connect loop. */
-  start() {
-    if (this.running) return;
-    this.running = true;
-    this.loop();
   }
 
   /** Stops playback and DELETEs the session. */

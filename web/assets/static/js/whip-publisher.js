@@ -3,7 +3,7 @@
 // reports state in words. The form lives in publish.js.
 
 import { HttpError, HttpSession } from "./httpsession.js";
-import { HttpPeer } from "./peer.js";
+import { HttpPeer, SessionLoop } from "./peer.js";
 import { formatBitrate, selectedPair } from "./stats.js";
 
 const FEC_RTX = /\/(rtx|red|ulpfec|flexfec-03)$/i;
@@ -98,38 +98,19 @@ export function classifyPublish(err, hasToken, codec, attempt) {
   return { message: "Cannot reach the gateway — retrying", detail: String((err && err.message) || err), retryIn: backoff };
 }
 
-export class WhipPublisher extends EventTarget {
+export class WhipPublisher extends SessionLoop {
   /**
    * @param {string} endpoint WHIP endpoint URL (may be relative)
    * @param {MediaStream} stream what to send
    * @param {{token?: string, codec?: string, maxBitrate?: number, maxFramerate?: number}} opts
    */
   constructor(endpoint, stream, opts = {}) {
-    super();
+    super("publisher");
     this.endpoint = endpoint;
     this.stream = stream;
     this.opts = opts;
-    this.running = false;
-    this.state = "idle";
     this.pc = null;
     this.peer = null;
-    this.wake = null;
-  }
-
-  setState(state, message = "", extra = {}) {
-    if (state !== this.state || message !== this.lastMessage) {
-      // One console line per change: what a user pastes into a bug report.
-      console.info(`wishgate %s: %s%s`, "publisher", state, message ? " — " + message : "", extra.detail ? ` (${extra.detail})` : "");
-    }
-    this.lastMessage = message;
-    this.state = state;
-    this.dispatchEvent(new CustomEvent("state", { detail: { state, message, ...extra } }));
-  }
-
-  start() {
-    if (this.running) return;
-    this.running = true;
-    this.loop();
   }
 
   async stop() {
