@@ -15,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/auth"
+	"github.com/wishgate/wishgate/internal/lifecycle"
 	"github.com/wishgate/wishgate/internal/rtc"
 	"github.com/wishgate/wishgate/internal/rtpconv"
 	"github.com/wishgate/wishgate/internal/signaling"
@@ -33,15 +34,12 @@ type Handler struct {
 	// the offer to the first video packet sent (metrics). It must not block.
 	OnFirstFrame func(time.Duration)
 
-	once   sync.Once
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	once     sync.Once
+	sessions lifecycle.Group // one goroutine per session
 }
 
 func (h *Handler) init() {
 	h.once.Do(func() {
-		h.ctx, h.cancel = context.WithCancel(context.Background())
 		if h.Logger == nil {
 			h.Logger = slog.Default()
 		}
@@ -127,11 +125,11 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 		return "", nil, err
 	}
 	s.sub = sub
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		s.run(h.ctx)
-	}()
+	if !h.sessions.Go(s.run) {
+		sub.Close()
+		_ = pc.Close()
+		return "", nil, signaling.ErrShuttingDown
+	}
 	return answer, s, nil
 }
 
@@ -181,7 +179,5 @@ func matchTracks(offer *rtc.Offer, tracks []*streams.Track) ([]match, error) {
 
 // Close ends every session and waits for them.
 func (h *Handler) Close() {
-	h.init()
-	h.cancel()
-	h.wg.Wait()
+	h.sessions.Close()
 }

@@ -3,13 +3,13 @@
 package whip
 
 import (
-	"context"
 	"log/slog"
 	"sync"
 
 	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/auth"
+	"github.com/wishgate/wishgate/internal/lifecycle"
 	"github.com/wishgate/wishgate/internal/rtc"
 	"github.com/wishgate/wishgate/internal/signaling"
 	"github.com/wishgate/wishgate/streams"
@@ -22,15 +22,12 @@ type Handler struct {
 	Registry *streams.Registry
 	Logger   *slog.Logger
 
-	once   sync.Once
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	once     sync.Once
+	sessions lifecycle.Group // one goroutine per session
 }
 
 func (h *Handler) init() {
 	h.once.Do(func() {
-		h.ctx, h.cancel = context.WithCancel(context.Background())
 		if h.Logger == nil {
 			h.Logger = slog.Default()
 		}
@@ -93,17 +90,15 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 		return "", nil, err
 	}
 	s.pub = pub
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		s.run(h.ctx)
-	}()
+	if !h.sessions.Go(s.run) {
+		pub.Close()
+		_ = pc.Close()
+		return "", nil, signaling.ErrShuttingDown
+	}
 	return answer, s, nil
 }
 
 // Close ends every session and waits for them.
 func (h *Handler) Close() {
-	h.init()
-	h.cancel()
-	h.wg.Wait()
+	h.sessions.Close()
 }
