@@ -96,6 +96,17 @@ func TestStalledWorkerDegradesToKeyframe(t *testing.T) {
 		t.Fatal("nothing dropped: the worker queue is not bounded")
 	}
 	release()
+	// Let the worker work off its backlog first: a keyframe dispatched
+	// while its queue is still full is dropped as well (rightly), and the
+	// wait below would be for a keyframe that never comes.
+	waitFor(t, func() bool {
+		for _, w := range *tracks[0].fan.running.Load() {
+			if len(w.ch) > 0 {
+				return false
+			}
+		}
+		return true
+	})
 	writePkt(pub, n+1, uint32(n+1)*3000, idr)
 	writePkt(pub, n+2, uint32(n+2)*3000, pframe)
 	waitFor(t, func() bool {
