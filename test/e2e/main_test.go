@@ -42,6 +42,10 @@ func do(t *testing.T, method, url, ctype string, body []byte, hdr ...string) res
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	// No keep-alive: an idle connection's goroutines outliving the test
+	// would be reported by goleak, or ended by the gateway's shutdown
+	// while the next request is sent on it.
+	req.Close = true
 	r, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
