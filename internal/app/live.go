@@ -26,6 +26,7 @@ func engineConfig(cfg config.Config, log *slog.Logger) rtc.EngineConfig {
 		PublicIPs: cfg.PublicIPs, NAT1To1Refresh: cfg.NAT1To1Refresh,
 		Interfaces: cfg.Interfaces, HostNetworks: cfg.HostNetworks,
 		STUNServers: stun, STUNRefresh: cfg.STUNRefresh,
+		DisconnectedTimeout: cfg.ICEDisconnectedTimeout, FailedTimeout: cfg.ICEFailedTimeout,
 		Logger: log,
 	}
 }

@@ -35,6 +35,13 @@ type Config struct {
 	STUNServers    []string      `yaml:"stun_servers" flag:"stun-server" help:"STUN server (host:port) the gateway asks for its own reflexive address, repeatable"`
 	STUNRefresh    time.Duration `yaml:"stun_refresh" help:"how often the reflexive address is asked again"`
 
+	// ICE timeouts (RFC 8445 / consent freshness, RFC 7675): a peer silent
+	// for ICEDisconnectedTimeout is disconnected, for ICEFailedTimeout gone,
+	// and its session ends. Together they bound how long a dead peer holds
+	// its session slot.
+	ICEDisconnectedTimeout time.Duration `yaml:"ice_disconnected_timeout" help:"a WebRTC peer silent this long is disconnected"`
+	ICEFailedTimeout       time.Duration `yaml:"ice_failed_timeout" help:"a WebRTC peer silent this long after disconnecting is gone and its session ends"`
+
 	ICEServers  []string      `yaml:"ice_servers" flag:"ice-server" env:"WISHGATE_ICE_SERVERS" secret:"true" help:"STUN/TURN server announced to clients in Link headers, repeatable"`
 	TURNServers []string      `yaml:"turn_servers" flag:"turn-server" help:"TURN URL announced with time-limited credentials from turn_secret, repeatable"`
 	TURNSecret  string        `yaml:"turn_secret" secret:"true" help:"coturn static-auth-secret for TURN REST API credentials"`
@@ -96,32 +103,34 @@ type Config struct {
 // Default returns the embedded defaults: `go run ./cmd/gateway` runs on these.
 func Default() Config {
 	return Config{
-		HTTPAddr:            ":8080",
-		UDPAddr:             ":8189",
-		TCPAddr:             ":8189",
-		NAT1To1Refresh:      time.Minute,
-		STUNRefresh:         time.Minute,
-		TURNUser:            "wishgate",
-		TURNTTL:             24 * time.Hour,
-		JWTJWKSRefresh:      5 * time.Minute,
-		JWTClaim:            "wishgate",
-		AuthCallbackTimeout: 2 * time.Second,
-		AuthCallbackCache:   5 * time.Second,
-		Replace:             string(streams.ReplaceStale),
-		GracePeriod:         10 * time.Second,
-		MaxBodyBytes:        128 << 10,
-		MaxStreams:          1000,
-		MaxSessions:         5000,
-		MaxViewersPerStream: 0,
-		MaxPendingOffers:    64,
-		RateLimit:           20,
-		RateBurst:           40,
-		RateLimitExempt:     []string{"127.0.0.0/8", "::1/128"},
-		LogLevel:            "info",
-		RTSPAddr:            ":8554",
-		SourceCloseDelay:    10 * time.Second,
-		SourceBackoffBase:   time.Second,
-		SourceBackoffMax:    30 * time.Second,
+		HTTPAddr:               ":8080",
+		UDPAddr:                ":8189",
+		TCPAddr:                ":8189",
+		NAT1To1Refresh:         time.Minute,
+		STUNRefresh:            time.Minute,
+		ICEDisconnectedTimeout: 5 * time.Second,
+		ICEFailedTimeout:       20 * time.Second,
+		TURNUser:               "wishgate",
+		TURNTTL:                24 * time.Hour,
+		JWTJWKSRefresh:         5 * time.Minute,
+		JWTClaim:               "wishgate",
+		AuthCallbackTimeout:    2 * time.Second,
+		AuthCallbackCache:      5 * time.Second,
+		Replace:                string(streams.ReplaceStale),
+		GracePeriod:            10 * time.Second,
+		MaxBodyBytes:           128 << 10,
+		MaxStreams:             1000,
+		MaxSessions:            5000,
+		MaxViewersPerStream:    0,
+		MaxPendingOffers:       64,
+		RateLimit:              20,
+		RateBurst:              40,
+		RateLimitExempt:        []string{"127.0.0.0/8", "::1/128"},
+		LogLevel:               "info",
+		RTSPAddr:               ":8554",
+		SourceCloseDelay:       10 * time.Second,
+		SourceBackoffBase:      time.Second,
+		SourceBackoffMax:       30 * time.Second,
 	}
 }
 
@@ -241,6 +250,12 @@ func (c Config) Validate() error {
 	}
 	if c.GracePeriod < 0 {
 		bad("grace_period", "%s: must not be negative", c.GracePeriod)
+	}
+	if c.ICEDisconnectedTimeout < 500*time.Millisecond {
+		bad("ice_disconnected_timeout", "%s: must be at least 500ms (ICE checks run every 2s while idle)", c.ICEDisconnectedTimeout)
+	}
+	if c.ICEFailedTimeout < time.Second {
+		bad("ice_failed_timeout", "%s: must be at least 1s", c.ICEFailedTimeout)
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("max_body_bytes", "%d: must be at least 1024", c.MaxBodyBytes)

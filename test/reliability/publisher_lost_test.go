@@ -14,11 +14,15 @@ import (
 
 // TestPublisherLostWithoutDelete: a publisher whose process dies (no
 // DELETE, no DTLS close: its packets simply stop) is detected by ICE within
-// the gateway's timeouts (5 s to disconnected, 20 s more to failed); the
+// the gateway's timeouts (ice_disconnected_timeout, then ice_failed_timeout:
+// shortened here to 2 s + 3 s from 5 s + 20 s); the
 // viewers stay connected through the grace period, and a new publisher on
 // the same stream resumes them without a new POST.
 func TestPublisherLostWithoutDelete(t *testing.T) {
-	gw := startGateway(t, func(c *config.Config) { c.GracePeriod = 60 * time.Second })
+	gw := startGateway(t, func(c *config.Config) {
+		c.GracePeriod = 60 * time.Second
+		c.ICEDisconnectedTimeout, c.ICEFailedTimeout = 2*time.Second, 3*time.Second
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
@@ -43,8 +47,8 @@ func TestPublisherLostWithoutDelete(t *testing.T) {
 	})
 	detected := time.Since(killed)
 	t.Logf("publisher loss detected after %v", detected.Round(100*time.Millisecond))
-	if detected > 30*time.Second {
-		t.Errorf("detection took %v, beyond the ICE timeouts (5 s + 20 s)", detected)
+	if detected > 10*time.Second {
+		t.Errorf("detection took %v, beyond the configured ICE timeouts (2 s + 3 s)", detected)
 	}
 	// Grace period: the viewers are still connected and still listed.
 	for i, v := range viewers {
