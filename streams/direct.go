@@ -215,7 +215,7 @@ func (f *fanout) close() {
 // drains the queue in order, joins the workers and switches to direct.
 // Track.write pushes to queues before it dispatches to workers, so a packet
 // is either still queued here, or reaches the worker after the join: none is
-// lost; one that is both is dropped by deliver's sequence guard.
+// lost; one that is both is dropped by deliver's arrival-index guard.
 func (s *Subscription) runDirect(ctx context.Context, sink Sink) error {
 	s.directSink = sink
 	s.directErr = make(chan error, 1)

@@ -104,8 +104,8 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 	t.stats.lastPacketUnixNan.Store(now.UnixNano())
 
 	// Cache before fanning out: a subscriber that snapshots the cache in
-	// between sees the packet twice and drops the queued copy by sequence
-	// number (Subscription.deliver), so it can never miss one.
+	// between sees the packet twice and drops the queued copy by its
+	// arrival index (Subscription.deliver), so it can never miss one.
 	if t.Kind == KindVideo {
 		t.gop.add(pkt)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/wishgate/wishgate/internal/app"
 	"github.com/wishgate/wishgate/internal/testutil"
 )
 
@@ -21,11 +19,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // report must be sane: every viewer joined and got a keyframe, latency was
 // measured, nearly every frame arrived whole, the floors were measured.
 func TestWishbenchAgainstGateway(t *testing.T) {
-	gw, err := app.New(testutil.LoopbackConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gw.Close()
+	gw := testutil.StartGatewayLog(t, nil, slog.New(slog.DiscardHandler))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()

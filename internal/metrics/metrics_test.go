@@ -55,13 +55,7 @@ func scrape(t *testing.T, url string) map[string]float64 {
 
 func startGateway(t *testing.T) *app.App {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.New(testutil.LoopbackConfig(), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	return a
+	return testutil.StartGatewayLog(t, nil, slog.New(slog.DiscardHandler))
 }
 
 func feed(t *testing.T, pub *client.Publisher) {

@@ -5,13 +5,9 @@
 package bridge_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
-	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,54 +20,25 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// logBuffer collects the gateway's log for assertions (and echoes it to
-// stderr when WISHGATE_TEST_LOG=1).
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if os.Getenv("WISHGATE_TEST_LOG") == "1" {
-		os.Stderr.Write(p)
-	}
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// count returns how many log lines contain s.
-func (l *logBuffer) count(s string) int { return strings.Count(l.String(), s) }
-
 type gateway struct {
 	*app.App
-	log *logBuffer
+	log *testutil.LogBuffer
 }
 
 // startGateway runs a gateway on loopback with ephemeral ports and fast
 // camera reconnects.
 func startGateway(t *testing.T, mutate func(*config.Config)) *gateway {
 	t.Helper()
-	cfg := testutil.LoopbackConfig()
-	cfg.SourceBackoffBase = 50 * time.Millisecond
-	cfg.SourceBackoffMax = 300 * time.Millisecond
-	cfg.SourceCloseDelay = 300 * time.Millisecond
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	lb := &logBuffer{}
-	a, err := app.New(cfg, slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		t.Fatal(err)
-	}
+	lb := &testutil.LogBuffer{}
+	a := testutil.StartGatewayLog(t, func(c *config.Config) {
+		c.SourceBackoffBase = 50 * time.Millisecond
+		c.SourceBackoffMax = 300 * time.Millisecond
+		c.SourceCloseDelay = 300 * time.Millisecond
+		if mutate != nil {
+			mutate(c)
+		}
+	}, slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	t.Cleanup(func() {
-		_ = a.Close()
 		if t.Failed() {
 			t.Logf("gateway log:\n%s", lb.String())
 		}

@@ -323,7 +323,7 @@ func TestCameraRestartViewerResumes(t *testing.T) {
 	}
 	checkWebRTCVideo(t, after)
 	// One log line per state change, not per attempt.
-	if n := g.log.count("camera unavailable"); n != 1 {
+	if n := g.log.Count("camera unavailable"); n != 1 {
 		t.Errorf("logged %d 'camera unavailable' lines for one outage, want 1", n)
 	}
 }
@@ -412,7 +412,7 @@ func TestCameraUDPLostFallsBackToTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitLive(t, g, "fw")
-	if n := g.log.count("camera transport switched from UDP to TCP"); n != 1 {
+	if n := g.log.Count("camera transport switched from UDP to TCP"); n != 1 {
 		t.Fatalf("transport switch logged %d times, want 1", n)
 	}
 	v, rec := play(t, g, "fw", client.PlayOptions{})

@@ -274,8 +274,8 @@ func TestBFramesReported(t *testing.T) {
 	if err := v.WaitPackets(ctxTimeout(t, 10*time.Second), webrtc.RTPCodecTypeVideo, 100); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "B-frame warning", func() bool { return g.log.count("has B-frames") > 0 })
-	if n := g.log.count("has B-frames"); n != 1 {
+	waitFor(t, 5*time.Second, "B-frame warning", func() bool { return g.log.Count("has B-frames") > 0 })
+	if n := g.log.Count("has B-frames"); n != 1 {
 		t.Errorf("B-frame warning logged %d times, want once", n)
 	}
 }

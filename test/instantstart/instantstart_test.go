@@ -5,7 +5,6 @@ package instantstart
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
-	"github.com/wishgate/wishgate/internal/app"
 	"github.com/wishgate/wishgate/internal/client"
 	"github.com/wishgate/wishgate/internal/testutil"
 )
@@ -23,11 +21,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestViewerJoiningMidGOPStartsAtCachedKeyframe(t *testing.T) {
-	gw, err := app.New(testutil.LoopbackConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gw.Close()
+	gw := testutil.StartGatewayLog(t, nil, slog.New(slog.DiscardHandler))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

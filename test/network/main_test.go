@@ -4,10 +4,8 @@
 package network
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,39 +18,13 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// logBuf collects the gateway's log so tests can scan it for secrets.
-type logBuf struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // start runs a gateway on loopback (ICE-TCP on) logging at debug level
 // into the returned buffer.
-func start(t *testing.T, mutate func(*config.Config)) (*app.App, *logBuf) {
+func start(t *testing.T, mutate func(*config.Config)) (*app.App, *testutil.LogBuffer) {
 	t.Helper()
-	cfg := testutil.LoopbackConfig()
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	logs := &logBuf{}
-	a, err := app.New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		t.Fatal(err)
-	}
+	logs := &testutil.LogBuffer{}
+	a := testutil.StartGatewayLog(t, mutate, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	t.Cleanup(func() {
-		_ = a.Close()
 		if t.Failed() {
 			t.Log(logs.String())
 		}

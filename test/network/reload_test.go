@@ -19,6 +19,7 @@ import (
 	"github.com/wishgate/wishgate/internal/app"
 	"github.com/wishgate/wishgate/internal/client"
 	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 type reloadResult struct {
@@ -100,7 +101,7 @@ replace: always
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuf{}
+	logs := &testutil.LogBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	gw, err := app.New(cfg, log)
 	if err != nil {

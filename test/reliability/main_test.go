@@ -7,7 +7,6 @@ package reliability
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -28,18 +27,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // startGateway runs a gateway on loopback ports; mutate adjusts the config.
 func startGateway(t *testing.T, mutate func(*config.Config)) *app.App {
 	t.Helper()
-	cfg := testutil.LoopbackConfig()
-	cfg.RTSPAddr = "" // not needed here
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gw, err := app.New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gw.Close() })
-	return gw
+	return testutil.StartGatewayLog(t, func(c *config.Config) {
+		c.RTSPAddr = "" // not needed here
+		if mutate != nil {
+			mutate(c)
+		}
+	}, slog.New(slog.DiscardHandler))
 }
 
 // waitFor polls cond every few milliseconds until it holds or ctx ends.
