@@ -28,6 +28,7 @@ const (
 	StateConnecting = "connecting" // first attempt in progress
 	StatePlaying    = "playing"    // media flows from the camera
 	StateRetrying   = "retrying"   // the camera failed; waiting to reconnect
+	StateStandby    = "standby"    // another gateway of the cluster pulls the camera
 )
 
 // errIdle ends an on-demand session whose readers have all gone.
@@ -102,6 +103,8 @@ func (s *source) setState(state string, err error) {
 		s.log.Info("camera playing")
 	case StateIdle:
 		s.log.Info("on-demand source idle")
+	case StateStandby:
+		s.log.Info("camera pulled by another node of the cluster; standing by")
 	default:
 		s.log.Info("source "+state, "error", msg)
 	}
@@ -129,6 +132,9 @@ func (s *source) demand(ctx context.Context) error {
 	s.mu.Unlock()
 	if live {
 		return nil
+	}
+	if a := s.parent.cfg.Arbiter; a != nil && !a.Acquire(s.cfg.Name) {
+		return fmt.Errorf("source %s: %w", s.cfg.Name, a.Elsewhere())
 	}
 	select {
 	case s.wake <- struct{}{}:
@@ -200,7 +206,25 @@ func (s *source) run() {
 			s.mu.Unlock()
 		}
 		for {
+			if a := s.parent.cfg.Arbiter; a != nil && !a.Acquire(s.cfg.Name) {
+				if pub != nil {
+					pub.Close()
+					pub = nil
+				}
+				s.setLive(false)
+				s.setState(StateStandby, nil)
+				if err := s.sleep(s.parent.cfg.StandbyPoll); err != nil {
+					if s.ctx.Err() != nil {
+						return
+					}
+					break // idle
+				}
+				continue
+			}
 			played, err := s.pull(&pub)
+			if a := s.parent.cfg.Arbiter; a != nil {
+				a.Release(s.cfg.Name)
+			}
 			if s.ctx.Err() != nil {
 				return
 			}

@@ -32,6 +32,22 @@ type SourcesConfig struct {
 	// UDPFallbackTimeout: in automatic transport mode, switch to TCP when no
 	// UDP packet arrived within this time. Default 3s.
 	UDPFallbackTimeout time.Duration
+	// Arbiter, if set, decides which gateway of a cluster pulls a camera
+	// that several declare; the others stand by, asking every StandbyPoll
+	// (default 1s).
+	Arbiter     Arbiter
+	StandbyPoll time.Duration
+}
+
+// Arbiter grants the right to pull a camera to one gateway of a cluster.
+type Arbiter interface {
+	// Acquire reports whether this gateway may pull the camera name now;
+	// the right is kept until Release.
+	Acquire(name string) bool
+	Release(name string)
+	// Elsewhere is the error a reader's demand gets while another gateway
+	// pulls the camera (the stream comes as a relay).
+	Elsewhere() error
 }
 
 func (c *SourcesConfig) defaults() {
@@ -49,6 +65,7 @@ func (c *SourcesConfig) defaults() {
 	def(&c.DemandTimeout, 10*time.Second)
 	def(&c.ReadTimeout, 10*time.Second)
 	def(&c.UDPFallbackTimeout, 3*time.Second)
+	def(&c.StandbyPoll, time.Second)
 	c.BackoffMax = max(c.BackoffMax, c.BackoffBase)
 }
 

@@ -51,6 +51,7 @@ type Registry struct {
 	streams map[string]*Stream
 	closed  bool
 	hooks   []func(Event)
+	admit   func(name string, specs []TrackSpec, info PublisherInfo) error
 	// fanWorkers counts the tracks' fan-out worker goroutines (direct.go),
 	// which Close waits for.
 	fanWorkers sync.WaitGroup
@@ -74,6 +75,14 @@ func (r *Registry) Publish(name string, specs []TrackSpec, p Publisher, info Pub
 	if len(specs) == 0 {
 		return nil, fmt.Errorf("publish %q: no tracks", name)
 	}
+	r.mu.Lock()
+	admit := r.admit
+	r.mu.Unlock()
+	if admit != nil {
+		if err := admit(name, specs, info); err != nil {
+			return nil, err
+		}
+	}
 	now := time.Now()
 	r.mu.Lock()
 	if r.closed {
@@ -88,6 +97,11 @@ func (r *Registry) Publish(name string, specs []TrackSpec, p Publisher, info Pub
 	old := s.publisher.Load()
 	if old != nil {
 		switch {
+		case old.info.Origin != "":
+			// A relay of another node's stream yields to anyone.
+		case info.Origin != "":
+			r.mu.Unlock()
+			return nil, ErrConflict
 		case r.cfg.Replace == ReplaceNever,
 			r.cfg.Replace == ReplaceStale && old.healthy(r.cfg.HealthWindow, now):
 			r.mu.Unlock()
@@ -128,6 +142,15 @@ func (r *Registry) Publish(name string, specs []TrackSpec, p Publisher, info Pub
 	}
 	r.emit(Event{Type: EventPublished, Stream: name, Replaced: old != nil})
 	return pub, nil
+}
+
+// SetAdmit installs fn, which every Publish asks first (outside the
+// registry's lock): an error refuses the publisher with that error. The
+// cluster claims the stream's ownership here. Set it before use.
+func (r *Registry) SetAdmit(fn func(name string, specs []TrackSpec, info PublisherInfo) error) {
+	r.mu.Lock()
+	r.admit = fn
+	r.mu.Unlock()
 }
 
 func sameLayout(tracks []*Track, specs []TrackSpec) bool {

@@ -65,6 +65,10 @@ type PublisherInfo struct {
 	Protocol   string // "whip", "rtsp", ...
 	SessionID  string // public id, never the resource secret
 	RemoteAddr string
+	// Origin is set for a relay: the id of the cluster node whose stream it
+	// pulls. A relay gives way to any other publisher and never replaces
+	// one (registry.go).
+	Origin string
 }
 
 // Tracks are the stream tracks this publication feeds, in the order of the

@@ -33,6 +33,9 @@ type Handler struct {
 	// OnFirstFrame, if set, is called once per session with the time from
 	// the offer to the first video packet sent (metrics). It must not block.
 	OnFirstFrame func(time.Duration)
+	// Protocol names its viewers in listings (SubscriberInfo.Protocol);
+	// empty means "whep". The cluster's relay endpoint says "relay".
+	Protocol string
 
 	once     sync.Once
 	sessions lifecycle.Group // one goroutine per session
@@ -45,6 +48,13 @@ func (h *Handler) init() {
 		}
 		h.Logger = h.Logger.With("component", "whep")
 	})
+}
+
+func (h *Handler) protocol() string {
+	if h.Protocol == "" {
+		return "whep"
+	}
+	return h.Protocol
 }
 
 // Action is what a WHEP POST needs a token for.
@@ -118,7 +128,7 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 	}
 	sub, err := h.Registry.Subscribe(stream, streams.SubscribeOptions{
 		Tracks: subTracks,
-		Info:   streams.SubscriberInfo{Protocol: "whep", SessionID: req.SessionID, RemoteAddr: req.RemoteAddr},
+		Info:   streams.SubscriberInfo{Protocol: h.protocol(), SessionID: req.SessionID, RemoteAddr: req.RemoteAddr},
 	})
 	if err != nil {
 		_ = pc.Close()

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/wishgate/wishgate/internal/app"
+	"github.com/wishgate/wishgate/internal/cluster"
 	"github.com/wishgate/wishgate/internal/config"
 )
 
@@ -33,6 +34,7 @@ func main() {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	cluster.QuietRedisLog(log)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

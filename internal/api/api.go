@@ -45,7 +45,10 @@ type Config struct {
 	RTSPAddr  func() net.Addr
 	RTSPSAddr func() net.Addr
 	StartedAt time.Time
-	Logger    *slog.Logger
+	// Cluster, if set, is this gateway's cluster membership
+	// (/api/v1/cluster, origin_node in the stream listings).
+	Cluster Cluster
+	Logger  *slog.Logger
 }
 
 // API serves the control API. It starts no goroutines of its own.
@@ -87,6 +90,7 @@ func (a *API) Mount(e *echo.Echo) {
 	g.GET("/sessions", a.listSessions)
 	g.DELETE("/sessions/:id", a.kickSession)
 	g.GET("/info", a.info)
+	g.GET("/cluster", a.getCluster)
 	if a.cfg.Sources != nil {
 		g.GET("/sources", a.listSources)
 		g.GET("/sources/:name", a.getSource)

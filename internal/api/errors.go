@@ -8,6 +8,7 @@ import (
 
 	"github.com/wishgate/wishgate/bridge"
 	"github.com/wishgate/wishgate/internal/auth"
+	"github.com/wishgate/wishgate/internal/cluster"
 	"github.com/wishgate/wishgate/internal/signaling"
 	"github.com/wishgate/wishgate/streams"
 )
@@ -29,7 +30,9 @@ var (
 // statusOf maps every error the API produces to its HTTP status.
 func statusOf(err error) int {
 	switch {
-	case errors.Is(err, ErrStreamNotFound), errors.Is(err, ErrSessionNotFound),
+	case errors.Is(err, cluster.ErrUnreachable):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrStreamNotFound), errors.Is(err, ErrSessionNotFound), errors.Is(err, ErrNotClustered),
 		errors.Is(err, ErrSourceNotFound), errors.Is(err, bridge.ErrSourceNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, ErrBadBody):

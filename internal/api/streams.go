@@ -75,7 +75,7 @@ func sourceOnlyView(st bridge.SourceStatus, now time.Time) streamJSON {
 // the API; otherwise is the state when the camera is playing.
 func sourceStreamState(state, otherwise string) string {
 	switch state {
-	case bridge.StateIdle:
+	case bridge.StateIdle, bridge.StateStandby:
 		return "idle"
 	case bridge.StateRetrying, bridge.StateConnecting:
 		return "reconnecting"
@@ -118,7 +118,8 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 		Readers:       make([]readerJSON, 0, len(info.Subscribers)),
 	}
 	if p := info.Publisher; p != nil {
-		v.Source = &sourceJSON{Kind: sourceKind(p.Protocol), RemoteAddr: p.RemoteAddr, SessionID: p.SessionID}
+		v.Source = &sourceJSON{Kind: sourceKind(p.Protocol), RemoteAddr: p.RemoteAddr, SessionID: p.SessionID, OriginNode: p.Origin}
+		v.OriginNode = a.originNode(p.Origin, true)
 	}
 	if st, ok := srcs[info.Name]; ok {
 		if v.Source == nil {

@@ -19,11 +19,15 @@ type streamJSON struct {
 	Tracks           []trackJSON  `json:"tracks"`
 	Readers          []readerJSON `json:"readers"`
 	Viewers          viewersJSON  `json:"viewers"`
+	// OriginNode is the cluster node that publishes the stream (null
+	// outside a cluster or without a publisher).
+	OriginNode *string `json:"origin_node"`
 }
 
 type sourceJSON struct {
-	Kind       string `json:"kind"` // whip | rtsp-source | rtsp-publish
+	Kind       string `json:"kind"` // whip | rtsp-source | rtsp-publish | relay
 	URL        string `json:"url,omitempty"`
+	OriginNode string `json:"origin_node,omitempty"` // relay: the node it pulls from
 	RemoteAddr string `json:"remote_addr"`
 	SessionID  string `json:"session_id"`
 }
@@ -48,7 +52,7 @@ type trackJSON struct {
 
 type readerJSON struct {
 	ID             string    `json:"id"`
-	Kind           string    `json:"kind"` // whep | rtsp
+	Kind           string    `json:"kind"` // whep | rtsp | relay (another node's pull)
 	RemoteAddr     string    `json:"remote_addr"`
 	Since          time.Time `json:"since"`
 	BytesSent      uint64    `json:"bytes_sent"`

@@ -40,6 +40,7 @@ type App struct {
 	rtsps     *bridge.Server  // nil when rtsps_addr is empty
 	http      *http.Server
 	ln        net.Listener
+	cluster   clusterParts // cluster.go; empty on a single node
 	serveDone chan error
 	closeOnce sync.Once
 
@@ -77,13 +78,34 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		Logger:       log,
 		Limits:       limits(cfg, a.Registry),
 	})
-	a.whip = &whip.Handler{Engine: a.engine, Registry: a.Registry, Logger: log}
-	a.whep = &whep.Handler{Engine: a.engine, Registry: a.Registry, Logger: log}
-	a.sources = bridge.NewSources(bridge.SourcesConfig{
+	// Bound early: a cluster node advertises the port it got.
+	a.ln, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		a.engine.Close()
+		return nil, fmt.Errorf("http-addr %q: %w", cfg.HTTPAddr, err)
+	}
+	undo := func() {
+		a.ln.Close()
+		a.leaveCluster()
+		a.engine.Close()
+	}
+	if err := a.joinCluster(cfg); err != nil {
+		undo()
+		return nil, err
+	}
+	scfg := bridge.SourcesConfig{
 		Registry: a.Registry, Logger: log, CloseDelay: cfg.SourceCloseDelay,
 		BackoffBase: cfg.SourceBackoffBase, BackoffMax: cfg.SourceBackoffMax,
-	})
-	a.whep.Demand = a.sources.Demand
+	}
+	demand := func(ctx context.Context, name string) error { return a.sources.Demand(ctx, name) }
+	if n := a.cluster.node; n != nil {
+		a.edge.SetOverflow(n)
+		scfg.Arbiter, scfg.StandbyPoll = n, cfg.ClusterLeaseTTL/3
+		demand = n.Demand
+	}
+	a.sources = bridge.NewSources(scfg)
+	a.whip = &whip.Handler{Engine: a.engine, Registry: a.Registry, Logger: log}
+	a.whep = &whep.Handler{Engine: a.engine, Registry: a.Registry, Logger: log, Demand: demand}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -94,34 +116,28 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	e.HTTPErrorHandler = signaling.EchoErrorHandler
 	a.edge.Mount(e, "whip", a.whip)
 	a.edge.Mount(e, "whep", a.whep)
+	a.mountCluster(cfg, e)
 	ctl, err := a.startOps(cfg, e, a.sources, a.RTSPAddr)
 	if err != nil {
 		a.sources.Close()
-		a.engine.Close()
+		undo()
 		return nil, err
 	}
 	ctl.MountDiagnostics(e, a.engine, func() []string { return iceURLs(a.holder.Load()) })
 	pages, err := web.New()
 	if err != nil {
 		a.stopOps()
-		a.engine.Close()
+		undo()
 		return nil, fmt.Errorf("web pages: %w", err)
 	}
 	pages.Mount(e)
 
-	if err := a.startRTSP(cfg, a.authz); err != nil {
+	if err := a.startRTSP(cfg, a.authz, demand); err != nil {
 		a.stopOps()
-		a.engine.Close()
+		undo()
 		return nil, err
 	}
 
-	a.ln, err = net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		a.stopRTSP()
-		a.stopOps()
-		a.engine.Close()
-		return nil, fmt.Errorf("http-addr %q: %w", cfg.HTTPAddr, err)
-	}
 	a.http = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	a.serveDone = make(chan error, 1)
 	go func() { a.serveDone <- a.http.Serve(a.ln) }()
@@ -149,11 +165,11 @@ func (a *App) URL() string { return "http://" + hostPort(a.ln.Addr()) }
 
 // startRTSP starts the RTSP server (unless rtsp_addr is empty) and the
 // declared camera sources.
-func (a *App) startRTSP(cfg config.Config, authz bridge.Checker) error {
+func (a *App) startRTSP(cfg config.Config, authz bridge.Checker, demand func(context.Context, string) error) error {
 	if cfg.RTSPAddr != "" {
 		srv, err := bridge.NewServer(bridge.ServerConfig{
 			Addr: cfg.RTSPAddr, UDPRTPAddr: cfg.RTSPUDPRTPAddr, UDPRTCPAddr: cfg.RTSPUDPRTCPAddr,
-			Registry: a.Registry, Auth: authz, Demand: a.sources.Demand, Logger: a.log,
+			Registry: a.Registry, Auth: authz, Demand: demand, Logger: a.log,
 		})
 		if err != nil {
 			a.sources.Close()
@@ -167,7 +183,7 @@ func (a *App) startRTSP(cfg config.Config, authz bridge.Checker) error {
 		if err == nil {
 			srv, err = bridge.NewServer(bridge.ServerConfig{
 				Addr: cfg.RTSPSAddr, TLSConfig: tlsCfg,
-				Registry: a.Registry, Auth: authz, Demand: a.sources.Demand, Logger: a.log,
+				Registry: a.Registry, Auth: authz, Demand: demand, Logger: a.log,
 			})
 		}
 		if err != nil {
@@ -244,7 +260,9 @@ func (a *App) Close() error {
 		a.whip.Close()
 		a.whep.Close()
 		a.edge.Close()
+		a.closeRelayEndpoint()
 		a.stopRTSP()
+		a.leaveCluster()
 		a.Registry.Close()
 		a.stopOps()
 		err = errors.Join(err, a.engine.Close())

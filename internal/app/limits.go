@@ -14,6 +14,7 @@ func limits(cfg config.Config, reg *streams.Registry) signaling.Limits {
 	l := signaling.Limits{
 		MaxSessions:         cfg.MaxSessions,
 		MaxStreams:          cfg.MaxStreams,
+		MaxViewers:          cfg.MaxViewers,
 		MaxViewersPerStream: cfg.MaxViewersPerStream,
 		MaxPendingOffers:    cfg.MaxPendingOffers,
 		Rate:                cfg.RateLimit,

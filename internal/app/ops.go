@@ -39,6 +39,9 @@ func (a *App) startOps(cfg config.Config, e *echo.Echo, sources *bridge.Sources,
 	if sources != nil { // not a typed nil in an interface
 		mcfg.Sources, acfg.Sources = sources, sources
 	}
+	if n := a.cluster.node; n != nil {
+		mcfg.Cluster, acfg.Cluster = n, n
+	}
 	a.ops.metrics = metrics.New(mcfg)
 	a.whep.OnFirstFrame = a.ops.metrics.ObserveFirstFrame
 	e.Use(a.ops.metrics.Middleware)

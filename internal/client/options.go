@@ -62,6 +62,10 @@ type PlayOptions struct {
 	// per track (so video and audio calls may run concurrently). The packet
 	// is owned by the callback. A slow callback stalls that track's reading.
 	OnPacket func(kind webrtc.RTPCodecType, codec webrtc.RTPCodecParameters, pkt *rtp.Packet)
+	// OnRTP, if set, receives every packet as read instead of OnPacket,
+	// without a copy: raw is valid only during the call (a relay copies it
+	// into its own pooled buffer). Received counts whole packets' bytes.
+	OnRTP func(kind webrtc.RTPCodecType, raw []byte)
 	// StartPaused makes the viewer start as if Pause had been called.
 	StartPaused bool
 }

@@ -16,6 +16,7 @@ type Viewer struct {
 	*session
 
 	onPacket  func(webrtc.RTPCodecType, webrtc.RTPCodecParameters, *rtp.Packet)
+	onRTP     func(webrtc.RTPCodecType, []byte)
 	received  kindCounters
 	malformed atomic.Uint64
 
@@ -71,6 +72,7 @@ func Play(ctx context.Context, endpoint string, opts PlayOptions) (*Viewer, erro
 	v := &Viewer{
 		session:  s,
 		onPacket: opts.OnPacket,
+		onRTP:    opts.OnRTP,
 		done:     make(chan struct{}),
 		tracks:   map[webrtc.RTPCodecType]*webrtc.TrackRemote{},
 	}
@@ -139,6 +141,12 @@ func (v *Viewer) readTrack(track *webrtc.TrackRemote) {
 		n, _, err := track.Read(buf)
 		if err != nil {
 			return
+		}
+		if v.onRTP != nil {
+			v.received.add(kind, n)
+			v.notifyWaiters(kind)
+			v.onRTP(kind, buf[:n])
+			continue
 		}
 		pkt := &rtp.Packet{}
 		// Unmarshal into a copy: the packet's payload aliases its input and

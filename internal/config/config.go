@@ -74,6 +74,7 @@ type Config struct {
 	// already running are never touched. 0 disables a limit.
 	MaxStreams          int      `yaml:"max_streams" help:"most streams WHIP publishers may create (republishing an existing one is always allowed); 0 = no limit"`
 	MaxSessions         int      `yaml:"max_sessions" help:"most live WHIP plus WHEP sessions; 0 = no limit"`
+	MaxViewers          int      `yaml:"max_viewers" help:"most live WHEP sessions on this gateway; 0 = no limit (in a cluster, more are redirected)"`
 	MaxViewersPerStream int      `yaml:"max_viewers_per_stream" help:"most live WHEP sessions of one stream; 0 = no limit"`
 	MaxPendingOffers    int      `yaml:"max_pending_offers" help:"most POSTs negotiating (ICE gathering, DTLS set-up) at once; more wait up to 2 s, then 503; 0 = no limit"`
 	RateLimit           float64  `yaml:"rate_limit" help:"POST/PATCH/DELETE requests per second per client IP (IPv6: per /64); 0 = no limit"`
@@ -98,6 +99,16 @@ type Config struct {
 	SourceCloseDelay  time.Duration `yaml:"source_close_delay" help:"how long an on-demand camera stays connected after its last reader left"`
 	SourceBackoffBase time.Duration `yaml:"source_backoff_base" help:"first delay before reconnecting a failed camera (doubles per attempt, jittered)"`
 	SourceBackoffMax  time.Duration `yaml:"source_backoff_max" help:"longest delay between camera reconnect attempts"`
+
+	// Cluster (internal/cluster, docs/cluster.md): gateways sharing one
+	// Redis serve every stream from every node. Empty URL: single node.
+	ClusterRedisURL     string        `yaml:"cluster_redis_url" secret:"true" help:"Redis that coordinates a cluster of gateways, redis://[user:pass@]host:port/db or rediss:// (empty: single node)"`
+	ClusterNodeID       string        `yaml:"cluster_node_id" help:"this gateway's unique id in the cluster (empty: the host name)"`
+	ClusterAdvertiseURL string        `yaml:"cluster_advertise_url" help:"base URL other nodes reach this gateway's HTTP listener at, e.g. http://10.0.0.5:8080 (required when http_addr has no specific IP)"`
+	ClusterSecret       string        `yaml:"cluster_secret" secret:"true" help:"shared secret (at least 32 bytes) that authenticates node-to-node relay pulls"`
+	ClusterRelayLinger  time.Duration `yaml:"cluster_relay_linger" help:"how long a relay from another node stays up after its last local reader left"`
+	ClusterLeaseTTL     time.Duration `yaml:"cluster_lease_ttl" help:"lifetime of stream ownership leases and node heartbeats in Redis (renewed every third of it)"`
+	ClusterCPUThreshold float64       `yaml:"cluster_cpu_threshold" help:"percent of the machine's CPU above which new viewers are redirected to another node (0: never)"`
 }
 
 // Default returns the embedded defaults: `go run ./cmd/gateway` runs on these.
@@ -131,6 +142,8 @@ func Default() Config {
 		SourceCloseDelay:       10 * time.Second,
 		SourceBackoffBase:      time.Second,
 		SourceBackoffMax:       30 * time.Second,
+		ClusterRelayLinger:     10 * time.Second,
+		ClusterLeaseTTL:        6 * time.Second,
 	}
 }
 
@@ -261,7 +274,7 @@ func (c Config) Validate() error {
 		bad("max_body_bytes", "%d: must be at least 1024", c.MaxBodyBytes)
 	}
 	for key, v := range map[string]int{"max_streams": c.MaxStreams, "max_sessions": c.MaxSessions,
-		"max_viewers_per_stream": c.MaxViewersPerStream, "max_pending_offers": c.MaxPendingOffers, "rate_burst": c.RateBurst} {
+		"max_viewers": c.MaxViewers, "max_viewers_per_stream": c.MaxViewersPerStream, "max_pending_offers": c.MaxPendingOffers, "rate_burst": c.RateBurst} {
 		if v < 0 {
 			bad(key, "%d: must not be negative (0 = no limit)", v)
 		}
@@ -287,6 +300,7 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateRTSP()...)
+	errs = append(errs, c.validateCluster()...)
 	return errors.Join(errs...)
 }
 

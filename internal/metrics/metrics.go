@@ -30,6 +30,7 @@ type Config struct {
 	Registry *streams.Registry
 	Sampler  *stats.Sampler
 	Sources  Sources // optional
+	Cluster  Cluster // optional: relays and Redis (wishgate_cluster_*)
 }
 
 // Metrics is the gateway's Prometheus registry and the few metrics that are
@@ -60,6 +61,9 @@ func New(cfg Config) *Metrics {
 		m.requests, m.ttff,
 		newCollector(cfg),
 	)
+	if cfg.Cluster != nil {
+		m.reg.MustRegister(newClusterCollector(cfg.Cluster))
+	}
 	return m
 }
 

@@ -87,8 +87,14 @@ func (s *Server) post(prefix string, ep Endpoint) echo.HandlerFunc {
 		if err != nil {
 			return s.writeError(c, err)
 		}
+		if prefix == "whep" && s.cfg.Overflow != nil && s.cfg.Overflow.Overloaded() {
+			return s.overflow(c, ErrOverloaded)
+		}
 		tk, err := s.lim.admit(prefix, name)
 		if err != nil {
+			if prefix == "whep" {
+				return s.overflow(c, err)
+			}
 			return s.writeError(c, err)
 		}
 		registered := false
@@ -112,6 +118,7 @@ func (s *Server) post(prefix string, ep Endpoint) echo.HandlerFunc {
 			SessionID:  rtc.RandomToken(6),
 			RemoteAddr: c.RealIP(),
 			UserAgent:  c.Request().UserAgent(),
+			Header:     c.Request().Header,
 		}
 		answer, res, err := ep.Offer(req)
 		if err != nil {

@@ -19,6 +19,7 @@ var (
 	ErrTooManySessions = errors.New("the gateway has as many sessions as it is configured for")
 	ErrTooManyStreams  = errors.New("the gateway has as many streams as it is configured for")
 	ErrTooManyViewers  = errors.New("the stream has as many viewers as it is configured for")
+	ErrNodeFull        = errors.New("the gateway has as many viewers as it is configured for")
 	ErrBusy            = errors.New("too many offers are being negotiated at once")
 	ErrRateLimited     = errors.New("too many requests from this address")
 )
@@ -31,6 +32,8 @@ type Limits struct {
 	// MaxStreams caps the streams a WHIP POST may create; publishing to an
 	// existing stream (a reconnect) is always allowed.
 	MaxStreams int
+	// MaxViewers caps live WHEP sessions of all streams together.
+	MaxViewers int
 	// MaxViewersPerStream caps live WHEP sessions of one stream.
 	MaxViewersPerStream int
 	// MaxPendingOffers caps POSTs negotiating at once (ICE gathering, DTLS
@@ -70,6 +73,7 @@ type limiter struct {
 	mu       sync.Mutex
 	sessions int            // live or being negotiated
 	viewers  map[string]int // live or being negotiated WHEP sessions per stream
+	allView  int            // the sum of viewers
 	clients  map[netip.Prefix]*client
 }
 
@@ -118,12 +122,16 @@ func (l *limiter) admit(prefix, stream string) (*ticket, error) {
 	if l.cfg.MaxSessions > 0 && l.sessions >= l.cfg.MaxSessions {
 		return nil, ErrTooManySessions
 	}
+	if viewer && l.cfg.MaxViewers > 0 && l.allView >= l.cfg.MaxViewers {
+		return nil, ErrNodeFull
+	}
 	if viewer && l.cfg.MaxViewersPerStream > 0 && l.viewers[stream] >= l.cfg.MaxViewersPerStream {
 		return nil, ErrTooManyViewers
 	}
 	l.sessions++
 	if viewer {
 		l.viewers[stream]++
+		l.allView++
 	}
 	return &ticket{l: l, stream: stream, viewer: viewer}, nil
 }
@@ -136,6 +144,7 @@ func (t *ticket) done() {
 		defer l.mu.Unlock()
 		l.sessions--
 		if t.viewer {
+			l.allView--
 			if l.viewers[t.stream]--; l.viewers[t.stream] <= 0 {
 				delete(l.viewers, t.stream)
 			}

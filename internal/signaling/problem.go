@@ -30,6 +30,12 @@ var (
 	ErrPreconditionRequired = errors.New("If-Match is required")
 	ErrBadStreamName        = errors.New("invalid stream name")
 	ErrShuttingDown         = errors.New("server is shutting down")
+	// ErrUnavailable: something the answer depends on (the cluster's
+	// directory) cannot be reached right now; 503 + Retry-After.
+	ErrUnavailable = errors.New("temporarily unavailable")
+	// ErrOverloaded: the gateway takes no new viewers (its CPU is over the
+	// configured threshold); 503 + Retry-After unless redirected.
+	ErrOverloaded = errors.New("the gateway is too busy for new viewers")
 )
 
 // statusOf maps every error the edge can meet to its HTTP status: the one
@@ -58,7 +64,7 @@ func statusOf(err error) int {
 		return http.StatusPreconditionRequired
 	case errors.Is(err, ErrShuttingDown), errors.Is(err, streams.ErrClosed), errors.Is(err, auth.ErrUnavailable),
 		errors.Is(err, ErrTooManySessions), errors.Is(err, ErrTooManyStreams), errors.Is(err, ErrTooManyViewers),
-		errors.Is(err, ErrBusy):
+		errors.Is(err, ErrBusy), errors.Is(err, ErrNodeFull), errors.Is(err, ErrUnavailable), errors.Is(err, ErrOverloaded):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrRateLimited):
 		return http.StatusTooManyRequests

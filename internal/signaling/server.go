@@ -3,6 +3,7 @@ package signaling
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"sync"
 	"time"
@@ -31,6 +32,8 @@ type OfferRequest struct {
 	SessionID  string // public id for logs and the API, never the secret
 	RemoteAddr string
 	UserAgent  string
+	// Header is the POST's request header (read-only).
+	Header http.Header
 }
 
 // Endpoint turns an offer into an answer and a running session.
@@ -77,6 +80,9 @@ type Config struct {
 	// Limits bound sessions, streams, viewers, concurrent negotiations and
 	// each client's request rate (limits.go).
 	Limits Limits
+	// Overflow, if set, redirects WHEP POSTs this node has no room for to
+	// another node of the cluster (overflow.go).
+	Overflow Overflow
 }
 
 // Server holds every session resource of the HTTP edge.

@@ -1,0 +1,99 @@
+package cluster
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wishgate/wishgate/internal/cluster"
+)
+
+// A stream published on node 1 plays on nodes 2 and 3 byte for byte; each
+// edge pulls it once however many viewers it has, and lets the relay go
+// the linger after its last viewer left.
+func TestRelayFansOut(t *testing.T) {
+	_, nodes := startCluster(t, 3, nil)
+	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
+	publish(t, n1, "show", 25, 0)
+
+	start := time.Now()
+	first := play(t, n3, "show")
+	first.waitFrames(t, 1)
+	t.Logf("first frame on an edge, relay set-up included: %s", time.Since(start).Round(time.Millisecond))
+
+	var views []*viewer
+	for i := 0; i < 5; i++ {
+		views = append(views, play(t, n2, "show"))
+		if i > 0 {
+			views = append(views, play(t, n3, "show"))
+		}
+	}
+	views = append(views, first)
+	for _, v := range views {
+		v.waitFrames(t, 60)
+	}
+	for i, v := range views {
+		frames, bad := v.seen()
+		if bad != 0 {
+			t.Errorf("viewer %d: %d payloads differ from what was sent", i, bad)
+		}
+		for j := 1; j < len(frames); j++ {
+			if frames[j] <= frames[j-1] {
+				t.Errorf("viewer %d: frame %d after %d", i, frames[j], frames[j-1])
+				break
+			}
+		}
+	}
+	if got := relayReaders(t, n1, "show"); got != 2 {
+		t.Fatalf("origin has %d relay readers, want one per edge (2) for 10 edge viewers", got)
+	}
+	for _, edge := range nodes[1:] {
+		info, _ := edge.Registry.Info("show")
+		if info.Publisher == nil || info.Publisher.Protocol != "relay" || info.Publisher.Origin != "n1" {
+			t.Fatalf("edge publisher %+v, want a relay from n1", info.Publisher)
+		}
+		if len(info.Subscribers) != 5 {
+			t.Fatalf("edge has %d readers, want 5", len(info.Subscribers))
+		}
+	}
+
+	var st struct {
+		Items []struct {
+			Name       string  `json:"name"`
+			OriginNode *string `json:"origin_node"`
+			Source     struct {
+				Kind       string `json:"kind"`
+				OriginNode string `json:"origin_node"`
+			} `json:"source"`
+		} `json:"items"`
+	}
+	getJSON(t, n2, "/api/v1/streams", &st)
+	if len(st.Items) != 1 || st.Items[0].Source.Kind != "relay" || st.Items[0].Source.OriginNode != "n1" ||
+		st.Items[0].OriginNode == nil || *st.Items[0].OriginNode != "n1" {
+		t.Fatalf("edge /api/v1/streams: %+v", st.Items)
+	}
+	var snap cluster.Snapshot
+	getJSON(t, n3, "/api/v1/cluster", &snap)
+	if len(snap.Nodes) != 3 || len(snap.Streams) != 1 || snap.Streams[0].OriginNode != "n1" || snap.Self != "n3" {
+		t.Fatalf("/api/v1/cluster: %+v", snap)
+	}
+
+	// Node 2's viewers leave: its relay stops after the linger, node 3's stays.
+	for _, v := range views {
+		if v.Location() != "" && len(v.Location()) > 0 && sameNode(v, n2.URL()) {
+			_ = v.Close()
+		}
+	}
+	waitFor(t, linger+3*time.Second, "node 2's relay to stop", func() bool {
+		_, ok := n2.Registry.Info("show")
+		return !ok && relayReaders(t, n1, "show") == 1
+	})
+	if n3.Cluster().Stats().Relays != 1 {
+		t.Fatalf("node 3 relays %d streams, want 1", n3.Cluster().Stats().Relays)
+	}
+	_ = context.Background
+}
+
+func sameNode(v *viewer, base string) bool {
+	return len(v.Location()) > len(base) && v.Location()[:len(base)] == base
+}
