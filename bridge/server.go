@@ -389,7 +389,7 @@ func transportName(ss *gortsplib.ServerSession) string {
 // publishes NAME, under the same replace rule as WHIP.
 func (s *Server) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.Response, error) {
 	name := streamName(ctx.Path)
-	if err := ValidStreamName(name); err != nil {
+	if err := streams.ValidName(name); err != nil {
 		return &base.Response{StatusCode: base.StatusBadRequest}, err
 	}
 	if res, err := s.authorize(auth.ActionPublish, name, ctx.Request, ctx.Query, ctx.Conn); res != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/wishgate/wishgate/streams"
 )
 
 // Transport selects how a source receives media from its camera.
@@ -50,7 +52,7 @@ var ErrInvalidSource = errors.New("invalid source")
 
 // Validate checks the name, URL and transport.
 func (c SourceConfig) Validate() error {
-	if err := ValidStreamName(c.Name); err != nil {
+	if err := streams.ValidName(c.Name); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidSource, err)
 	}
 	u, err := url.Parse(c.URL)
@@ -170,28 +172,6 @@ func startsSpec(s string) bool {
 	_, rest, ok := strings.Cut(strings.TrimSpace(s), "=")
 	rest = strings.TrimSpace(rest)
 	return ok && (strings.HasPrefix(rest, "rtsp://") || strings.HasPrefix(rest, "rtsps://"))
-}
-
-// ValidStreamName accepts 1-128 characters of letters, digits and . _ ~ - /,
-// without empty, "." or ".." path segments: names become URL paths on every
-// protocol (/whep/NAME, rtsp://host/NAME).
-func ValidStreamName(name string) error {
-	if name == "" || len(name) > 128 {
-		return fmt.Errorf("stream name %q: must be 1-128 characters", name)
-	}
-	for _, r := range name {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
-			strings.ContainsRune("._~-/", r)
-		if !ok {
-			return fmt.Errorf("stream name %q: character %q not allowed (letters, digits, . _ ~ - /)", name, r)
-		}
-	}
-	for seg := range strings.SplitSeq(name, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return fmt.Errorf("stream name %q: empty, . or .. path segment", name)
-		}
-	}
-	return nil
 }
 
 // MaskURL hides the password of a URL: rtsp://user:pass@cam/x becomes

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/wishgate/wishgate/streams"
 )
 
 // leaks reports whether out reveals pass: out contains it, and the same
@@ -66,7 +68,7 @@ func FuzzSourceURL(f *testing.F) {
 			t.Fatalf("String() = %q", c.String())
 		}
 		u, err := url.Parse(c.URL)
-		if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" || ValidStreamName(c.Name) != nil {
+		if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" || streams.ValidName(c.Name) != nil {
 			t.Fatalf("accepted %+v", c)
 		}
 	})

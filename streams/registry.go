@@ -70,8 +70,12 @@ func NewRegistry(cfg Config) *Registry {
 
 // Publish attaches p to the stream name, creating it if needed, and returns
 // the publication through which p writes packets. ErrConflict means the
-// replace policy keeps the current publisher.
+// replace policy keeps the current publisher; ErrBadName, a name that breaks
+// the one naming rule (the edges check it first, with a better answer).
 func (r *Registry) Publish(name string, specs []TrackSpec, p Publisher, info PublisherInfo) (*Publication, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
 	if len(specs) == 0 {
 		return nil, fmt.Errorf("publish %q: no tracks", name)
 	}

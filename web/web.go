@@ -16,20 +16,16 @@ import (
 	"mime"
 	"net/http"
 	"path"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/wishgate/wishgate/streams"
 )
 
 //go:embed assets
 var assets embed.FS
-
-// streamName mirrors the signaling edge's rule for stream names, so a page
-// URL that could never play or publish gets a 404 instead of a page that
-// fails later.
-var streamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$`)
 
 // file is one embedded asset with the headers computed once at start-up.
 type file struct {
@@ -68,10 +64,11 @@ func New() (*Handler, error) {
 		return nil, err
 	}
 	h.mux.HandleFunc("GET /{$}", h.page("index.html", false))
-	h.mux.HandleFunc("GET /watch/{name}", h.named("watch.html", false))
-	h.mux.HandleFunc("GET /publish/{name}", h.named("publish.html", false))
+	// Stream names may contain '/' (site/cam1): {name...} takes the rest.
+	h.mux.HandleFunc("GET /watch/{name...}", h.named("watch.html", false))
+	h.mux.HandleFunc("GET /publish/{name...}", h.named("publish.html", false))
 	h.mux.HandleFunc("GET /publish", h.page("publish.html", false))
-	h.mux.HandleFunc("GET /embed/{name}", h.named("embed.html", true))
+	h.mux.HandleFunc("GET /embed/{name...}", h.named("embed.html", true))
 	h.mux.HandleFunc("GET /static/", h.static)
 	h.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		h.serve(w, r, "static/favicon.svg", false)
@@ -83,7 +80,7 @@ func New() (*Handler, error) {
 // components (/whip, /whep, /api) are untouched.
 func (h *Handler) Mount(e *echo.Echo) {
 	wrapped := echo.WrapHandler(h)
-	for _, p := range []string{"/", "/watch/:name", "/publish", "/publish/:name", "/embed/:name", "/static/*", "/favicon.ico"} {
+	for _, p := range []string{"/", "/watch/*", "/publish", "/publish/*", "/embed/*", "/static/*", "/favicon.ico"} {
 		e.GET(p, wrapped)
 		e.HEAD(p, wrapped)
 	}
@@ -97,11 +94,13 @@ func (h *Handler) page(name string, embeddable bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) { h.serve(w, r, name, embeddable) }
 }
 
-// named serves a page whose URL carries a stream name, after checking it.
+// named serves a page whose URL carries a stream name, after checking it
+// by the rule of every other surface: a page that could never play or
+// publish is a 404 that says why, not a page that fails later.
 func (h *Handler) named(name string, embeddable bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !streamName.MatchString(r.PathValue("name")) {
-			http.Error(w, "invalid stream name: use 1-128 letters, digits, '.', '_', '~' or '-', starting with a letter or digit", http.StatusNotFound)
+		if err := streams.ValidName(r.PathValue("name")); err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
 			return
 		}
 		h.serve(w, r, name, embeddable)

@@ -4,11 +4,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
 	"go.uber.org/goleak"
+
+	"github.com/wishgate/wishgate/streams"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -55,6 +59,10 @@ func TestPages(t *testing.T) {
 		{"/", "dashboard.js", "text/html", false},
 		{"/watch/cam1", "watch.js", "text/html", false},
 		{"/watch/a.b_c~d-e", "watch.js", "text/html", false},
+		{"/watch/site/cam1", "watch.js", "text/html", false},
+		{"/watch/site%2Fcam1", "watch.js", "text/html", false},
+		{"/publish/a/b/c", "publish.js", "text/html", false},
+		{"/embed/site/cam1", "embed.js", "text/html", true},
 		{"/publish/cam1", "publish.js", "text/html", false},
 		{"/publish", "publish.js", "text/html", false},
 		{"/embed/cam1", "embed.js", "text/html", true},
@@ -122,6 +130,7 @@ func TestBadPaths(t *testing.T) {
 	defer http.DefaultClient.CloseIdleConnections()
 	for _, p := range []string{
 		"/watch/-leading-dash", "/watch/" + strings.Repeat("a", 129), "/embed/a%20b", "/publish/%2e%2e",
+		"/watch/site/", "/watch/site/-/x", "/embed/site/_x",
 		"/static/nope.js", "/static/../web.go", "/static/js/", "/nope",
 	} {
 		resp, _ := get(t, http.MethodGet, srv.URL+p)
@@ -132,5 +141,27 @@ func TestBadPaths(t *testing.T) {
 	resp, _ := get(t, http.MethodPost, srv.URL+"/watch/x")
 	if resp.StatusCode != http.StatusMethodNotAllowed && resp.StatusCode != http.StatusNotFound {
 		t.Errorf("POST /watch/x: status %d", resp.StatusCode)
+	}
+}
+
+// TestPagesNameRule holds the pages' validName (page.js) to the gateway's
+// rule: a name the form accepts is one every endpoint accepts.
+func TestPagesNameRule(t *testing.T) {
+	js, err := assets.ReadFile("assets/static/js/page.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`name\.length <= (\d+) && /(.+)/\.test\(name\)`).FindSubmatch(js)
+	if m == nil {
+		t.Fatal("page.js: validName not found")
+	}
+	maxLen, _ := strconv.Atoi(string(m[1]))
+	re := regexp.MustCompile(strings.ReplaceAll(string(m[2]), `\/`, `/`))
+	for _, name := range []string{"cam1", "site/cam1", "a/b/c", "a.b_c~d-e", "9/9", strings.Repeat("a", 128),
+		strings.Repeat("a", 129), "", "/a", "a/", "a//b", "a/./b", "a/../b", "a/-/b", "-a", "_a", "a b", "a%2Fb", "é"} {
+		js := len(name) <= maxLen && re.MatchString(name)
+		if goOK := streams.ValidName(name) == nil; js != goOK {
+			t.Errorf("%q: page.js says %v, the gateway %v", name, js, goOK)
+		}
 	}
 }

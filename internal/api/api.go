@@ -8,6 +8,7 @@ package api
 import (
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -60,6 +61,19 @@ type API struct {
 	spec  []byte
 }
 
+// named reads the stream name from the decoded path after prefix (a name
+// sent with %2F for its slashes is the same name) and refuses an invalid
+// one with 400 before h runs.
+func (a *API) named(prefix string, h func(c echo.Context, name string) error) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		name := strings.TrimPrefix(c.Request().URL.Path, prefix)
+		if err := streams.ValidName(name); err != nil {
+			return a.writeError(c, err)
+		}
+		return h(c, name)
+	}
+}
+
 // New builds the API.
 func New(cfg Config) *API {
 	if cfg.Logger == nil {
@@ -85,16 +99,18 @@ func (a *API) Mount(e *echo.Echo) {
 
 	g := e.Group("/api/v1", a.requireAdmin)
 	g.GET("/streams", a.listStreams)
-	g.GET("/streams/:name", a.getStream)
-	g.DELETE("/streams/:name", a.deleteStream)
+	// Stream names may contain '/' (site/cam1): a wildcard takes the rest
+	// of the path (named).
+	g.GET("/streams/*", a.named("/api/v1/streams/", a.getStream))
+	g.DELETE("/streams/*", a.named("/api/v1/streams/", a.deleteStream))
 	g.GET("/sessions", a.listSessions)
 	g.DELETE("/sessions/:id", a.kickSession)
 	g.GET("/info", a.info)
 	g.GET("/cluster", a.getCluster)
 	if a.cfg.Sources != nil {
 		g.GET("/sources", a.listSources)
-		g.GET("/sources/:name", a.getSource)
-		g.PUT("/sources/:name", a.putSource)
-		g.DELETE("/sources/:name", a.deleteSource)
+		g.GET("/sources/*", a.named("/api/v1/sources/", a.getSource))
+		g.PUT("/sources/*", a.named("/api/v1/sources/", a.putSource))
+		g.DELETE("/sources/*", a.named("/api/v1/sources/", a.deleteSource))
 	}
 }

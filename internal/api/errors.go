@@ -35,7 +35,7 @@ func statusOf(err error) int {
 	case errors.Is(err, ErrStreamNotFound), errors.Is(err, ErrSessionNotFound), errors.Is(err, ErrNotClustered),
 		errors.Is(err, ErrSourceNotFound), errors.Is(err, bridge.ErrSourceNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, ErrBadBody):
+	case errors.Is(err, ErrBadBody), errors.Is(err, streams.ErrBadName):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrNotJSON):
 		return http.StatusUnsupportedMediaType

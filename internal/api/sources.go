@@ -78,8 +78,8 @@ func (a *API) listSources(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (a *API) getSource(c echo.Context) error {
-	st, ok := a.cfg.Sources.Get(c.Param("name"))
+func (a *API) getSource(c echo.Context, name string) error {
+	st, ok := a.cfg.Sources.Get(name)
 	if !ok {
 		return a.writeError(c, ErrSourceNotFound)
 	}
@@ -89,8 +89,7 @@ func (a *API) getSource(c echo.Context) error {
 // putSource creates (201) or replaces (200) a stream's RTSP source. A
 // replacement stops the old pull before the new one starts, so the two never
 // publish at once.
-func (a *API) putSource(c echo.Context) error {
-	name := c.Param("name")
+func (a *API) putSource(c echo.Context, name string) error {
 	req, err := readSourceRequest(c.Request())
 	if err != nil {
 		return a.writeError(c, err)
@@ -122,8 +121,7 @@ func (a *API) putSource(c echo.Context) error {
 	return c.JSON(status, sourceView(st))
 }
 
-func (a *API) deleteSource(c echo.Context) error {
-	name := c.Param("name")
+func (a *API) deleteSource(c echo.Context, name string) error {
 	if err := a.cfg.Sources.Remove(name); err != nil {
 		return a.writeError(c, err)
 	}

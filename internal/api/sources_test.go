@@ -110,7 +110,23 @@ func TestSourcesCRUD(t *testing.T) {
 			}
 		})
 	}
-	wantProblem(t, call(t, "PUT", url+"/api/v1/sources/bad%20name", []byte(`{"url":"`+camera+`"}`), json...), 422, "invalid source")
+	wantProblem(t, call(t, "PUT", url+"/api/v1/sources/bad%20name", []byte(`{"url":"`+camera+`"}`), json...), 400, streams.NameRule)
+	wantProblem(t, call(t, "GET", url+"/api/v1/sources/site/", nil), 400, streams.NameRule)
+	wantProblem(t, call(t, "DELETE", url+"/api/v1/streams/-x", nil), 400, streams.NameRule)
+
+	// Names with '/' (site/cam1), written plainly or with %2F.
+	if r := call(t, "PUT", url+"/api/v1/sources/site/cam1", []byte(`{"url":"`+camera+`"}`), json...); r.Status != 201 ||
+		r.Header.Get("Location") != "/api/v1/sources/site/cam1" {
+		t.Fatalf("PUT site/cam1: %d %v %s", r.Status, r.Header, r.Body)
+	}
+	for _, p := range []string{"/api/v1/sources/site/cam1", "/api/v1/sources/site%2Fcam1", "/api/v1/streams/site/cam1"} {
+		if r := call(t, "GET", url+p, nil); r.Status != 200 || !strings.Contains(string(r.Body), `"name":"site/cam1"`) {
+			t.Errorf("GET %s: %d %s", p, r.Status, r.Body)
+		}
+	}
+	if r := call(t, "DELETE", url+"/api/v1/sources/site/cam1", nil); r.Status != 204 {
+		t.Fatalf("DELETE site/cam1: %d %s", r.Status, r.Body)
+	}
 
 	// An rtsps:// camera pinned by its certificate's fingerprint.
 	pinned := `{"url":"rtsps://127.0.0.1:1/x","fingerprint":"` + strings.Repeat("AB:", 31) + `AB"}`

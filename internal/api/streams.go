@@ -32,8 +32,7 @@ func (a *API) listStreams(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (a *API) getStream(c echo.Context) error {
-	name := c.Param("name")
+func (a *API) getStream(c echo.Context, name string) error {
 	srcs := a.sourceIndex()
 	if info, ok := a.cfg.Registry.Info(name); ok {
 		return c.JSON(http.StatusOK, a.streamView(info, srcs, a.sessionStats(), time.Now()))
@@ -85,8 +84,7 @@ func sourceStreamState(state, otherwise string) string {
 
 // deleteStream kicks the publisher and every reader; the registry ends
 // their sessions, whose peers then see the connection close.
-func (a *API) deleteStream(c echo.Context) error {
-	name := c.Param("name")
+func (a *API) deleteStream(c echo.Context, name string) error {
 	if !a.cfg.Registry.Delete(name) {
 		return a.writeError(c, ErrStreamNotFound)
 	}

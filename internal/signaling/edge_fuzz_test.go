@@ -108,7 +108,7 @@ func FuzzEdge(f *testing.F) {
 		}
 		path := "/" + prefix + "/" + name
 		if sel&0x10 != 0 {
-			path += "/livesecret" // the live session (or, under whep, a foreign one)
+			path += "/-/livesecret" // the live session (or, under whep, a foreign one)
 		}
 		if method == "DELETE" && sel&0x10 != 0 {
 			return // keep the live session for the other inputs

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wishgate/wishgate/internal/auth"
 	"github.com/wishgate/wishgate/internal/rtc"
+	"github.com/wishgate/wishgate/streams"
 )
 
 const (
@@ -62,13 +63,12 @@ func (e *typeError) Error() string {
 }
 func (e *typeError) Unwrap() error { return ErrUnsupportedType }
 
-func (s *Server) post(prefix string, ep Endpoint) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		name := c.Param("name")
+func (s *Server) post(prefix string, ep Endpoint) handler {
+	return func(c echo.Context, name, _ string) error {
 		h := c.Response().Header()
 		h.Set("Accept-Post", typeSDP)
-		if !streamName.MatchString(name) {
-			return s.writeError(c, ErrBadStreamName)
+		if err := streams.ValidName(name); err != nil {
+			return s.writeError(c, err)
 		}
 		s.mu.Lock()
 		closing := s.closing
@@ -129,7 +129,7 @@ func (s *Server) post(prefix string, ep Endpoint) echo.HandlerFunc {
 			return s.writeError(c, ErrShuttingDown)
 		}
 		registered = true
-		h.Set("Location", "/"+prefix+"/"+name+"/"+secret)
+		h.Set("Location", SessionPath(prefix, name, secret))
 		h.Set("ETag", res.Peer().ETag())
 		h.Set("Accept-Patch", typeFrag)
 		s.setLinks(h)
@@ -149,10 +149,10 @@ func (s *Server) setLinks(h http.Header) {
 	}
 }
 
-func (s *Server) patch(prefix string) echo.HandlerFunc {
-	return func(c echo.Context) error {
+func (s *Server) patch(prefix string) handler {
+	return func(c echo.Context, name, secret string) error {
 		c.Response().Header().Set("Accept-Patch", typeFrag)
-		e, err := s.lookup(prefix, c.Param("name"), c.Param("secret"))
+		e, err := s.lookup(prefix, name, secret)
 		if err != nil || ended(e.res) {
 			return s.writeError(c, ErrNotFound)
 		}
@@ -211,10 +211,10 @@ func (s *Server) checkIfMatch(ifMatch, etag string) error {
 	return ErrPreconditionFailed
 }
 
-func (s *Server) delete(prefix string) echo.HandlerFunc {
-	return func(c echo.Context) error {
+func (s *Server) delete(prefix string) handler {
+	return func(c echo.Context, name, secret string) error {
 		// If-Match is ignored on DELETE (§4.3.1): simple-whep-client sends it.
-		e, err := s.lookup(prefix, c.Param("name"), c.Param("secret"))
+		e, err := s.lookup(prefix, name, secret)
 		if err != nil {
 			return s.writeError(c, err)
 		}
@@ -234,8 +234,8 @@ func ended(r Resource) bool {
 	}
 }
 
-func (s *Server) optionsEndpoint(ep Endpoint) echo.HandlerFunc {
-	return func(c echo.Context) error {
+func (s *Server) optionsEndpoint(ep Endpoint) handler {
+	return func(c echo.Context, name, _ string) error {
 		h := c.Response().Header()
 		h.Set("Accept-Post", typeSDP)
 		if isPreflight(c.Request()) {
@@ -245,14 +245,14 @@ func (s *Server) optionsEndpoint(ep Endpoint) echo.HandlerFunc {
 		h.Set("Allow", "OPTIONS, GET, HEAD, POST")
 		h.Set("Access-Control-Allow-Methods", "OPTIONS, GET, HEAD, POST, PATCH, DELETE")
 		// ICE servers go only to clients allowed to use the endpoint.
-		if s.authorize(c, ep.Action(), c.Param("name")) == nil {
+		if s.authorize(c, ep.Action(), name) == nil {
 			s.setLinks(h)
 		}
 		return c.NoContent(http.StatusNoContent)
 	}
 }
 
-func (s *Server) optionsSession(c echo.Context) error {
+func (s *Server) optionsSession(c echo.Context, _, _ string) error {
 	h := c.Response().Header()
 	h.Set("Accept-Patch", typeFrag)
 	if !isPreflight(c.Request()) {
@@ -264,8 +264,8 @@ func (s *Server) optionsSession(c echo.Context) error {
 
 // emptyOK answers GET (2xx, no content: RFC 9725 §4.1) and HEAD (200 with
 // the Content-Type the endpoint accepts, WHEP discoverability).
-func (s *Server) emptyOK(head bool) echo.HandlerFunc {
-	return func(c echo.Context) error {
+func (s *Server) emptyOK(head bool) handler {
+	return func(c echo.Context, _, _ string) error {
 		if head {
 			c.Response().Header().Set("Content-Type", typeSDP)
 			c.Response().WriteHeader(http.StatusOK)
@@ -275,8 +275,8 @@ func (s *Server) emptyOK(head bool) echo.HandlerFunc {
 	}
 }
 
-func (s *Server) notAllowed(allow string) echo.HandlerFunc {
-	return func(c echo.Context) error {
+func (s *Server) notAllowed(allow string) handler {
+	return func(c echo.Context, _, _ string) error {
 		c.Response().Header().Set("Allow", allow)
 		return WriteProblem(c, http.StatusMethodNotAllowed, c.Request().Method+" is not supported here; allowed: "+allow)
 	}

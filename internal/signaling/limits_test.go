@@ -200,7 +200,7 @@ func TestRateLimitPerClient(t *testing.T) {
 		t.Errorf("Retry-After %q, want 2 (one token at 0.5/s)", ra)
 	}
 	// PATCH and DELETE count too; GET and OPTIONS do not.
-	wantLimited(t, send(e, "DELETE", "/whep/live/nosuch", "192.0.2.7:1002", nil), http.StatusTooManyRequests, "too many")
+	wantLimited(t, send(e, "DELETE", "/whep/live/-/nosuch", "192.0.2.7:1002", nil), http.StatusTooManyRequests, "too many")
 	if rec := send(e, "OPTIONS", "/whep/live", "192.0.2.7:1003", nil); rec.Code != http.StatusNoContent {
 		t.Errorf("OPTIONS: %d", rec.Code)
 	}
@@ -222,7 +222,7 @@ func TestRateLimitPerClient(t *testing.T) {
 	}
 	// An address sweep cannot grow the limiter beyond its bound.
 	for i := range 100 {
-		send(e, "DELETE", "/whep/live/nosuch", netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}).String()+":1", nil)
+		send(e, "DELETE", "/whep/live/-/nosuch", netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}).String()+":1", nil)
 	}
 	s.lim.mu.Lock()
 	n := len(s.lim.clients)

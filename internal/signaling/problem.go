@@ -28,7 +28,6 @@ var (
 	ErrTooLarge             = errors.New("request body too large")
 	ErrPreconditionFailed   = errors.New("If-Match does not match the session's ETag")
 	ErrPreconditionRequired = errors.New("If-Match is required")
-	ErrBadStreamName        = errors.New("invalid stream name")
 	ErrShuttingDown         = errors.New("server is shutting down")
 	// ErrUnavailable: something the answer depends on (the cluster's
 	// directory) cannot be reached right now; 503 + Retry-After.
@@ -42,7 +41,7 @@ var (
 // place where domain errors become protocol answers.
 func statusOf(err error) int {
 	switch {
-	case errors.Is(err, ErrBadStreamName), errors.Is(err, rtc.ErrMalformed):
+	case errors.Is(err, streams.ErrBadName), errors.Is(err, rtc.ErrMalformed):
 		return http.StatusBadRequest
 	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrBadToken):
 		return http.StatusUnauthorized

@@ -4,11 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"sync"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/wishgate/wishgate/internal/auth"
 	"github.com/wishgate/wishgate/internal/rtc"
@@ -109,8 +106,6 @@ type entry struct {
 	since  time.Time
 }
 
-var streamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$`)
-
 // New creates the edge.
 func New(cfg Config) *Server {
 	if cfg.MaxBodyBytes == 0 {
@@ -133,30 +128,6 @@ func New(cfg Config) *Server {
 	}
 	return &Server{cfg: cfg, log: cfg.Logger.With("component", "signaling"), sessions: map[string]*entry{}, quit: make(chan struct{}),
 		lim: newLimiter(cfg.Limits)}
-}
-
-// Mount registers the endpoint at /{prefix}/:name and its sessions at
-// /{prefix}/:name/:secret. OPTIONS is ours, not a CORS middleware's, so that
-// it carries Accept-Post and Link (W-12, PROTOCOL §3).
-func (s *Server) Mount(e *echo.Echo, prefix string, ep Endpoint) {
-	base := "/" + prefix + "/:name"
-	g := e.Group("", s.cors)
-	g.POST(base, s.post(prefix, ep), s.rateLimit)
-	g.OPTIONS(base, s.optionsEndpoint(ep))
-	g.GET(base, s.emptyOK(false))
-	g.HEAD(base, s.emptyOK(true))
-	g.PUT(base, s.notAllowed("OPTIONS, GET, HEAD, POST"))
-	g.PATCH(base, s.notAllowed("OPTIONS, GET, HEAD, POST"))
-	g.DELETE(base, s.notAllowed("OPTIONS, GET, HEAD, POST"))
-
-	res := base + "/:secret"
-	g.PATCH(res, s.patch(prefix), s.rateLimit)
-	g.DELETE(res, s.delete(prefix), s.rateLimit)
-	g.OPTIONS(res, s.optionsSession)
-	g.GET(res, s.emptyOK(false))
-	g.HEAD(res, s.emptyOK(false))
-	g.PUT(res, s.notAllowed("OPTIONS, GET, HEAD, PATCH, DELETE"))
-	g.POST(res, s.notAllowed("OPTIONS, GET, HEAD, PATCH, DELETE"))
 }
 
 // add registers a new session; the ticket is released when it ends. It

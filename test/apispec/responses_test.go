@@ -137,8 +137,8 @@ func TestResponsesMatchSpec(t *testing.T) {
 	c.do("PATCH", loc, []byte(trickle), 415, "Content-Type", sdpType)
 	c.do("PATCH", loc, []byte("a=ice-ufrag:only\r\n"), 400, "Content-Type", fragType)
 	c.do("PATCH", loc, bytes.Repeat([]byte("a"), 200<<10), 413, "Content-Type", fragType)
-	c.do("PATCH", "/whip/golden/not-a-secret", []byte(trickle), 404, "Content-Type", fragType)
-	c.do("PATCH", "/whep/cam/not-a-secret", []byte(trickle), 404, "Content-Type", fragType)
+	c.do("PATCH", "/whip/golden/-/not-a-secret", []byte(trickle), 404, "Content-Type", fragType)
+	c.do("PATCH", "/whep/cam/-/not-a-secret", []byte(trickle), 404, "Content-Type", fragType)
 	c.do("OPTIONS", loc, nil, 204)
 	c.do("OPTIONS", loc, nil, 403, "Origin", "https://evil.example", "Access-Control-Request-Method", "PATCH")
 	c.do("GET", loc, nil, 204)
@@ -146,8 +146,17 @@ func TestResponsesMatchSpec(t *testing.T) {
 	c.do("PUT", loc, nil, 405)
 	c.do("POST", loc, nil, 405)
 	c.do("DELETE", loc, nil, 200)
-	c.do("DELETE", "/whip/golden/not-a-secret", nil, 404)
-	c.do("DELETE", "/whep/cam/not-a-secret", nil, 404)
+	c.do("DELETE", "/whip/golden/-/not-a-secret", nil, 404)
+	c.do("DELETE", "/whep/cam/-/not-a-secret", nil, 404)
+	// A name with slashes: its session resource is still /whip/NAME/-/SECRET.
+	slash := c.do("POST", "/whip/site/cam9", obs, 201, "Content-Type", sdpType)
+	if l := slash.header.Get("Location"); !strings.HasPrefix(l, "/whip/site/cam9/-/") {
+		t.Errorf("Location %q for site/cam9", l)
+	}
+	c.do("GET", "/api/v1/streams/site/cam9", nil, 200)
+	c.do("GET", "/api/v1/streams/site%2Fcam9", nil, 200)
+	c.do("DELETE", slash.header.Get("Location"), nil, 200)
+	c.do("POST", "/whip/site//cam9", obs, 400, "Content-Type", sdpType)
 	whepLoc := viewer.Location()[len(a.URL()):]
 	for _, base := range []string{"/whip/cam", "/whep/cam"} {
 		c.do("OPTIONS", base, nil, 204)
@@ -170,6 +179,10 @@ func TestResponsesMatchSpec(t *testing.T) {
 	c.do("GET", "/api/v1/streams", nil, 200)
 	c.do("GET", "/api/v1/streams/cam", nil, 200)
 	c.do("GET", "/api/v1/streams/nope", nil, 404)
+	c.do("GET", "/api/v1/streams/-bad", nil, 400)
+	c.do("DELETE", "/api/v1/streams/a//b", nil, 400)
+	c.do("GET", "/api/v1/sources/a/", nil, 400)
+	c.do("DELETE", "/api/v1/sources/_a", nil, 400)
 	sessions := c.do("GET", "/api/v1/sessions", nil, 200)
 	c.do("GET", "/api/v1/info", nil, 200)
 	c.do("GET", "/api/v1/diagnostics", nil, 200)
@@ -205,7 +218,8 @@ func TestResponsesMatchSpec(t *testing.T) {
 	c.do("HEAD", "/readyz", nil, 200)
 	c.do("GET", "/metrics", nil, 200)
 	c.do("GET", "/api/openapi.yaml", nil, 200)
-	for _, p := range []string{"/", "/watch/cam", "/publish", "/publish/cam", "/embed/cam", "/static/favicon.svg", "/favicon.ico"} {
+	for _, p := range []string{"/", "/watch/cam", "/watch/site/cam1", "/publish", "/publish/cam", "/embed/site/cam1",
+		"/embed/cam", "/static/favicon.svg", "/static/js/page.js", "/favicon.ico"} {
 		r := c.do("GET", p, nil, 200)
 		c.do("HEAD", p, nil, 200)
 		c.do("GET", p, nil, 304, "If-None-Match", r.header.Get("ETag"))

@@ -30,7 +30,7 @@ func TestGoldenOffers(t *testing.T) {
 		t.Run("whip/"+f, func(t *testing.T) {
 			name := strings.NewReplacer(".", "-", "_", "-").Replace(strings.TrimSuffix(f, ".sdp"))
 			r := do(t, "POST", a.URL()+"/whip/"+name, sdpType, golden(t, f))
-			checkAnswer(t, r, "/whip/"+name+"/", "recvonly")
+			checkAnswer(t, r, "/whip/"+name+"/-/", "recvonly")
 			wantSetup := "a=setup:passive"
 			if strings.HasPrefix(f, "ffmpeg") {
 				wantSetup = "a=setup:active" // FFmpeg offers passive
@@ -74,7 +74,7 @@ func TestGoldenOffers(t *testing.T) {
 				}
 				return
 			}
-			checkAnswer(t, r, "/whep/live/", "sendonly")
+			checkAnswer(t, r, "/whep/live/-/", "sendonly")
 			if !strings.Contains(r.Body, "H264/90000") {
 				t.Error("answer does not carry the stream's H.264")
 			}
@@ -231,8 +231,8 @@ func TestHTTPErrors(t *testing.T) {
 		problem(t, do(t, "POST", u+"/whip/-bad", sdpType, obs, auth...), 400)
 	})
 	t.Run("404 unknown session", func(t *testing.T) {
-		problem(t, do(t, "DELETE", u+"/whip/a/0123456789abcdef0123456789abcdef", "", nil), 404)
-		problem(t, do(t, "PATCH", u+"/whep/a/0123456789abcdef0123456789abcdef", "application/trickle-ice-sdpfrag", []byte("a=end-of-candidates\r\n")), 404)
+		problem(t, do(t, "DELETE", u+"/whip/a/-/0123456789abcdef0123456789abcdef", "", nil), 404)
+		problem(t, do(t, "PATCH", u+"/whep/a/-/0123456789abcdef0123456789abcdef", "application/trickle-ice-sdpfrag", []byte("a=end-of-candidates\r\n")), 404)
 	})
 	t.Run("405 PUT", func(t *testing.T) {
 		r := do(t, "PUT", u+"/whip/a", sdpType, obs)

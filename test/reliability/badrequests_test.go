@@ -46,8 +46,8 @@ func TestBadRequestsDisturbNothing(t *testing.T) {
 		{"PATCH", own, "application/trickle-ice-sdpfrag", "not sdp at all", nil, 400},
 		{"PATCH", own, "application/trickle-ice-sdpfrag", "a=candidate:1 1 udp 1 127.0.0.1 9 typ host\r\n", []string{"If-Match", `"stale"`}, 412},
 		{"PATCH", own, "application/sdp", "v=0\r\n", nil, 415},
-		{"PATCH", "/whep/live/" + strings.Repeat("f", 32), "application/trickle-ice-sdpfrag", "a=end-of-candidates\r\n", nil, 404},
-		{"DELETE", "/whep/live/" + strings.Repeat("0", 32), "", "", nil, 404},
+		{"PATCH", "/whep/live/-/" + strings.Repeat("f", 32), "application/trickle-ice-sdpfrag", "a=end-of-candidates\r\n", nil, 404},
+		{"DELETE", "/whep/live/-/" + strings.Repeat("0", 32), "", "", nil, 404},
 		{"PUT", "/whep/live", "application/sdp", offer, nil, 405},
 	}
 	tr := &http.Transport{}

@@ -179,12 +179,12 @@ func TestSecretsAndScopes(t *testing.T) {
 	}
 	frag := []byte("a=ice-ufrag:x\r\na=ice-pwd:yyyyyyyyyyyyyyyyyyyyyyyy\r\n")
 	for _, c := range []struct{ method, path string }{
-		{"DELETE", "/whep/cam2/" + viewSecret},              // another stream's session
-		{"PATCH", "/whep/cam2/" + viewSecret},               // same, PATCH
-		{"DELETE", "/whip/cam1/" + viewSecret},              // a viewer's secret on the publisher's endpoint
-		{"DELETE", "/whep/cam1/" + pubSecret},               // a publisher's secret on the viewer's endpoint
-		{"DELETE", "/whip/cam2/" + pubSecret},               // cam1's publisher via cam2
-		{"DELETE", "/whep/cam1/" + strings.Repeat("0", 32)}, // guessed
+		{"DELETE", "/whep/cam2/-/" + viewSecret},              // another stream's session
+		{"PATCH", "/whep/cam2/-/" + viewSecret},               // same, PATCH
+		{"DELETE", "/whip/cam1/-/" + viewSecret},              // a viewer's secret on the publisher's endpoint
+		{"DELETE", "/whep/cam1/-/" + pubSecret},               // a publisher's secret on the viewer's endpoint
+		{"DELETE", "/whip/cam2/-/" + pubSecret},               // cam1's publisher via cam2
+		{"DELETE", "/whep/cam1/-/" + strings.Repeat("0", 32)}, // guessed
 	} {
 		x := h.do("cross-session "+c.method+" "+c.path, c.method, c.path, "application/trickle-ice-sdpfrag", frag, "If-Match", "*")
 		if x.status != 404 {

@@ -2,7 +2,7 @@
 // about once a second). Rows are updated in place, so keyboard focus on a
 // link survives the refresh.
 import { formatBitrate } from "./stats.js";
-import { param, validName } from "./page.js";
+import { namePath, param, validName } from "./page.js";
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 1000;
@@ -78,7 +78,7 @@ function newRow(name) {
     tr.append(td);
     return td;
   });
-  const enc = encodeURIComponent(name);
+  const enc = namePath(name);
   const strong = document.createElement("a");
   strong.href = `/watch/${enc}`;
   strong.textContent = name;
@@ -194,20 +194,20 @@ function urlFor(kind, name) {
     // served on another host (proxy), the page's own origin is what works
     // for this visitor's browser.
     if (kind !== "rtsp") {
-      const u = new URL(tpl.replace("{name}", encodeURIComponent(name)));
+      const u = new URL(tpl.replace("{name}", namePath(name)));
       return `${window.location.origin}${u.pathname}`;
     }
-    return tpl.replace("{name}", encodeURIComponent(name));
+    return tpl.replace("{name}", namePath(name));
   }
   if (kind === "rtsp") return "";
-  return `${window.location.origin}/${kind}/${encodeURIComponent(name)}`;
+  return `${window.location.origin}/${kind}/${namePath(name)}`;
 }
 
 function renderHowto() {
   const raw = $("new-name").value.trim();
   const name = validName(raw) ? raw : "mystream";
   const whip = urlFor("whip", name);
-  $("howto-browser").href = `/publish/${encodeURIComponent(name)}`;
+  $("howto-browser").href = `/publish/${namePath(name)}`;
   $("howto-browser").textContent = `Publish ${name}`;
   $("howto-obs-url").textContent = whip;
   $("howto-ffmpeg").textContent =
@@ -228,7 +228,7 @@ function renderHowto() {
     "  -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -pix_fmt yuv420p -g 60 -b:v 2500k \\\n" +
     "  -c:a libopus -ar 48000 -ac 2 -b:a 128k \\\n" +
     `  -f rtsp -rtsp_transport tcp "${rtsp}"`;
-  $("howto-watch").href = `/watch/${encodeURIComponent(name)}`;
+  $("howto-watch").href = `/watch/${namePath(name)}`;
   $("howto-whep").textContent = urlFor("whep", name);
 }
 

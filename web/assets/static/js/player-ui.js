@@ -4,6 +4,7 @@
 
 import { WhepPlayer } from "./whep-player.js";
 import { describe } from "./stats.js";
+import { namePath } from "./page.js";
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -49,7 +50,7 @@ export function mountPlayer(container, { name, token = "", showStats = false, gl
   const root = el("div", { class: "player", tabindex: "-1" }, video, status, unmuteHint, statsBox, controls);
   container.append(root);
 
-  const player = new WhepPlayer(video, endpoint || `/whep/${encodeURIComponent(name)}`, { token });
+  const player = new WhepPlayer(video, endpoint || `/whep/${namePath(name)}`, { token });
 
   function renderMute() {
     muteBtn.textContent = video.muted ? "Unmute" : "Mute";

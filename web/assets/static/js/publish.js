@@ -1,6 +1,6 @@
 // /publish/NAME: capture camera, microphone or screen and publish over WHIP.
 import { WhipPublisher, sendableVideoCodecs } from "./whip-publisher.js";
-import { nameFromPath, param, validName, copyText, embedSnippet } from "./page.js";
+import { nameFromPath, namePath, nameRule, param, validName, copyText, embedSnippet } from "./page.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("publish-form");
@@ -125,7 +125,7 @@ function lock(live) {
 }
 
 function showShare(name) {
-  const url = `${window.location.origin}/watch/${encodeURIComponent(name)}`;
+  const url = `${window.location.origin}/watch/${namePath(name)}`;
   $("watch-url").value = url;
   $("watch-open").href = url;
   $("embed-code").value = embedSnippet(name);
@@ -136,7 +136,7 @@ async function goLive(ev) {
   ev.preventDefault();
   const name = $("name").value.trim();
   if (!validName(name)) {
-    setStatus("error", "Invalid stream name", "Use letters, digits, '.', '_', '~' or '-', starting with a letter or digit.");
+    setStatus("error", "Invalid stream name", `Use ${nameRule}`);
     $("name").focus();
     return;
   }
@@ -145,10 +145,10 @@ async function goLive(ev) {
     lock(false);
     return;
   }
-  history.replaceState(null, "", `/publish/${encodeURIComponent(name)}`);
+  history.replaceState(null, "", `/publish/${namePath(name)}`);
   $("title-name").textContent = name;
   document.title = `Publishing ${name} — wishgate`;
-  publisher = new WhipPublisher(`/whip/${encodeURIComponent(name)}`, media, {
+  publisher = new WhipPublisher(`/whip/${namePath(name)}`, media, {
     token: $("token").value.trim(),
     codec: media.getVideoTracks().length ? $("codec").value : "",
     maxBitrate: Number($("bitrate").value),

@@ -1,6 +1,6 @@
 // /watch/NAME: the full-page player.
 import { mountPlayer } from "./player-ui.js";
-import { nameFromPath, param, embedSnippet, copyText } from "./page.js";
+import { nameFromPath, namePath, param, embedSnippet, copyText } from "./page.js";
 
 const name = nameFromPath("watch");
 document.title = `${name} — wishgate`;
@@ -17,7 +17,7 @@ snippet.value = embedSnippet(name);
 document.getElementById("copy-embed").addEventListener("click", async (ev) => {
   ev.currentTarget.textContent = (await copyText(snippet.value, snippet)) ? "Copied" : "Press Ctrl+C";
 });
-document.getElementById("publish-link").href = `/publish/${encodeURIComponent(name)}`;
+document.getElementById("publish-link").href = `/publish/${namePath(name)}`;
 
 // For people poking at the console, and for the browser tests.
 window.wishgate = { player };

@@ -7,6 +7,7 @@
 // element needs only the stream name. Attributes: stream (required),
 // token (viewer token), stats (present: open the statistics).
 import { mountPlayer } from "./player-ui.js";
+import { namePath } from "./page.js";
 
 const gateway = new URL("/", import.meta.url);
 
@@ -25,7 +26,7 @@ class WishgatePlayer extends HTMLElement {
       name,
       token: this.getAttribute("token") || "",
       showStats: this.hasAttribute("stats"),
-      endpoint: new URL(`/whep/${encodeURIComponent(name)}`, gateway).href,
+      endpoint: new URL(`/whep/${namePath(name)}`, gateway).href,
     });
   }
 
