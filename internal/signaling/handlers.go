@@ -214,7 +214,7 @@ func (s *Server) checkIfMatch(ifMatch, etag string) error {
 func (s *Server) delete(prefix string) handler {
 	return func(c echo.Context, name, secret string) error {
 		// If-Match is ignored on DELETE (§4.3.1): simple-whep-client sends it.
-		e, err := s.lookup(prefix, name, secret)
+		e, err := s.claimDelete(prefix, name, secret)
 		if err != nil {
 			return s.writeError(c, err)
 		}

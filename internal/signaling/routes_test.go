@@ -65,3 +65,21 @@ func TestBadNameSaysWhatIsValid(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteOnceConcurrent: of two DELETEs racing for one session, exactly
+// one is answered 200 (RFC 9725 §4.3.1: the resource is then gone).
+func TestDeleteOnceConcurrent(t *testing.T) {
+	_, e := limitsEdge(t, Limits{}, nil)
+	for range 20 {
+		rec := send(e, "POST", "/whep/live", "", goldenOffer(t, "chromium-156-whep.sdp"))
+		loc := rec.Header().Get("Location")
+		got := make(chan int, 2)
+		for range 2 {
+			go func() { got <- send(e, "DELETE", loc, "", nil).Code }()
+		}
+		a, b := <-got, <-got
+		if a+b != http.StatusOK+http.StatusNotFound {
+			t.Fatalf("two DELETEs of %s: %d and %d, want one 200 and one 404", loc, a, b)
+		}
+	}
+}

@@ -62,8 +62,10 @@ type Config struct {
 	RetryAfterSeconds int
 	// OfferTimeout bounds answer creation, candidate gathering included.
 	OfferTimeout time.Duration
-	// Tombstone keeps an ended session's URL answering DELETE with 200:
-	// OBS closes DTLS before it sends DELETE.
+	// Tombstone keeps the URL of a session that ended without a DELETE
+	// answering DELETE with 200: OBS closes DTLS before it sends DELETE.
+	// After an explicit DELETE the URL is gone: a second one is 404
+	// (RFC 9725 §4.3.1).
 	Tombstone    time.Duration
 	ICEServers   []ICEServer
 	AllowOrigins []string // CORS; empty or "*" means any
@@ -100,6 +102,8 @@ type entry struct {
 	stream string
 	prefix string
 	ended  bool
+	// deleted: a DELETE was answered 200; any later one is 404.
+	deleted bool
 	// public description for the control API (sessions.go)
 	id     string
 	remote string
@@ -163,6 +167,19 @@ func (s *Server) add(secret, prefix, stream string, res Resource, req OfferReque
 		s.mu.Unlock()
 	}()
 	return true
+}
+
+// claimDelete looks the session up for a DELETE and marks it deleted, so
+// that of two DELETEs, concurrent or not, exactly one is answered 200.
+func (s *Server) claimDelete(prefix, stream, secret string) (*entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.sessions[secret]
+	if e == nil || e.prefix != prefix || e.stream != stream || e.deleted {
+		return nil, ErrNotFound
+	}
+	e.deleted = true
+	return e, nil
 }
 
 func (s *Server) lookup(prefix, stream, secret string) (*entry, error) {

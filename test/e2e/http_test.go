@@ -295,9 +295,9 @@ func TestHTTPErrors(t *testing.T) {
 		if d := do(t, "DELETE", u+loc, "", nil, "If-Match", `"junk"`); d.Status != 200 {
 			t.Errorf("DELETE = %d", d.Status)
 		}
-		// The ended session answers DELETE 200 again (OBS closes DTLS first).
-		if d := do(t, "DELETE", u+loc, "", nil); d.Status != 200 {
-			t.Errorf("second DELETE = %d", d.Status)
+		// Deleted: the resource is gone (RFC 9725 §4.3.1).
+		if d := do(t, "DELETE", u+loc, "", nil); d.Status != 404 {
+			t.Errorf("second DELETE = %d, want 404", d.Status)
 		}
 	})
 }
