@@ -17,6 +17,6 @@
 // (internal/rtpconv); B-frames are detected and reported. Audio passes
 // through; codecs WebRTC cannot play (AAC, G.711 at other rates than 8 kHz
 // mono) are still published so RTSP readers keep them, and WHEP leaves them
-// out (rtpconv.WebRTCPlayable), as the source's status records. Anything
+// out (codec.WebRTCPlayable), as the source's status records. Anything
 // else is refused per track; the other tracks still flow.
 package bridge

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/pion/rtp"
 
+	"github.com/wishgate/wishgate/internal/codec"
 	"github.com/wishgate/wishgate/internal/rtpconv"
 	"github.com/wishgate/wishgate/streams"
 )
@@ -124,7 +124,7 @@ func newIngestTrack(in *ingest, mi int, m *description.Media, f format.Format) (
 		t.h264 = &rtpconv.H264{}
 		t.h264.SetParams(f.SPS, f.PPS)
 		// Packetization mode 0 or 1 comes in; mode 1 goes out.
-		t.codec.Fmtp = rtpconv.H264Fmtp(f.SPS, f.PPS)
+		t.codec.Fmtp = codec.H264Fmtp(f.SPS, f.PPS)
 	case *format.H265:
 		if f.MaxDONDiff > 0 {
 			note.Status, note.Reason = "refused", "H.265 with DONL (sprop-max-don-diff) is not supported"
@@ -132,7 +132,7 @@ func newIngestTrack(in *ingest, mi int, m *description.Media, f format.Format) (
 		}
 		t.h265 = &rtpconv.H265{}
 		t.h265.SetParams(f.VPS, f.SPS, f.PPS)
-		t.codec.Fmtp = rtpconv.H265Fmtp(f.VPS, f.SPS, f.PPS)
+		t.codec.Fmtp = codec.H265Fmtp(f.VPS, f.SPS, f.PPS)
 	case *format.Opus, *format.G711, *format.G722, *format.VP8, *format.VP9, *format.AV1:
 	case *format.MPEG4Audio, *format.MPEG4AudioLATM:
 	default:
@@ -140,10 +140,10 @@ func newIngestTrack(in *ingest, mi int, m *description.Media, f format.Format) (
 		note.Reason = "codec not supported (bridged: H.264, H.265, VP8, VP9, AV1, Opus, G.711, G.722, AAC)"
 		return nil, note
 	}
-	if err := rtpconv.WebRTCPlayable(c.MimeType, c.ClockRate, c.Channels); err != nil {
+	if err := codec.WebRTCPlayable(c.MimeType, c.ClockRate, c.Channels); err != nil {
 		note.Status = "rtsp-only"
 		note.Reason = "kept for RTSP readers, left out for WHEP viewers: " +
-			strings.TrimPrefix(err.Error(), rtpconv.ErrNotWebRTC.Error()+": ")
+			strings.TrimPrefix(err.Error(), codec.ErrNotWebRTC.Error()+": ")
 	}
 	t.emit = t.out
 	return t, note
@@ -162,24 +162,8 @@ func codecOf(m *description.Media, f format.Format) streams.Codec {
 			c.Channels = uint16(n)
 		}
 	}
-	c.Fmtp = fmtpString(f.FMTP())
+	c.Fmtp = codec.FormatFmtp(f.FMTP())
 	return c
-}
-
-func fmtpString(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(';')
-		}
-		b.WriteString(k + "=" + m[k])
-	}
-	return b.String()
 }
 
 // logNotes reports each track once, at publish time.

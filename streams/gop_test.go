@@ -212,7 +212,7 @@ func TestGOPCacheResetsOnRepublish(t *testing.T) {
 	if n, _ := tracks[0].gop.size(); n != 0 {
 		t.Fatalf("cache kept %d packets of the replaced publisher", n)
 	}
-	if !codec.IsKeyframe(h264.MimeType, sps) {
+	if !codec.Parse(h264.MimeType).Keyframe(sps) {
 		t.Fatal("test SPS payload is not detected as a keyframe")
 	}
 }

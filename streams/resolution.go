@@ -14,8 +14,8 @@ type videoSize struct{ wh atomic.Uint64 }
 // observe looks for a size in a keyframe packet: the parameter sets and key
 // frame headers that carry it travel with keyframes, so the parse runs about
 // once per GOP, never per packet.
-func (v *videoSize) observe(mime string, payload []byte) {
-	if w, h, ok := codec.Resolution(mime, payload); ok {
+func (v *videoSize) observe(id codec.ID, payload []byte) {
+	if w, h, ok := id.Resolution(payload); ok {
 		if packed := uint64(w)<<32 | uint64(h); v.wh.Load() != packed {
 			v.wh.Store(packed)
 		}

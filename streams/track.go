@@ -22,6 +22,9 @@ type Track struct {
 	Kind  Kind
 	Codec Codec
 
+	// codec is Codec.MimeType resolved once, for the per-packet path.
+	codecID codec.ID
+
 	stream *Stream
 	ssrc   uint32
 
@@ -55,7 +58,8 @@ type TrackStats struct {
 }
 
 func newTrack(s *Stream, i int, spec TrackSpec) *Track {
-	t := &Track{Index: i, Kind: spec.Kind, Codec: spec.Codec, stream: s, ssrc: rand.Uint32()}
+	t := &Track{Index: i, Kind: spec.Kind, Codec: spec.Codec, codecID: codec.Parse(spec.Codec.MimeType),
+		stream: s, ssrc: rand.Uint32()}
 	if spec.Kind == KindVideo {
 		t.gop.maxBytes = s.reg.cfg.GOPCacheBytes
 		t.hist = newHistory(videoHistory)
@@ -94,10 +98,10 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 
 	pkt.gen = gen
 	pkt.at = now.UnixNano()
-	pkt.Keyframe = codec.IsKeyframe(t.Codec.MimeType, pkt.Payload)
+	pkt.Keyframe = t.codecID.Keyframe(pkt.Payload)
 	if pkt.Keyframe && t.Kind == KindVideo {
 		t.stats.Keyframes.Add(1)
-		t.size.observe(t.Codec.MimeType, pkt.Payload)
+		t.size.observe(t.codecID, pkt.Payload)
 	}
 	t.stats.Packets.Add(1)
 	t.stats.Bytes.Add(uint64(len(pkt.Payload)))

@@ -15,9 +15,9 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/auth"
+	"github.com/wishgate/wishgate/internal/codec"
 	"github.com/wishgate/wishgate/internal/lifecycle"
 	"github.com/wishgate/wishgate/internal/rtc"
-	"github.com/wishgate/wishgate/internal/rtpconv"
 	"github.com/wishgate/wishgate/internal/signaling"
 	"github.com/wishgate/wishgate/streams"
 )
@@ -157,7 +157,7 @@ func matchTracks(offer *rtc.Offer, tracks []*streams.Track) ([]match, error) {
 			// no browser decodes it: the viewer gets the other tracks, and
 			// this m-line is rejected as if the stream had no such medium.
 			if t.Kind.String() == m.Kind && !used[t] &&
-				rtpconv.WebRTCPlayable(t.Codec.MimeType, t.Codec.ClockRate, t.Codec.Channels) == nil {
+				codec.WebRTCPlayable(t.Codec.MimeType, t.Codec.ClockRate, t.Codec.Channels) == nil {
 				track = t
 				break
 			}

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/wishgate/wishgate/internal/codec"
 )
 
 // CodecID names one entry of the client's codec catalog. The catalog is the
@@ -121,23 +123,12 @@ func CodecIDOf(p webrtc.RTPCodecParameters) (CodecID, bool) {
 			continue
 		}
 		if strings.EqualFold(c.MimeType, webrtc.MimeTypeH264) &&
-			!strings.EqualFold(fmtpValue(c.SDPFmtpLine, "profile-level-id"), fmtpValue(p.SDPFmtpLine, "profile-level-id")) {
+			!strings.EqualFold(codec.FmtpParam(c.SDPFmtpLine, "profile-level-id"), codec.FmtpParam(p.SDPFmtpLine, "profile-level-id")) {
 			continue
 		}
 		return id, true
 	}
 	return "", false
-}
-
-// fmtpValue returns the value of key in an fmtp line ("a=1;b=2"), or "".
-func fmtpValue(line, key string) string {
-	for _, kv := range strings.Split(line, ";") {
-		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
-		if ok && strings.EqualFold(k, key) {
-			return v
-		}
-	}
-	return ""
 }
 
 // kindOfMime derives the media kind from a MIME type's top-level type.

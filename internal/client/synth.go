@@ -7,6 +7,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/wishgate/wishgate/internal/codec"
 )
 
 // Synthetic media for load tests: H.264 access units with real SPS, PPS, IDR
@@ -111,15 +113,6 @@ func readMark(b []byte) (SynthMark, bool) {
 	return SynthMark{Frame: frame, SentAt: time.Unix(0, int64(sent)), Packets: int(n)}, true
 }
 
-// H.264 NAL unit types used here (H.264 Table 7-1) and the FU-A type (RFC 6184).
-const (
-	nalSlice = 1
-	nalIDR   = 5
-	nalSPS   = 7
-	nalPPS   = 8
-	nalFUA   = 28
-)
-
 // SynthVideo generates the H.264 pictures. Not safe for concurrent use; the
 // packets it returns are reused by the next call.
 type SynthVideo struct {
@@ -164,7 +157,7 @@ func (v *SynthVideo) FrameInterval() time.Duration { return time.Second / time.D
 // frames), one reference frame (H.264 §7.3.2.1.1).
 func (v *SynthVideo) spsRBSP() []byte {
 	w := &bitWriter{}
-	w.bits(nalSPS|3<<5, 8)
+	w.bits(codec.H264TypeSPS|3<<5, 8)
 	w.bits(66, 8)   // profile_idc: Baseline
 	w.bits(0xe0, 8) // constraint_set0..2: Constrained Baseline
 	w.bits(31, 8)   // level_idc 3.1
@@ -186,7 +179,7 @@ func (v *SynthVideo) spsRBSP() []byte {
 // ppsRBSP: CAVLC, one slice group, no deblocking control (H.264 §7.3.2.2).
 func ppsRBSP() []byte {
 	w := &bitWriter{}
-	w.bits(nalPPS|3<<5, 8)
+	w.bits(codec.H264TypePPS|3<<5, 8)
 	w.ue(0)      // pic_parameter_set_id
 	w.ue(0)      // seq_parameter_set_id
 	w.bit(0)     // entropy_coding_mode_flag
@@ -211,9 +204,9 @@ func ppsRBSP() []byte {
 // data.
 func (v *SynthVideo) sliceRBSP(idr bool, frameNum int, size int, m SynthMark) []byte {
 	w := &bitWriter{buf: v.rbsp[:0]}
-	typ := uint64(nalSlice)
+	typ := uint64(codec.H264TypeSlice)
 	if idr {
-		typ = nalIDR
+		typ = codec.H264TypeIDR
 	}
 	w.bits(typ|3<<5, 8)
 	w.ue(0) // first_mb_in_slice
@@ -298,7 +291,7 @@ func (v *SynthVideo) Next(now time.Time) []*rtp.Packet {
 			if end == len(body) {
 				h |= 0x40 // end
 			}
-			payloads = append(payloads, append(append(take(), hdr&0xe0|nalFUA, h), body[off:end]...))
+			payloads = append(payloads, append(append(take(), hdr&0xe0|codec.H264TypeFUA, h), body[off:end]...))
 		}
 	}
 	for len(v.pkts) < len(payloads) {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/wishgate/wishgate/internal/codec"
 )
 
 // SynthFrame is a synthetic picture received whole.
@@ -38,30 +40,30 @@ func (a *SynthAssembler) Push(h *rtp.Header, payload []byte, at time.Time) (Synt
 	if len(payload) < 2 {
 		return SynthFrame{}, false
 	}
-	switch typ := payload[0] & 0x1f; typ {
-	case nalSPS:
+	switch typ := codec.H264Type(payload[0]); typ {
+	case codec.H264TypeSPS:
 		a.sps, a.pps, a.spsTS = true, false, h.Timestamp
 		return SynthFrame{}, false
-	case nalPPS:
+	case codec.H264TypePPS:
 		if a.sps && a.spsTS == h.Timestamp {
 			a.pps, a.paramsTS = true, h.Timestamp
 		}
 		return SynthFrame{}, false
-	case nalSlice, nalIDR:
+	case codec.H264TypeSlice, codec.H264TypeIDR:
 		a.abandon()
 		if !a.start(h, payload, typ) {
 			return SynthFrame{}, false
 		}
 		return a.finishIfDone(true, at)
-	case nalFUA:
-		start, end := payload[1]&0x80 != 0, payload[1]&0x40 != 0
+	case codec.H264TypeFUA:
+		start, end := payload[1]&codec.FUStart != 0, payload[1]&codec.FUEnd != 0
 		if start {
 			a.abandon()
 			// Rebuild the NAL header the fragment stands for.
 			var head [64]byte
 			n := copy(head[1:], payload[2:])
-			head[0] = payload[0]&0xe0 | payload[1]&0x1f
-			if !a.start(h, head[:n+1], payload[1]&0x1f) {
+			head[0] = payload[0]&codec.H264NRIMask | codec.H264Type(payload[1])
+			if !a.start(h, head[:n+1], codec.H264Type(payload[1])) {
 				return SynthFrame{}, false
 			}
 			return a.finishIfDone(end, at)
@@ -85,7 +87,7 @@ func (a *SynthAssembler) start(h *rtp.Header, nal []byte, typ uint8) bool {
 		return false
 	}
 	a.active, a.ts, a.nextSeq, a.mark, a.got = true, h.Timestamp, h.SequenceNumber+1, m, 1
-	a.idr = typ == nalIDR && a.pps && a.paramsTS == h.Timestamp
+	a.idr = typ == codec.H264TypeIDR && a.pps && a.paramsTS == h.Timestamp
 	return true
 }
 
@@ -116,14 +118,14 @@ func parseSynthSlice(nal []byte, typ uint8) (SynthMark, bool) {
 		return SynthMark{}, false
 	}
 	st := r.ue()
-	if (typ == nalIDR && st != 7) || (typ == nalSlice && st != 5) {
+	if (typ == codec.H264TypeIDR && st != 7) || (typ == codec.H264TypeSlice && st != 5) {
 		return SynthMark{}, false
 	}
 	if r.ue() != 0 { // pic_parameter_set_id
 		return SynthMark{}, false
 	}
 	r.bits(4) // frame_num
-	if typ == nalIDR {
+	if typ == codec.H264TypeIDR {
 		r.ue()    // idr_pic_id
 		r.bits(2) // no_output_of_prior_pics_flag, long_term_reference_flag
 	} else {

@@ -15,7 +15,7 @@ func TestSynthVideoRoundTrip(t *testing.T) {
 	frames := 0
 	for f := 0; f < 120; f++ {
 		ps := v.Next(now)
-		if v.IsKeyframe(uint64(f)) != codec.IsKeyframe("video/H264", ps[0].Payload) {
+		if v.IsKeyframe(uint64(f)) != codec.H264.Keyframe(ps[0].Payload) {
 			t.Fatalf("frame %d: keyframe detection disagrees", f)
 		}
 		for i, p := range ps {

@@ -16,7 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/client"
-	"github.com/wishgate/wishgate/internal/rtpconv"
+	"github.com/wishgate/wishgate/internal/codec"
 	"github.com/wishgate/wishgate/streams"
 )
 
@@ -51,7 +51,7 @@ func relaySpecs(tracks []trackRec) []streams.TrackSpec {
 	var out []streams.TrackSpec
 	have := map[string]bool{}
 	for _, t := range tracks {
-		if have[t.Kind] || rtpconv.WebRTCPlayable(t.MimeType, t.ClockRate, t.Channels) != nil {
+		if have[t.Kind] || codec.WebRTCPlayable(t.MimeType, t.ClockRate, t.Channels) != nil {
 			continue
 		}
 		kind := streams.KindVideo

@@ -1,27 +1,43 @@
 package codec
 
-// aggUnits walks the units of an aggregation packet in which every NAL unit
-// is preceded by a 16-bit network-order size: H.264 STAP-A (RFC 6184 §5.7.1)
+// Units walks the units of an aggregation packet in which every NAL unit is
+// preceded by a 16-bit network-order size: H.264 STAP-A (RFC 6184 §5.7.1)
 // and H.265 AP (RFC 7798 §4.4.2). For H.265 it assumes no DONL/DOND fields,
 // which is the case whenever sprop-max-don-diff is 0 or absent (always, in
-// WebRTC). The caller slices off the packet's own payload header first.
-type aggUnits struct {
+// WebRTC; RTSP sources that use it are refused).
+//
+//	for u, ok := units.Next(); ok; u, ok = units.Next() { ... }
+//	if units.Malformed() { ... }
+type Units struct {
 	rest []byte
+	bad  bool
 }
 
-// next returns the next unit, or ok=false at the end of the packet or at the
+// AggregatedUnits walks b, an aggregation packet with its own payload header
+// (1 byte for STAP-A, 2 for AP) already sliced off.
+func AggregatedUnits(b []byte) Units { return Units{rest: b} }
+
+// Next returns the next unit, or ok=false at the end of the packet or at the
 // first inconsistent size (zero, or running past the end). Nothing after an
 // inconsistency can be located reliably, so the walk stops there instead of
-// guessing.
-func (a *aggUnits) next() (unit []byte, ok bool) {
-	if len(a.rest) < 2 {
+// guessing. A returned unit is never empty.
+func (u *Units) Next() (unit []byte, ok bool) {
+	if len(u.rest) == 0 {
 		return nil, false
 	}
-	n := int(a.rest[0])<<8 | int(a.rest[1])
-	if n == 0 || n > len(a.rest)-2 {
-		a.rest = nil
+	if len(u.rest) < 2 {
+		u.rest, u.bad = nil, true
 		return nil, false
 	}
-	unit, a.rest = a.rest[2:2+n], a.rest[2+n:]
+	n := int(u.rest[0])<<8 | int(u.rest[1])
+	if n == 0 || n > len(u.rest)-2 {
+		u.rest, u.bad = nil, true
+		return nil, false
+	}
+	unit, u.rest = u.rest[2:2+n], u.rest[2+n:]
 	return unit, true
 }
+
+// Malformed reports whether the walk stopped at an inconsistent size rather
+// than at the end of the packet.
+func (u *Units) Malformed() bool { return u.bad }

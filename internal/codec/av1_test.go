@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestIsKeyframeAV1(t *testing.T) {
+func TestKeyframeAV1(t *testing.T) {
 	// Aggregation header is Z|Y|W(2)|N|-|-|-.
 	tests := []struct {
 		name    string
@@ -22,14 +22,14 @@ func TestIsKeyframeAV1(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IsKeyframe("video/AV1", tt.payload); got != tt.want {
-				t.Errorf("IsKeyframe(% x) = %v, want %v", tt.payload, got, tt.want)
+			if got := AV1.Keyframe(tt.payload); got != tt.want {
+				t.Errorf("Keyframe(% x) = %v, want %v", tt.payload, got, tt.want)
 			}
 		})
 	}
 }
 
-func TestIsKeyframeAV1Payloader(t *testing.T) {
+func TestKeyframeAV1Payloader(t *testing.T) {
 	// pion sets N only on the packet that opens with a sequence header OBU.
 	tests := []struct {
 		sample string
@@ -43,7 +43,7 @@ func TestIsKeyframeAV1Payloader(t *testing.T) {
 			pkts := packetize(t, tt.sample)
 			got := make([]bool, len(pkts))
 			for i, p := range pkts {
-				got[i] = IsKeyframe("video/AV1", p)
+				got[i] = AV1.Keyframe(p)
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("keyframe flags = %v, want %v", got, tt.want)

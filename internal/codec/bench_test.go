@@ -22,12 +22,13 @@ func benchCases(tb testing.TB) []sample {
 	}
 }
 
-func BenchmarkIsKeyframe(b *testing.B) {
+func BenchmarkKeyframe(b *testing.B) {
 	for _, c := range benchCases(b) {
 		b.Run(c.name, func(b *testing.B) {
+			id := Parse(c.mime) // once per track, as streams does
 			b.ReportAllocs()
 			for b.Loop() {
-				IsKeyframe(c.mime, c.payload)
+				id.Keyframe(c.payload)
 			}
 		})
 	}
@@ -47,8 +48,9 @@ func BenchmarkH264NALTypes(b *testing.B) {
 func TestZeroAllocs(t *testing.T) {
 	for _, c := range benchCases(t) {
 		t.Run(c.name, func(t *testing.T) {
-			if n := testing.AllocsPerRun(100, func() { IsKeyframe(c.mime, c.payload) }); n != 0 {
-				t.Errorf("IsKeyframe allocates %v times per call", n)
+			id := Parse(c.mime)
+			if n := testing.AllocsPerRun(100, func() { id.Keyframe(c.payload) }); n != 0 {
+				t.Errorf("Keyframe allocates %v times per call", n)
 			}
 		})
 	}

@@ -13,9 +13,9 @@ func fuzzMIMEs() []string {
 	return []string{"video/H264", "video/H265", "video/VP8", "video/VP9", "video/AV1", "audio/opus", "video/rtx"}
 }
 
-// FuzzIsKeyframe checks that no payload makes IsKeyframe or H264NALTypes
+// FuzzKeyframe checks that no payload makes Keyframe or H264NALTypes
 // panic or write to the payload, and that the two H.264 entry points agree.
-func FuzzIsKeyframe(f *testing.F) {
+func FuzzKeyframe(f *testing.F) {
 	mimes := fuzzMIMEs()
 	seeds := [][]byte{
 		nil,
@@ -44,18 +44,18 @@ func FuzzIsKeyframe(f *testing.F) {
 		mime := mimes[int(m)%len(mimes)]
 		orig := bytes.Clone(payload)
 
-		got := IsKeyframe(mime, payload)
+		got := Parse(mime).Keyframe(payload)
 		types := H264NALTypes(payload, nil)
 
 		if !bytes.Equal(payload, orig) {
 			t.Fatalf("payload modified: % x -> % x", orig, payload)
 		}
-		if IsAudio(mime) && !got {
-			t.Fatalf("IsKeyframe(%q) = false, audio is always a refresh point", mime)
+		if Parse(mime).Audio() && !got {
+			t.Fatalf("Keyframe(%q) = false, audio is always a refresh point", mime)
 		}
-		if kindOf(mime) == kindH264 {
+		if Parse(mime) == H264 {
 			if want := slices.ContainsFunc(types, h264Refresh); got != want {
-				t.Fatalf("IsKeyframe = %v but H264NALTypes = %v for % x", got, types, payload)
+				t.Fatalf("Keyframe = %v but H264NALTypes = %v for % x", got, types, payload)
 			}
 		}
 	})

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestIsKeyframeH264(t *testing.T) {
+func TestKeyframeH264(t *testing.T) {
 	tests := []struct {
 		name    string
 		payload []byte
@@ -48,14 +48,14 @@ func TestIsKeyframeH264(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IsKeyframe("video/H264", tt.payload); got != tt.want {
-				t.Errorf("IsKeyframe(% x) = %v, want %v", tt.payload, got, tt.want)
+			if got := H264.Keyframe(tt.payload); got != tt.want {
+				t.Errorf("Keyframe(% x) = %v, want %v", tt.payload, got, tt.want)
 			}
 		})
 	}
 }
 
-func TestIsKeyframeH264Payloader(t *testing.T) {
+func TestKeyframeH264Payloader(t *testing.T) {
 	// Expected per packet, in order. pion sends SPS+PPS in a STAP-A (or as
 	// single NAL units with DisableStapA) ahead of the FU-A fragmented IDR;
 	// the IDR's first fragment is also a valid start, its continuations not.
@@ -72,7 +72,7 @@ func TestIsKeyframeH264Payloader(t *testing.T) {
 			pkts := packetize(t, tt.sample)
 			got := make([]bool, len(pkts))
 			for i, p := range pkts {
-				got[i] = IsKeyframe("video/H264", p)
+				got[i] = H264.Keyframe(p)
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("keyframe flags = %v, want %v", got, tt.want)

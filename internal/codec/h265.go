@@ -3,50 +3,59 @@ package codec
 // H.265 NAL unit types (ITU-T H.265 Table 7-1) and RTP packet types
 // (RFC 7798 §4.4).
 const (
-	h265IRAPFirst = 16 // BLA_W_LP
-	h265IRAPLast  = 21 // CRA_NUT; 22-23 are reserved IRAP types, never emitted
-	h265VPS       = 32
-	h265SPS       = 33
-	h265AP        = 48
-	h265FU        = 49
+	H265TypeIRAPLow  = 16 // BLA_W_LP, the first IRAP type
+	H265TypeIRAPHigh = 21 // CRA_NUT; 22-23 are reserved IRAP types, never emitted
+	H265TypeVPS      = 32
+	H265TypeSPS      = 33
+	H265TypePPS      = 34
+	H265TypeAP       = 48
+	H265TypeFU       = 49
 
-	// h265HeaderLen is the 2-byte NAL unit / payload header (RFC 7798 §1.1.4).
-	h265HeaderLen  = 2
-	h265FUTypeMask = 0x3F
+	// H265HeaderLen is the 2-byte NAL unit / payload header (RFC 7798 §1.1.4).
+	H265HeaderLen = 2
+	// H265FUTypeMask selects the type from the FU header S|E|FuType(6).
+	H265FUTypeMask = 0x3F
 )
 
-// h265Type extracts the 6-bit type from the first header byte:
+// H265Type extracts the 6-bit type from the first header byte:
 // F(1) | Type(6) | LayerId high bit(1).
-func h265Type(b0 byte) uint8 { return (b0 >> 1) & 0x3F }
+func H265Type(b0 byte) uint8 { return (b0 >> 1) & 0x3F }
+
+// H265IsNAL reports whether t is a real NAL unit type rather than an RTP
+// packetization type (AP 48, FU 49, PACI 50, and the unspecified 51-63).
+func H265IsNAL(t uint8) bool { return t < H265TypeAP }
+
+// H265IsIRAP reports whether t is an IRAP picture (BLA, IDR, CRA).
+func H265IsIRAP(t uint8) bool { return t >= H265TypeIRAPLow && t <= H265TypeIRAPHigh }
 
 // h265Refresh reports whether NAL type t starts a decoder refresh point: any
-// IRAP picture (BLA, IDR, CRA; H.265 Table 7-1), or the VPS/SPS that encoders send
-// immediately ahead of it and without which it cannot be decoded.
+// IRAP picture, or the VPS/SPS that encoders send immediately ahead of it and
+// without which it cannot be decoded.
 func h265Refresh(t uint8) bool {
-	return (t >= h265IRAPFirst && t <= h265IRAPLast) || t == h265VPS || t == h265SPS
+	return H265IsIRAP(t) || t == H265TypeVPS || t == H265TypeSPS
 }
 
 func h265Keyframe(payload []byte) bool {
-	if len(payload) < h265HeaderLen {
+	if len(payload) < H265HeaderLen {
 		return false
 	}
-	switch t := h265Type(payload[0]); t {
-	case h265AP:
-		units := aggUnits{rest: payload[h265HeaderLen:]}
-		for u, ok := units.next(); ok; u, ok = units.next() {
-			if len(u) >= h265HeaderLen && h265Refresh(h265Type(u[0])) {
+	switch t := H265Type(payload[0]); t {
+	case H265TypeAP:
+		units := AggregatedUnits(payload[H265HeaderLen:])
+		for u, ok := units.Next(); ok; u, ok = units.Next() {
+			if len(u) >= H265HeaderLen && h265Refresh(H265Type(u[0])) {
 				return true
 			}
 		}
 		return false
-	case h265FU:
+	case H265TypeFU:
 		// Payload header (2) + FU header S|E|FuType(6) (RFC 7798 §4.4.3).
 		// No DONL is assumed, as for APs.
-		const fuHeader = h265HeaderLen
-		return len(payload) > fuHeader && payload[fuHeader]&fuStart != 0 &&
-			h265Refresh(payload[fuHeader]&h265FUTypeMask)
+		const fuHeader = H265HeaderLen
+		return len(payload) > fuHeader && payload[fuHeader]&FUStart != 0 &&
+			h265Refresh(payload[fuHeader]&H265FUTypeMask)
 	default:
-		// Single NAL unit packets; PACI (50) and reserved types never match.
+		// Single NAL units; PACI (50) and reserved types never match.
 		return h265Refresh(t)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestIsKeyframeH265(t *testing.T) {
+func TestKeyframeH265(t *testing.T) {
 	// Two-byte NAL headers are (type<<1, 0x01): layer 0, TID 1.
 	tests := []struct {
 		name    string
@@ -50,14 +50,14 @@ func TestIsKeyframeH265(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IsKeyframe("video/H265", tt.payload); got != tt.want {
-				t.Errorf("IsKeyframe(% x) = %v, want %v", tt.payload, got, tt.want)
+			if got := H265.Keyframe(tt.payload); got != tt.want {
+				t.Errorf("Keyframe(% x) = %v, want %v", tt.payload, got, tt.want)
 			}
 		})
 	}
 }
 
-func TestIsKeyframeH265Payloader(t *testing.T) {
+func TestKeyframeH265Payloader(t *testing.T) {
 	// pion aggregates VPS/SPS/PPS into one AP ahead of the FU-fragmented IDR.
 	tests := []struct {
 		sample string
@@ -71,7 +71,7 @@ func TestIsKeyframeH265Payloader(t *testing.T) {
 			pkts := packetize(t, tt.sample)
 			got := make([]bool, len(pkts))
 			for i, p := range pkts {
-				got[i] = IsKeyframe("video/H265", p)
+				got[i] = H265.Keyframe(p)
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("keyframe flags = %v, want %v", got, tt.want)

@@ -2,9 +2,9 @@ package codec
 
 import "testing"
 
-// TestIsKeyframeDispatch covers MIME routing; the per-codec rules have their
+// TestKeyframeDispatch covers MIME routing; the per-codec rules have their
 // own tests.
-func TestIsKeyframeDispatch(t *testing.T) {
+func TestKeyframeDispatch(t *testing.T) {
 	idr := []byte{0x65, 0x88, 0x84}
 	tests := []struct {
 		name    string
@@ -28,8 +28,8 @@ func TestIsKeyframeDispatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IsKeyframe(tt.mime, tt.payload); got != tt.want {
-				t.Errorf("IsKeyframe(%q, % x) = %v, want %v", tt.mime, tt.payload, got, tt.want)
+			if got := Parse(tt.mime).Keyframe(tt.payload); got != tt.want {
+				t.Errorf("Parse(%q).Keyframe(% x) = %v, want %v", tt.mime, tt.payload, got, tt.want)
 			}
 		})
 	}

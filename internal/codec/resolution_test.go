@@ -64,7 +64,7 @@ func TestResolution(t *testing.T) {
 		{"empty", "video/H264", nil, 0, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w, h, ok := Resolution(tc.mime, tc.payload)
+			w, h, ok := Parse(tc.mime).Resolution(tc.payload)
 			if w != tc.w || h != tc.h || ok != tc.ok {
 				t.Errorf("got %dx%d %v, want %dx%d %v", w, h, ok, tc.w, tc.h, tc.ok)
 			}
@@ -81,7 +81,7 @@ func FuzzResolution(f *testing.F) {
 	f.Add(uint8(4), cat([]byte{0x18}, av1SeqHdr))
 	mimes := []string{"video/H264", "video/H265", "video/VP8", "video/VP9", "video/AV1"}
 	f.Fuzz(func(t *testing.T, m uint8, payload []byte) {
-		w, h, ok := Resolution(mimes[int(m)%len(mimes)], payload)
+		w, h, ok := Parse(mimes[int(m)%len(mimes)]).Resolution(payload)
 		if !ok && (w != 0 || h != 0) {
 			t.Fatalf("size %dx%d without ok", w, h)
 		}

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestIsKeyframeVP8(t *testing.T) {
+func TestKeyframeVP8(t *testing.T) {
 	// Descriptor byte 0 is X|R|N|S|R|PID(3); 0x10 is S=1, PID=0. The byte
 	// after the descriptor is the frame tag whose bit 0 is P (0 = key).
 	const key, inter = 0x50, 0x31
@@ -44,14 +44,14 @@ func TestIsKeyframeVP8(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IsKeyframe("video/VP8", tt.payload); got != tt.want {
-				t.Errorf("IsKeyframe(% x) = %v, want %v", tt.payload, got, tt.want)
+			if got := VP8.Keyframe(tt.payload); got != tt.want {
+				t.Errorf("Keyframe(% x) = %v, want %v", tt.payload, got, tt.want)
 			}
 		})
 	}
 }
 
-func TestIsKeyframeVP8Payloader(t *testing.T) {
+func TestKeyframeVP8Payloader(t *testing.T) {
 	tests := []struct {
 		sample string
 		want   []bool
@@ -65,7 +65,7 @@ func TestIsKeyframeVP8Payloader(t *testing.T) {
 			pkts := packetize(t, tt.sample)
 			got := make([]bool, len(pkts))
 			for i, p := range pkts {
-				got[i] = IsKeyframe("video/VP8", p)
+				got[i] = VP8.Keyframe(p)
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("keyframe flags = %v, want %v", got, tt.want)

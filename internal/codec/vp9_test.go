@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestIsKeyframeVP9(t *testing.T) {
+func TestKeyframeVP9(t *testing.T) {
 	// Descriptor byte 0 is I|P|L|F|B|E|V|Z; the layer byte is
 	// TID(3)|U|SID(3)|D.
 	tests := []struct {
@@ -40,14 +40,14 @@ func TestIsKeyframeVP9(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IsKeyframe("video/VP9", tt.payload); got != tt.want {
-				t.Errorf("IsKeyframe(% x) = %v, want %v", tt.payload, got, tt.want)
+			if got := VP9.Keyframe(tt.payload); got != tt.want {
+				t.Errorf("Keyframe(% x) = %v, want %v", tt.payload, got, tt.want)
 			}
 		})
 	}
 }
 
-func TestIsKeyframeVP9Payloader(t *testing.T) {
+func TestKeyframeVP9Payloader(t *testing.T) {
 	tests := []struct {
 		sample string
 		want   []bool
@@ -61,7 +61,7 @@ func TestIsKeyframeVP9Payloader(t *testing.T) {
 			pkts := packetize(t, tt.sample)
 			got := make([]bool, len(pkts))
 			for i, p := range pkts {
-				got[i] = IsKeyframe("video/VP9", p)
+				got[i] = VP9.Keyframe(p)
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("keyframe flags = %v, want %v", got, tt.want)

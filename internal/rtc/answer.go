@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+
+	"github.com/wishgate/wishgate/internal/codec"
 )
 
 // AnswerOptions tune FinalizeAnswer.
@@ -121,7 +123,7 @@ func splitLines(s string) []string {
 func withStereo(line string) string {
 	for _, p := range []string{"stereo=1", "sprop-stereo=1"} {
 		key, _, _ := strings.Cut(p, "=")
-		if fmtpParam(line[strings.IndexByte(line, ' ')+1:], key) == "" {
+		if codec.FmtpParam(line[strings.IndexByte(line, ' ')+1:], key) == "" {
 			line += ";" + p
 		}
 	}

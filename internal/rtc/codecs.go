@@ -3,6 +3,7 @@ package rtc
 import (
 	"strings"
 
+	"github.com/wishgate/wishgate/internal/codec"
 	"github.com/wishgate/wishgate/streams"
 )
 
@@ -26,7 +27,7 @@ func ChooseIngestCodec(m OfferMedia) (OfferCodec, error) {
 			}
 			// H.264 in packetization-mode 1 allows FU-A, which every
 			// encoder at a real bitrate needs (RFC 6184 §6.3).
-			if mime == "video/H264" && fmtpParam(c.Fmtp, "packetization-mode") != "1" {
+			if mime == "video/H264" && codec.FmtpParam(c.Fmtp, "packetization-mode") != "1" {
 				if fallback == nil {
 					fallback = &m.Codecs[i]
 				}
@@ -45,14 +46,7 @@ func ChooseIngestCodec(m OfferMedia) (OfferCodec, error) {
 // clockOK rejects variants this gateway cannot pass through unchanged
 // (e.g. G.711 at 16 kHz, which WebRTC peers don't decode).
 func clockOK(c OfferCodec) bool {
-	switch strings.ToLower(c.MimeType) {
-	case "audio/opus":
-		return c.ClockRate == 48000
-	case "audio/pcmu", "audio/pcma", "audio/g722":
-		return c.ClockRate == 8000 && c.Channels <= 1
-	default:
-		return c.ClockRate == 90000
-	}
+	return codec.WebRTCPlayable(c.MimeType, c.ClockRate, c.Channels) == nil
 }
 
 // ChooseEgressCodec picks, from a viewer's m-section, the payload type that
@@ -81,16 +75,16 @@ func ChooseEgressCodec(m OfferMedia, src streams.Codec) (OfferCodec, error) {
 // wins. Decoders follow in-band parameters, so a profile mismatch is only a
 // preference, but a packetization mode or VP9/AV1 profile mismatch is not.
 func egressScore(c OfferCodec, src streams.Codec) int {
-	switch strings.ToLower(src.MimeType) {
-	case "video/h264":
+	switch codec.Parse(src.MimeType) {
+	case codec.H264:
 		if strings.TrimSpace(c.Fmtp) == "" {
 			// GStreamer's whepsrc offers every codec without fmtp lines
 			// (PROTOCOL §2.3); its decoders follow the in-band SPS and
 			// accept FU-A, so a bare H264 is a match of last resort.
 			return 0
 		}
-		srcMode := fmtpParam(src.Fmtp, "packetization-mode")
-		mode := fmtpParam(c.Fmtp, "packetization-mode")
+		srcMode := codec.FmtpParam(src.Fmtp, "packetization-mode")
+		mode := codec.FmtpParam(c.Fmtp, "packetization-mode")
 		if srcMode == "1" && mode != "1" {
 			return -1
 		}
@@ -98,7 +92,7 @@ func egressScore(c OfferCodec, src streams.Codec) int {
 		if mode == srcMode {
 			score++
 		}
-		sp, cp := fmtpParam(src.Fmtp, "profile-level-id"), fmtpParam(c.Fmtp, "profile-level-id")
+		sp, cp := codec.FmtpParam(src.Fmtp, "profile-level-id"), codec.FmtpParam(c.Fmtp, "profile-level-id")
 		if len(sp) >= 4 && len(cp) >= 4 && strings.EqualFold(sp[:2], cp[:2]) {
 			score += 2
 			if strings.EqualFold(sp[:4], cp[:4]) {
@@ -106,15 +100,15 @@ func egressScore(c OfferCodec, src streams.Codec) int {
 			}
 		}
 		return score
-	case "video/vp9":
-		if orDefault(fmtpParam(c.Fmtp, "profile-id"), "0") != orDefault(fmtpParam(src.Fmtp, "profile-id"), "0") {
+	case codec.VP9:
+		if orDefault(codec.FmtpParam(c.Fmtp, "profile-id"), "0") != orDefault(codec.FmtpParam(src.Fmtp, "profile-id"), "0") {
 			return -1
 		}
-	case "video/av1":
-		if orDefault(fmtpParam(c.Fmtp, "profile"), "0") != orDefault(fmtpParam(src.Fmtp, "profile"), "0") {
+	case codec.AV1:
+		if orDefault(codec.FmtpParam(c.Fmtp, "profile"), "0") != orDefault(codec.FmtpParam(src.Fmtp, "profile"), "0") {
 			return -1
 		}
-	case "audio/pcmu", "audio/pcma", "audio/g722":
+	case codec.PCMU, codec.PCMA, codec.G722:
 		if c.Channels > 1 {
 			return -1
 		}
@@ -168,6 +162,6 @@ func StreamCodec(c OfferCodec) streams.Codec {
 
 // IsStereoOpus reports whether an Opus source sends two channels.
 func IsStereoOpus(c streams.Codec) bool {
-	return strings.EqualFold(c.MimeType, "audio/opus") &&
-		(fmtpParam(c.Fmtp, "stereo") == "1" || fmtpParam(c.Fmtp, "sprop-stereo") == "1")
+	return codec.Parse(c.MimeType) == codec.Opus &&
+		(codec.FmtpParam(c.Fmtp, "stereo") == "1" || codec.FmtpParam(c.Fmtp, "sprop-stereo") == "1")
 }

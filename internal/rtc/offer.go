@@ -172,17 +172,6 @@ func staticPayloadType(kind string, pt uint8) (string, uint32, uint16) {
 	return "", 0, 0
 }
 
-// fmtpParam returns a parameter of an fmtp line ("" if absent).
-func fmtpParam(fmtp, key string) string {
-	for _, kv := range strings.Split(fmtp, ";") {
-		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
-		if strings.EqualFold(k, key) {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
 // HasFeedback reports whether the codec's rtcp-fb lines include fb.
 func (c OfferCodec) HasFeedback(fb string) bool {
 	for _, f := range c.Feedback {

@@ -14,6 +14,10 @@
 // so they add no latency beyond reassembling one fragmented NAL unit, and they
 // reuse their buffers: the steady-state path does not allocate.
 //
+// What the repacketizers know about the bitstream (NAL unit types,
+// aggregation layout, parameter sets, the fmtp lines describing the output)
+// comes from internal/codec; this package only cuts and joins payloads.
+//
 // A repacketizer is used by one goroutine at a time.
 package rtpconv
 

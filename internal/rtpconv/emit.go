@@ -1,6 +1,10 @@
 package rtpconv
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/wishgate/wishgate/internal/codec"
+)
 
 // Emit receives one output RTP payload. The payload aliases the
 // repacketizer's buffers (or the input packet) and is valid only during the
@@ -56,10 +60,10 @@ func (f *fragmenter) fragment(nal []byte, hdr []byte, skip int, max int, marker 
 		last := n == len(data)
 		fu := &f.buf[len(hdr)-1]
 		if first {
-			*fu |= 0x80
+			*fu |= codec.FUStart
 		}
 		if last {
-			*fu |= 0x40
+			*fu |= codec.FUEnd
 		}
 		f.buf = append(f.buf, data[:n]...)
 		emit(f.buf, marker && last)
@@ -85,25 +89,6 @@ func (f *fragmenter) aggregate(hdr []byte, units [][]byte, max int) []byte {
 		f.buf = append(f.buf, u...)
 	}
 	return f.buf
-}
-
-// units walks an aggregation packet's size-prefixed units; ok is false at
-// the end or at the first inconsistent size.
-type units struct{ rest []byte }
-
-func (a *units) next() (unit []byte, ok bool, bad bool) {
-	if len(a.rest) == 0 {
-		return nil, false, false
-	}
-	if len(a.rest) < 2 {
-		return nil, false, true
-	}
-	n := int(a.rest[0])<<8 | int(a.rest[1])
-	if n == 0 || n > len(a.rest)-2 {
-		return nil, false, true
-	}
-	unit, a.rest = a.rest[2:2+n], a.rest[2+n:]
-	return unit, true, false
 }
 
 // auTracker follows access-unit boundaries by RTP timestamp (some cameras
@@ -140,11 +125,20 @@ func (s *seqTracker) gap(seq uint16) bool {
 	return gap
 }
 
-func setParam(dst *[]byte, nal []byte) bool {
-	if string(*dst) == string(nal) {
-		return false
+// paramsSeen records which parameter sets the current access unit carried.
+type paramsSeen uint8
+
+func (s *paramsSeen) add(k codec.ParamKind) {
+	if k != codec.NotParam {
+		*s |= 1 << k
 	}
-	// A fresh slice, never the old one's storage: Params hands these out.
-	*dst = append([]byte(nil), nal...)
+}
+
+func (s paramsSeen) has(kinds ...codec.ParamKind) bool {
+	for _, k := range kinds {
+		if s&(1<<k) == 0 {
+			return false
+		}
+	}
 	return true
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/pion/rtp"
+
+	"github.com/wishgate/wishgate/internal/codec"
 )
 
 // fuzzPackets turns fuzz bytes into a packet sequence: per packet a flags
@@ -64,18 +66,14 @@ func checkH264Payload(p []byte, max int) error {
 	}
 	switch t := p[0] & 0x1F; {
 	case t >= 1 && t <= 23:
-	case t == h264STAPA:
-		it := units{rest: p[1:]}
-		for {
-			_, ok, bad := it.next()
-			if bad {
-				return fmt.Errorf("malformed STAP-A % x", p[:min(len(p), 16)])
-			}
-			if !ok {
-				break
-			}
+	case t == codec.H264TypeSTAPA:
+		it := codec.AggregatedUnits(p[1:])
+		for _, ok := it.Next(); ok; _, ok = it.Next() {
 		}
-	case t == h264FUA:
+		if it.Malformed() {
+			return fmt.Errorf("malformed STAP-A % x", p[:min(len(p), 16)])
+		}
+	case t == codec.H264TypeFUA:
 		if len(p) < 3 {
 			return fmt.Errorf("FU-A of %d bytes", len(p))
 		}
@@ -92,24 +90,23 @@ func checkH265Payload(p []byte, max int) error {
 	if len(p) < 2 || len(p) > max {
 		return fmt.Errorf("payload of %d bytes (max %d)", len(p), max)
 	}
-	switch t := h265Type(p[0]); {
-	case t < h265AP:
-	case t == h265AP:
-		it := units{rest: p[2:]}
-		for {
-			u, ok, bad := it.next()
-			if bad || (ok && len(u) < 2) {
+	switch t := codec.H265Type(p[0]); {
+	case t < codec.H265TypeAP:
+	case t == codec.H265TypeAP:
+		it := codec.AggregatedUnits(p[2:])
+		for u, ok := it.Next(); ok; u, ok = it.Next() {
+			if len(u) < 2 {
 				return fmt.Errorf("malformed AP % x", p[:min(len(p), 16)])
 			}
-			if !ok {
-				break
-			}
 		}
-	case t == h265FU:
+		if it.Malformed() {
+			return fmt.Errorf("malformed AP % x", p[:min(len(p), 16)])
+		}
+	case t == codec.H265TypeFU:
 		if len(p) < 4 {
 			return fmt.Errorf("FU of %d bytes", len(p))
 		}
-		if inner := p[2] & 0x3F; inner >= h265AP {
+		if inner := p[2] & 0x3F; inner >= codec.H265TypeAP {
 			return fmt.Errorf("FU carrying NAL type %d", inner)
 		}
 	default:

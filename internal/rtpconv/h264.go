@@ -1,15 +1,9 @@
 package rtpconv
 
-import "github.com/pion/rtp"
+import (
+	"github.com/pion/rtp"
 
-// H.264 NAL unit types (ITU-T H.264 Table 7-1) and RTP packet types
-// (RFC 6184 §5.2).
-const (
-	h264IDR   = 5
-	h264SPS   = 7
-	h264PPS   = 8
-	h264STAPA = 24
-	h264FUA   = 28
+	"github.com/wishgate/wishgate/internal/codec"
 )
 
 // H264 re-packetizes an H.264 RTP stream (packetization mode 0 or 1) into
@@ -25,13 +19,12 @@ type H264 struct {
 	MaxPayload int
 	Stats      Stats
 
-	sps, pps []byte
-	version  uint64
+	ps codec.ParamSets
 
 	au  auTracker
 	seq seqTracker
-	// hasSPS/hasPPS: the current access unit already carried them.
-	hasSPS, hasPPS bool
+	// seen: the parameter sets the current access unit already carried.
+	seen paramsSeen
 
 	fu     []byte
 	inFU   bool
@@ -41,17 +34,13 @@ type H264 struct {
 
 // SetParams seeds the parameter sets, from sprop-parameter-sets.
 func (h *H264) SetParams(sps, pps []byte) {
-	if len(sps) > 0 && setParam(&h.sps, sps) {
-		h.version++
-	}
-	if len(pps) > 0 && setParam(&h.pps, pps) {
-		h.version++
-	}
+	h.ps.Learn(codec.H264, sps)
+	h.ps.Learn(codec.H264, pps)
 }
 
 // Params returns the current SPS and PPS (nil until known) and a version
 // that changes whenever either changes. The slices are never modified.
-func (h *H264) Params() (sps, pps []byte, version uint64) { return h.sps, h.pps, h.version }
+func (h *H264) Params() (sps, pps []byte, version uint64) { return h.ps.SPS, h.ps.PPS, h.ps.Version }
 
 func (h *H264) max() int {
 	if h.MaxPayload > 0 {
@@ -68,7 +57,7 @@ func (h *H264) Push(pkt *rtp.Packet, emit Emit) error {
 		h.Stats.LostFragments++
 	}
 	if newAU, back := h.au.next(pkt.Timestamp); newAU {
-		h.hasSPS, h.hasPPS = false, false
+		h.seen = 0
 		if back {
 			h.Stats.Reordered++
 		}
@@ -77,12 +66,12 @@ func (h *H264) Push(pkt *rtp.Packet, emit Emit) error {
 	if len(p) == 0 {
 		return nil // keep-alive padding some cameras send
 	}
-	switch t := p[0] & 0x1F; {
-	case t >= 1 && t <= 23:
+	switch t := codec.H264Type(p[0]); {
+	case codec.H264IsNAL(t):
 		h.nal(p, pkt.Marker, emit)
-	case t == h264STAPA:
+	case t == codec.H264TypeSTAPA:
 		return h.stapA(p, pkt.Marker, emit)
-	case t == h264FUA:
+	case t == codec.H264TypeFUA:
 		return h.fuA(p, pkt.Marker, emit)
 	default:
 		return ErrUnsupportedPacket
@@ -91,38 +80,24 @@ func (h *H264) Push(pkt *rtp.Packet, emit Emit) error {
 }
 
 func (h *H264) stapA(p []byte, marker bool, emit Emit) error {
-	var idr, sps, pps bool
-	it := units{rest: p[1:]}
-	for {
-		u, ok, bad := it.next()
-		if bad {
-			return ErrMalformed
-		}
-		if !ok {
-			break
-		}
+	idr := false
+	it := codec.AggregatedUnits(p[1:])
+	for u, ok := it.Next(); ok; u, ok = it.Next() {
 		// Only NAL units are aggregated (RFC 6184 §5.7.1): a unit typed as
 		// another STAP or FU would be re-emitted as a broken packet.
-		if t := u[0] & 0x1F; t < 1 || t > 23 {
+		t := codec.H264Type(u[0])
+		if !codec.H264IsNAL(t) {
 			return ErrMalformed
 		}
-		switch u[0] & 0x1F {
-		case h264SPS:
-			sps = true
-			if setParam(&h.sps, u) {
-				h.version++
-			}
-		case h264PPS:
-			pps = true
-			if setParam(&h.pps, u) {
-				h.version++
-			}
-		case h264IDR:
-			idr = true
-		}
+		idr = idr || t == codec.H264TypeIDR
 	}
-	h.hasSPS = h.hasSPS || sps
-	h.hasPPS = h.hasPPS || pps
+	if it.Malformed() {
+		return ErrMalformed
+	}
+	it = codec.AggregatedUnits(p[1:])
+	for u, ok := it.Next(); ok; u, ok = it.Next() {
+		h.seen.add(h.ps.Learn(codec.H264, u))
+	}
 	if idr {
 		h.insertParams(emit)
 	}
@@ -130,10 +105,10 @@ func (h *H264) stapA(p []byte, marker bool, emit Emit) error {
 		emit(p, marker)
 		return nil
 	}
-	it = units{rest: p[1:]}
-	u, ok, _ := it.next()
+	it = codec.AggregatedUnits(p[1:])
+	u, ok := it.Next()
 	for ok {
-		next, more, _ := it.next()
+		next, more := it.Next()
 		h.out(u, marker && !more, emit)
 		u, ok = next, more
 	}
@@ -144,15 +119,15 @@ func (h *H264) fuA(p []byte, marker bool, emit Emit) error {
 	if len(p) < 3 {
 		return ErrMalformed
 	}
-	start, end := p[1]&0x80 != 0, p[1]&0x40 != 0
+	start, end := p[1]&codec.FUStart != 0, p[1]&codec.FUEnd != 0
 	if start {
 		// A fragmented unit is a NAL unit, never another STAP/FU
 		// (RFC 6184 §5.8); reassembled, one would go out as garbage.
-		if t := p[1] & 0x1F; t < 1 || t > 23 {
+		if !codec.H264IsNAL(codec.H264Type(p[1])) {
 			h.inFU = false
 			return ErrMalformed
 		}
-		h.fu = append(h.fu[:0], p[0]&0xE0|p[1]&0x1F)
+		h.fu = append(h.fu[:0], p[0]&codec.H264NRIMask|codec.H264Type(p[1]))
 		h.inFU = true
 	} else if !h.inFU {
 		// The start was lost (or we joined mid-unit): nothing to decode.
@@ -174,18 +149,8 @@ func (h *H264) fuA(p []byte, marker bool, emit Emit) error {
 
 // nal handles one complete NAL unit.
 func (h *H264) nal(nal []byte, marker bool, emit Emit) {
-	switch nal[0] & 0x1F {
-	case h264SPS:
-		h.hasSPS = true
-		if setParam(&h.sps, nal) {
-			h.version++
-		}
-	case h264PPS:
-		h.hasPPS = true
-		if setParam(&h.pps, nal) {
-			h.version++
-		}
-	case h264IDR:
+	h.seen.add(h.ps.Learn(codec.H264, nal))
+	if codec.H264Type(nal[0]) == codec.H264TypeIDR {
 		h.insertParams(emit)
 	}
 	h.out(nal, marker, emit)
@@ -196,19 +161,21 @@ func (h *H264) nal(nal []byte, marker bool, emit Emit) {
 // otherwise leave a WebRTC viewer, which never reads the SDP's sprop, unable
 // to decode anything (mediamtx does the same in its H.264 remuxer).
 func (h *H264) insertParams(emit Emit) {
-	if (h.hasSPS && h.hasPPS) || h.sps == nil || h.pps == nil {
+	if h.seen.has(codec.SPS, codec.PPS) || !h.ps.Complete(codec.H264) {
 		return
 	}
-	h.hasSPS, h.hasPPS = true, true
+	h.seen.add(codec.SPS)
+	h.seen.add(codec.PPS)
 	h.Stats.ParamsInserted++
-	nri := max(h.sps[0], h.pps[0]) & 0x60
-	h.params[0], h.params[1] = h.sps, h.pps
-	if p := h.frag.aggregate([]byte{nri | h264STAPA}, h.params[:], h.max()); p != nil {
+	sps, pps := h.ps.SPS, h.ps.PPS
+	nri := max(sps[0], pps[0]) & 0x60
+	h.params[0], h.params[1] = sps, pps
+	if p := h.frag.aggregate([]byte{nri | codec.H264TypeSTAPA}, h.params[:], h.max()); p != nil {
 		emit(p, false)
 		return
 	}
-	h.out(h.sps, false, emit)
-	h.out(h.pps, false, emit)
+	h.out(sps, false, emit)
+	h.out(pps, false, emit)
 }
 
 // out sends one NAL unit, fragmenting it if it exceeds the budget.
@@ -219,6 +186,6 @@ func (h *H264) out(nal []byte, marker bool, emit Emit) {
 		return
 	}
 	h.Stats.Fragmented++
-	hdr := [2]byte{nal[0]&0xE0 | h264FUA, nal[0] & 0x1F}
+	hdr := [2]byte{nal[0]&codec.H264NRIMask | codec.H264TypeFUA, codec.H264Type(nal[0])}
 	h.frag.fragment(nal, hdr[:], 1, m, marker, emit)
 }

@@ -182,42 +182,6 @@ func TestH264Errors(t *testing.T) {
 	}
 }
 
-func TestH264Fmtp(t *testing.T) {
-	got := H264Fmtp(testSPS, testPPS)
-	want := "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f;sprop-parameter-sets=Z2QAH6zZQFA=,aOvjyw=="
-	if got != want {
-		t.Errorf("H264Fmtp = %q, want %q", got, want)
-	}
-	if got := H264Fmtp(nil, nil); got != "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f" {
-		t.Errorf("H264Fmtp(nil) = %q", got)
-	}
-}
-
-func TestWebRTCPlayable(t *testing.T) {
-	for _, tt := range []struct {
-		mime     string
-		rate     uint32
-		channels uint16
-		ok       bool
-	}{
-		{"video/H264", 90000, 0, true},
-		{"video/H265", 90000, 0, true},
-		{"audio/opus", 48000, 2, true},
-		{"audio/PCMA", 8000, 1, true},
-		{"audio/PCMU", 16000, 1, false},
-		{"audio/MPEG4-GENERIC", 48000, 2, false},
-		{"video/JPEG", 90000, 0, false},
-	} {
-		err := WebRTCPlayable(tt.mime, tt.rate, tt.channels)
-		if (err == nil) != tt.ok {
-			t.Errorf("%s/%d: err = %v, want ok=%v", tt.mime, tt.rate, err, tt.ok)
-		}
-		if err != nil && !errors.Is(err, ErrNotWebRTC) {
-			t.Errorf("%s: error %v does not wrap ErrNotWebRTC", tt.mime, err)
-		}
-	}
-}
-
 // BenchmarkH264 checks the steady-state path allocates nothing.
 func BenchmarkH264(b *testing.B) {
 	var h H264

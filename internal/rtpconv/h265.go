@@ -1,20 +1,10 @@
 package rtpconv
 
-import "github.com/pion/rtp"
+import (
+	"github.com/pion/rtp"
 
-// H.265 NAL unit types (ITU-T H.265 Table 7-1) and RTP packet types
-// (RFC 7798 §4.4).
-const (
-	h265IRAPFirst = 16 // BLA_W_LP
-	h265IRAPLast  = 21 // CRA_NUT
-	h265VPS       = 32
-	h265SPS       = 33
-	h265PPS       = 34
-	h265AP        = 48
-	h265FU        = 49
+	"github.com/wishgate/wishgate/internal/codec"
 )
-
-func h265Type(b0 byte) uint8 { return (b0 >> 1) & 0x3F }
 
 // H265 re-packetizes an H.265 RTP stream into packets of at most MaxPayload
 // bytes, inserting VPS, SPS and PPS before every IRAP picture that does not
@@ -25,12 +15,11 @@ type H265 struct {
 	MaxPayload int
 	Stats      Stats
 
-	vps, sps, pps []byte
-	version       uint64
+	ps codec.ParamSets
 
-	au                     auTracker
-	seq                    seqTracker
-	hasVPS, hasSPS, hasPPS bool
+	au   auTracker
+	seq  seqTracker
+	seen paramsSeen
 
 	fu     []byte
 	inFU   bool
@@ -40,20 +29,15 @@ type H265 struct {
 
 // SetParams seeds the parameter sets, from sprop-vps/sps/pps.
 func (h *H265) SetParams(vps, sps, pps []byte) {
-	for _, p := range []struct {
-		dst *[]byte
-		v   []byte
-	}{{&h.vps, vps}, {&h.sps, sps}, {&h.pps, pps}} {
-		if len(p.v) > 0 && setParam(p.dst, p.v) {
-			h.version++
-		}
+	for _, p := range [][]byte{vps, sps, pps} {
+		h.ps.Learn(codec.H265, p)
 	}
 }
 
 // Params returns the current parameter sets and a version that changes with
 // them. The slices are never modified.
 func (h *H265) Params() (vps, sps, pps []byte, version uint64) {
-	return h.vps, h.sps, h.pps, h.version
+	return h.ps.VPS, h.ps.SPS, h.ps.PPS, h.ps.Version
 }
 
 func (h *H265) max() int {
@@ -70,7 +54,7 @@ func (h *H265) Push(pkt *rtp.Packet, emit Emit) error {
 		h.Stats.LostFragments++
 	}
 	if newAU, back := h.au.next(pkt.Timestamp); newAU {
-		h.hasVPS, h.hasSPS, h.hasPPS = false, false, false
+		h.seen = 0
 		if back {
 			h.Stats.Reordered++
 		}
@@ -82,12 +66,12 @@ func (h *H265) Push(pkt *rtp.Packet, emit Emit) error {
 	if len(p) < 3 {
 		return ErrMalformed
 	}
-	switch t := h265Type(p[0]); {
-	case t < h265AP:
+	switch t := codec.H265Type(p[0]); {
+	case codec.H265IsNAL(t):
 		h.nal(p, pkt.Marker, emit)
-	case t == h265AP:
+	case t == codec.H265TypeAP:
 		return h.ap(p, pkt.Marker, emit)
-	case t == h265FU:
+	case t == codec.H265TypeFU:
 		return h.fuPkt(p, pkt.Marker, emit)
 	default:
 		return ErrUnsupportedPacket
@@ -95,42 +79,27 @@ func (h *H265) Push(pkt *rtp.Packet, emit Emit) error {
 	return nil
 }
 
+// learn records a parameter set and reports whether u is an IRAP picture.
 func (h *H265) learn(u []byte) (irap bool) {
-	switch t := h265Type(u[0]); {
-	case t == h265VPS:
-		h.hasVPS = true
-		if setParam(&h.vps, u) {
-			h.version++
-		}
-	case t == h265SPS:
-		h.hasSPS = true
-		if setParam(&h.sps, u) {
-			h.version++
-		}
-	case t == h265PPS:
-		h.hasPPS = true
-		if setParam(&h.pps, u) {
-			h.version++
-		}
-	case t >= h265IRAPFirst && t <= h265IRAPLast:
-		return true
-	}
-	return false
+	h.seen.add(h.ps.Learn(codec.H265, u))
+	return codec.H265IsIRAP(codec.H265Type(u[0]))
 }
 
 func (h *H265) ap(p []byte, marker bool, emit Emit) error {
-	irap := false
-	it := units{rest: p[2:]}
-	for {
-		u, ok, bad := it.next()
+	it := codec.AggregatedUnits(p[codec.H265HeaderLen:])
+	for u, ok := it.Next(); ok; u, ok = it.Next() {
 		// An AP aggregates NAL units only, not other APs, FUs or PACIs
 		// (RFC 7798 §4.4.2).
-		if bad || (ok && (len(u) < 2 || h265Type(u[0]) >= h265AP)) {
+		if len(u) < codec.H265HeaderLen || !codec.H265IsNAL(codec.H265Type(u[0])) {
 			return ErrMalformed
 		}
-		if !ok {
-			break
-		}
+	}
+	if it.Malformed() {
+		return ErrMalformed
+	}
+	irap := false
+	it = codec.AggregatedUnits(p[codec.H265HeaderLen:])
+	for u, ok := it.Next(); ok; u, ok = it.Next() {
 		irap = h.learn(u) || irap
 	}
 	if irap {
@@ -140,10 +109,10 @@ func (h *H265) ap(p []byte, marker bool, emit Emit) error {
 		emit(p, marker)
 		return nil
 	}
-	it = units{rest: p[2:]}
-	u, ok, _ := it.next()
+	it = codec.AggregatedUnits(p[codec.H265HeaderLen:])
+	u, ok := it.Next()
 	for ok {
-		next, more, _ := it.next()
+		next, more := it.Next()
 		h.out(u, marker && !more, emit)
 		u, ok = next, more
 	}
@@ -152,8 +121,9 @@ func (h *H265) ap(p []byte, marker bool, emit Emit) error {
 
 func (h *H265) fuPkt(p []byte, marker bool, emit Emit) error {
 	fh := p[2]
-	start, end := fh&0x80 != 0, fh&0x40 != 0
-	if start && fh&0x3F >= h265AP {
+	start, end := fh&codec.FUStart != 0, fh&codec.FUEnd != 0
+	inner := fh & codec.H265FUTypeMask
+	if start && !codec.H265IsNAL(inner) {
 		// FUs carry NAL units, never aggregation or fragmentation units
 		// (RFC 7798 §4.4.3); reassembled, one would go out as garbage.
 		h.inFU = false
@@ -162,7 +132,7 @@ func (h *H265) fuPkt(p []byte, marker bool, emit Emit) error {
 	if start {
 		// Rebuild the NAL unit header: F and LayerId high bit from the
 		// payload header, the FU's type, LayerId low bits and TID from byte 1.
-		h.fu = append(h.fu[:0], p[0]&0x81|(fh&0x3F)<<1, p[1])
+		h.fu = append(h.fu[:0], p[0]&0x81|inner<<1, p[1])
 		h.inFU = true
 	} else if !h.inFU {
 		return nil
@@ -191,14 +161,16 @@ func (h *H265) nal(nal []byte, marker bool, emit Emit) {
 // insertParams sends the cached VPS/SPS/PPS ahead of an IRAP picture whose
 // access unit lacks them (see H264.insertParams).
 func (h *H265) insertParams(emit Emit) {
-	if (h.hasVPS && h.hasSPS && h.hasPPS) || h.vps == nil || h.sps == nil || h.pps == nil {
+	if h.seen.has(codec.VPS, codec.SPS, codec.PPS) || !h.ps.Complete(codec.H265) {
 		return
 	}
-	h.hasVPS, h.hasSPS, h.hasPPS = true, true, true
+	h.seen.add(codec.VPS)
+	h.seen.add(codec.SPS)
+	h.seen.add(codec.PPS)
 	h.Stats.ParamsInserted++
-	h.params[0], h.params[1], h.params[2] = h.vps, h.sps, h.pps
+	h.params[0], h.params[1], h.params[2] = h.ps.VPS, h.ps.SPS, h.ps.PPS
 	// AP payload header: F=0, type 48, LayerId 0, TID 1 (RFC 7798 §4.4.2).
-	if p := h.frag.aggregate([]byte{h265AP << 1, 1}, h.params[:], h.max()); p != nil {
+	if p := h.frag.aggregate([]byte{codec.H265TypeAP << 1, 1}, h.params[:], h.max()); p != nil {
 		emit(p, false)
 		return
 	}
@@ -216,6 +188,6 @@ func (h *H265) out(nal []byte, marker bool, emit Emit) {
 	h.Stats.Fragmented++
 	// Payload header of type FU keeping F, LayerId and TID; FU header with
 	// the original type (RFC 7798 §4.4.3).
-	hdr := [3]byte{nal[0]&0x81 | h265FU<<1, nal[1], h265Type(nal[0])}
+	hdr := [3]byte{nal[0]&0x81 | codec.H265TypeFU<<1, nal[1], codec.H265Type(nal[0])}
 	h.frag.fragment(nal, hdr[:], 2, m, marker, emit)
 }

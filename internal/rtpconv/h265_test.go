@@ -1,7 +1,7 @@
 package rtpconv
 
 import (
-	"strings"
+	"github.com/wishgate/wishgate/internal/codec"
 	"testing"
 )
 
@@ -16,7 +16,7 @@ var (
 func h265FUs(nal []byte, size int) [][]byte {
 	var out [][]byte
 	data := nal[2:]
-	typ := h265Type(nal[0])
+	typ := codec.H265Type(nal[0])
 	for first := true; len(data) > 0; first = false {
 		n := min(size-3, len(data))
 		fh := typ
@@ -62,15 +62,5 @@ func TestH265(t *testing.T) {
 				t.Error("marker not on last packet")
 			}
 		})
-	}
-}
-
-func TestH265Fmtp(t *testing.T) {
-	got := H265Fmtp(nil, nil, nil)
-	if !strings.HasPrefix(got, "level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST") {
-		t.Errorf("H265Fmtp(nil) = %q", got)
-	}
-	if got := H265Fmtp(testVPS, []byte{0x42}, testPPS5); !strings.Contains(got, "sprop-vps=QAEMAQ==") {
-		t.Errorf("H265Fmtp = %q, want sprop-vps", got)
 	}
 }

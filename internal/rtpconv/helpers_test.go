@@ -2,6 +2,7 @@ package rtpconv
 
 import (
 	"bytes"
+	"github.com/wishgate/wishgate/internal/codec"
 	"testing"
 
 	"github.com/pion/rtp"
@@ -76,7 +77,7 @@ func h265NALs(t *testing.T, pkts []outPkt) [][]byte {
 	var fu []byte
 	for _, p := range pkts {
 		b := p.payload
-		switch h265Type(b[0]) {
+		switch codec.H265Type(b[0]) {
 		case 48:
 			r := b[2:]
 			for len(r) > 0 {
