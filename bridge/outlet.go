@@ -24,27 +24,27 @@ type outlet struct {
 
 	ready chan struct{} // closed once stream is set
 
-	mu      sync.Mutex
-	stream  *gortsplib.ServerStream
-	medias  []*description.Media
-	pts     []uint8
-	params  []*paramSets
-	readers map[*gortsplib.ServerSession]struct{}
-	linger  *time.Timer
-	closed  bool
+	mu           sync.Mutex
+	stream       *gortsplib.ServerStream
+	medias       []*description.Media
+	payloadTypes []uint8
+	params       []*paramSets
+	readers      map[*gortsplib.ServerSession]struct{}
+	linger       *time.Timer
+	closed       bool
 }
 
 func newOutlet(srv *Server, name string, sub *streams.Subscription, tracks []*streams.Track) *outlet {
 	o := &outlet{
 		srv: srv, name: name, sub: sub, tracks: tracks,
-		ready:   make(chan struct{}),
-		readers: map[*gortsplib.ServerSession]struct{}{},
-		params:  make([]*paramSets, len(tracks)),
-		pts:     make([]uint8, len(tracks)),
+		ready:        make(chan struct{}),
+		readers:      map[*gortsplib.ServerSession]struct{}{},
+		params:       make([]*paramSets, len(tracks)),
+		payloadTypes: make([]uint8, len(tracks)),
 	}
 	for i, t := range tracks {
 		o.params[i] = newParamSets(t.Codec)
-		o.pts[i] = payloadType(i, t.Codec)
+		o.payloadTypes[i] = payloadType(i, t.Codec)
 	}
 	o.mu.Lock()
 	o.armLingerLocked()
@@ -128,7 +128,7 @@ func (o *outlet) WriteRTP(track int, hdr *rtp.Header, payload []byte) error {
 	if m == nil {
 		return nil
 	}
-	hdr.PayloadType = o.pts[track]
+	hdr.PayloadType = o.payloadTypes[track]
 	// WritePacketRTP marshals synchronously; the header and payload are
 	// not kept. A closed stream only means the outlet is going away.
 	_ = st.WritePacketRTP(m, &rtp.Packet{Header: *hdr, Payload: payload})

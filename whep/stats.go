@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/signaling"
 )
@@ -115,7 +116,7 @@ func (f *firstFrameSink) WriteRTP(i int, h *rtp.Header, payload []byte) error {
 		return err
 	}
 	if !f.done.Load() && i < len(f.s.sink) {
-		if lt := f.s.sink[i]; lt != nil && lt.packets.Load() > 0 && (lt.kind.String() == "video" || !f.s.hasVideo()) &&
+		if lt := f.s.sink[i]; lt != nil && lt.packets.Load() > 0 && (lt.kind == webrtc.RTPCodecTypeVideo || !f.s.hasVideo()) &&
 			!f.done.Swap(true) {
 			if cb := f.s.h.OnFirstFrame; cb != nil {
 				cb(time.Since(f.s.start))
@@ -127,7 +128,7 @@ func (f *firstFrameSink) WriteRTP(i int, h *rtp.Header, payload []byte) error {
 
 func (s *session) hasVideo() bool {
 	for _, lt := range s.sink {
-		if lt != nil && lt.kind.String() == "video" {
+		if lt != nil && lt.kind == webrtc.RTPCodecTypeVideo {
 			return true
 		}
 	}

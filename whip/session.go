@@ -21,16 +21,16 @@ var errDeleted = errors.New("deleted by the client")
 // session is one WHIP publisher. pion's callbacks only post to channels; the
 // session goroutine (run) owns every state change.
 type session struct {
-	h     *Handler
-	req   signaling.OfferRequest
-	peer  *rtc.Peer
-	pc    *webrtc.PeerConnection
-	pub   *streams.Publication
-	specs []streams.TrackSpec
-	pts   []uint8 // negotiated payload type per track
-	mids  map[string]int
-	log   *slog.Logger
-	start time.Time
+	h            *Handler
+	req          signaling.OfferRequest
+	peer         *rtc.Peer
+	pc           *webrtc.PeerConnection
+	pub          *streams.Publication
+	specs        []streams.TrackSpec
+	payloadTypes []uint8 // negotiated per track
+	mids         map[string]int
+	log          *slog.Logger
+	start        time.Time
 
 	tracks  chan *webrtc.TrackRemote
 	states  chan webrtc.PeerConnectionState
@@ -61,7 +61,7 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 		loss:    make([]seqLoss, len(specs)),
 	}
 	for _, c := range chosen {
-		s.pts = append(s.pts, c.Codec.PayloadType)
+		s.payloadTypes = append(s.payloadTypes, c.Codec.PayloadType)
 	}
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		select {
@@ -156,7 +156,7 @@ func (s *session) loop(ctx context.Context) error {
 func (s *session) trackIndex(t *webrtc.TrackRemote) int {
 	// Match by payload type first: clients without a MID extension
 	// (OBS, FFmpeg) are demuxed by SSRC, and the PT is what we negotiated.
-	for i, pt := range s.pts {
+	for i, pt := range s.payloadTypes {
 		if uint8(t.PayloadType()) == pt && kindOf(t.Kind()) == s.specs[i].Kind {
 			return i
 		}
@@ -193,7 +193,7 @@ func (s *session) startReader(t *webrtc.TrackRemote) {
 		s.discard(t)
 		return
 	}
-	pt := s.pts[i]
+	pt := s.payloadTypes[i]
 	s.readers.Add(1)
 	go func() {
 		defer s.readers.Done()

@@ -30,7 +30,7 @@ func NewPeer(pc *webrtc.PeerConnection) *Peer { return &Peer{PC: pc} }
 // candidate gathered (the server cannot trickle, RFC 9725 §4.3.2).
 func (p *Peer) Negotiate(ctx context.Context, offer *Offer, opts AnswerOptions) (string, error) {
 	if err := p.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
-		return "", unsupportedOrMalformed(err)
+		return "", unsupportedOffer(err)
 	}
 	local, err := p.answer(ctx)
 	if err != nil {
@@ -48,7 +48,7 @@ func (p *Peer) Negotiate(ctx context.Context, offer *Offer, opts AnswerOptions) 
 func (p *Peer) answer(ctx context.Context) (string, error) {
 	ans, err := p.PC.CreateAnswer(nil)
 	if err != nil {
-		return "", unsupportedOrMalformed(err)
+		return "", unsupportedOffer(err)
 	}
 	gathered := webrtc.GatheringCompletePromise(p.PC)
 	if err := p.PC.SetLocalDescription(ans); err != nil {
@@ -62,9 +62,10 @@ func (p *Peer) answer(ctx context.Context) (string, error) {
 	return p.PC.LocalDescription().SDP, nil
 }
 
-// unsupportedOrMalformed classifies pion's refusal of an offer that passed
-// our own parse: it is nearly always a semantic problem (422), not syntax.
-func unsupportedOrMalformed(err error) error {
+// unsupportedOffer classifies pion's refusal of an offer that passed our own
+// parse: it is nearly always a semantic problem (422), not syntax, so it is
+// reported as ErrUnsupported.
+func unsupportedOffer(err error) error {
 	return fmt.Errorf("%w: %v", ErrUnsupported, err)
 }
 
