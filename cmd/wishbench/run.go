@@ -91,7 +91,8 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	r.Config.WarmupS, r.Config.MeasureS = cfg.Warmup.Seconds(), cfg.Measure.Seconds()
 	r.Config.ViewerNACK = cfg.ViewerNACK
 
-	hc := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	hc := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64},
+		CheckRedirect: client.RedirectPolicy(cfg.Token)} // a full cluster node answers 307
 	defer hc.CloseIdleConnections()
 
 	// The publisher.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -214,8 +213,8 @@ func postSDP(ctx context.Context, hc *http.Client, endpoint, token, offer string
 		return "", "", fmt.Errorf("POST %s: %s: %.200s", endpoint, resp.Status, bytes.TrimSpace(body))
 	}
 	if loc := resp.Header.Get("Location"); loc != "" {
-		base, _ := url.Parse(endpoint)
-		if u, err := base.Parse(loc); err == nil {
+		// Relative to the URL that answered: a full node redirects (307).
+		if u, err := resp.Request.URL.Parse(loc); err == nil {
 			location = u.String()
 		}
 	}

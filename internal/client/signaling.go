@@ -50,9 +50,25 @@ func newSignaler(endpoint string, o *Options) (*signaler, error) {
 	s := &signaler{client: o.HTTPClient, token: o.Token, header: o.Header, endpoint: u}
 	if s.client == nil {
 		s.transport = http.DefaultTransport.(*http.Transport).Clone()
-		s.client = &http.Client{Transport: s.transport}
+		s.client = &http.Client{Transport: s.transport, CheckRedirect: RedirectPolicy(o.Token)}
 	}
 	return s, nil
+}
+
+// RedirectPolicy follows up to 10 redirects, as net/http does, and sends
+// the bearer token again on each: net/http drops Authorization when the
+// redirect leaves the host, and a full gateway redirects a POST to
+// another node of its cluster (307, RFC 9725 §4.5).
+func RedirectPolicy(token string) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return fmt.Errorf("client: stopped after %d redirects", len(via))
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return nil
+	}
 }
 
 // close releases the private HTTP client's idle connections.
@@ -142,7 +158,9 @@ func (s *signaler) postOffer(ctx context.Context, offer string) (string, error) 
 	if loc == "" {
 		return "", fmt.Errorf("%w: 201 without Location", ErrProtocol)
 	}
-	locURL, err := s.endpoint.Parse(loc) // resolves relative references against the endpoint
+	// Relative to the URL that answered: a redirect (307) may have moved
+	// the POST to another gateway.
+	locURL, err := resp.Request.URL.Parse(loc)
 	if err != nil {
 		return "", fmt.Errorf("%w: bad Location %q: %v", ErrProtocol, loc, err)
 	}

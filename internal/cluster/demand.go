@@ -30,9 +30,7 @@ func (n *Node) Demand(ctx context.Context, name string) error {
 	l, owned, err := n.owner(ctx, name)
 	if err != nil {
 		if n.cfg.LocalDemand != nil {
-			if derr := n.cfg.LocalDemand(ctx, name); derr == nil {
-				return nil
-			}
+			_ = n.cfg.LocalDemand(ctx, name) // a camera of this node may start
 		}
 		if info, ok := n.cfg.Registry.Info(name); ok && info.State == streams.StateLive {
 			return nil

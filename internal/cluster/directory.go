@@ -68,7 +68,8 @@ func (n *Node) load(r nodeRecord) (float64, bool) {
 
 // heartbeat writes this node's record with the TTL.
 func (n *Node) heartbeat() error {
-	b, _ := json.Marshal(n.record())
+	rec := n.record()
+	b, _ := json.Marshal(rec)
 	res, err := n.st.run(n.ctx, heartbeatScript, []string{keyNode + n.cfg.NodeID},
 		string(b), n.instance, n.cfg.URL, ms(n.cfg.LeaseTTL))
 	if err != nil {
@@ -82,6 +83,7 @@ func (n *Node) heartbeat() error {
 		return err
 	}
 	n.metrics.idConflict(n.log, nil)
+	n.lastFull.Store(rec.Full)
 	return nil
 }
 

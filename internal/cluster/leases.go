@@ -84,6 +84,15 @@ func (n *Node) onRegistryEvent(e streams.Event) {
 		n.dirty[e.Stream] = true
 		n.mu.Unlock()
 		n.poke()
+	case streams.EventSubscribed, streams.EventLeft:
+		if n.cfg.MaxViewers > 0 || n.cfg.MaxSessions > 0 {
+			// Whether this node is full may have changed: the other
+			// nodes must not redirect viewers here on stale news.
+			n.mu.Lock()
+			n.loadChanged = true
+			n.mu.Unlock()
+			n.poke()
+		}
 	}
 	n.relays.touch(e.Stream)
 }
@@ -114,11 +123,22 @@ func (n *Node) tick(full bool) {
 		}
 	}
 	n.mu.Lock()
-	rejoin := n.rejoin
-	n.rejoin = false
+	rejoin, loadChanged := n.rejoin, n.loadChanged
+	n.rejoin, n.loadChanged = false, false
 	n.mu.Unlock()
+	if !full && loadChanged && n.record().Full != n.lastFull.Load() {
+		_ = n.heartbeat()
+	}
 	if rejoin {
 		n.log.Info("rejoining the cluster: registering this node's streams again")
+		// What we held before the outage is registered like what was
+		// published during it: another node may hold it now (split brain).
+		n.mu.Lock()
+		for name, o := range n.owned {
+			n.pending[name] = o.l
+		}
+		n.owned = map[string]owned{}
+		n.mu.Unlock()
 		if err := n.heartbeat(); err != nil {
 			return
 		}
@@ -157,6 +177,11 @@ func (n *Node) reconcile(full bool) {
 		n.mu.Lock()
 		o, isOwned := n.owned[name]
 		n.mu.Unlock()
+		if ok && !local && len(info.Subscribers) > 0 {
+			// Readers whose publisher left (or moved to another node):
+			// a relay follows the stream to wherever it is published.
+			n.relays.ensure(name)
+		}
 		switch {
 		case local && isOwned:
 			n.renewLease(name, o.l, info)
@@ -236,7 +261,9 @@ func (n *Node) lose(name string, info streams.StreamInfo, owner, why string) {
 	n.mu.Unlock()
 	n.log.Warn("ending the local publisher: the stream belongs to another node", "stream", name, "owner", owner, "reason", why)
 	n.cfg.Registry.Kick(id)
-	n.relays.touch(name)
+	if len(info.Subscribers) > 0 {
+		n.relays.ensure(name) // the readers stay: relay the winner to them
+	}
 }
 
 // wasLost reports whether the publisher with session id was ended because

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wishgate/wishgate/streams"
@@ -79,7 +80,11 @@ type Node struct {
 	lost    map[string]string // stream -> session id of a local publisher ended for another node
 	sources map[string]bool   // camera pull rights this node holds
 	rejoin  bool              // Redis came back: re-register everything
-	closed  bool
+	// loadChanged: a reader came or went; lastFull is what the last
+	// heartbeat said about room for viewers.
+	loadChanged bool
+	lastFull    atomic.Bool
+	closed      bool
 }
 
 // ErrIDInUse: another running gateway has this node id.

@@ -101,8 +101,10 @@ type relay struct {
 }
 
 func newRelay(rs *relays, name string) *relay {
+	now := time.Now()
+	// Created because a reader wants it: held until that reader arrives.
 	r := &relay{rs: rs, name: name, wake: make(chan struct{}, 1), done: make(chan struct{}),
-		liveCh: make(chan struct{}), lastReader: time.Now()}
+		liveCh: make(chan struct{}), lastReader: now, holdUntil: now.Add(5 * time.Second)}
 	r.ctx, r.cancel = context.WithCancel(rs.n.ctx)
 	return r
 }

@@ -12,6 +12,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -282,4 +284,8 @@ func relayReaders(t *testing.T, a *app.App, stream string) int {
 		}
 	}
 	return n
+}
+
+func osReadFile(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join("..", "..", "testdata", "sdp", name))
 }
