@@ -88,12 +88,12 @@ func (s *Server) post(prefix string, ep Endpoint) handler {
 			return s.writeError(c, err)
 		}
 		if prefix == "whep" && s.cfg.Overflow != nil && s.cfg.Overflow.Overloaded() {
-			return s.overflow(c, ErrOverloaded)
+			return s.overflow(c, name, ErrOverloaded)
 		}
 		tk, err := s.lim.admit(prefix, name)
 		if err != nil {
 			if prefix == "whep" {
-				return s.overflow(c, err)
+				return s.overflow(c, name, err)
 			}
 			return s.writeError(c, err)
 		}

@@ -33,11 +33,11 @@ func full(err error) bool {
 // path and query on a node with room, or the error (503 + Retry-After).
 // The path is the same on every node, so the redirected POST is the one
 // the client sent, token included.
-func (s *Server) overflow(c echo.Context, cause error) error {
+func (s *Server) overflow(c echo.Context, name string, cause error) error {
 	if s.cfg.Overflow == nil || !full(cause) {
 		return s.writeError(c, cause)
 	}
-	base, ok := s.cfg.Overflow.Redirect(c.Request().Context(), c.Param("name"))
+	base, ok := s.cfg.Overflow.Redirect(c.Request().Context(), name)
 	if !ok {
 		return s.writeError(c, cause)
 	}

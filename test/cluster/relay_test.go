@@ -14,18 +14,18 @@ import (
 func TestRelayFansOut(t *testing.T) {
 	_, nodes := startCluster(t, 3, nil)
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
-	publish(t, n1, "show", 25, 0)
+	publish(t, n1, "site/show", 25, 0)
 
 	start := time.Now()
-	first := play(t, n3, "show")
+	first := play(t, n3, "site/show")
 	first.waitFrames(t, 1)
 	t.Logf("first frame on an edge, relay set-up included: %s", time.Since(start).Round(time.Millisecond))
 
 	var views []*viewer
 	for i := 0; i < 5; i++ {
-		views = append(views, play(t, n2, "show"))
+		views = append(views, play(t, n2, "site/show"))
 		if i > 0 {
-			views = append(views, play(t, n3, "show"))
+			views = append(views, play(t, n3, "site/show"))
 		}
 	}
 	views = append(views, first)
@@ -44,11 +44,11 @@ func TestRelayFansOut(t *testing.T) {
 			}
 		}
 	}
-	if got := relayReaders(t, n1, "show"); got != 2 {
+	if got := relayReaders(t, n1, "site/show"); got != 2 {
 		t.Fatalf("origin has %d relay readers, want one per edge (2) for 10 edge viewers", got)
 	}
 	for _, edge := range nodes[1:] {
-		info, _ := edge.Registry.Info("show")
+		info, _ := edge.Registry.Info("site/show")
 		if info.Publisher == nil || info.Publisher.Protocol != "relay" || info.Publisher.Origin != "n1" {
 			t.Fatalf("edge publisher %+v, want a relay from n1", info.Publisher)
 		}
@@ -85,8 +85,8 @@ func TestRelayFansOut(t *testing.T) {
 		}
 	}
 	waitFor(t, linger+3*time.Second, "node 2's relay to stop", func() bool {
-		_, ok := n2.Registry.Info("show")
-		return !ok && relayReaders(t, n1, "show") == 1
+		_, ok := n2.Registry.Info("site/show")
+		return !ok && relayReaders(t, n1, "site/show") == 1
 	})
 	if n3.Cluster().Stats().Relays != 1 {
 		t.Fatalf("node 3 relays %d streams, want 1", n3.Cluster().Stats().Relays)
