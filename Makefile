@@ -9,8 +9,12 @@ test: vet
 vet:
 	$(GO) vet ./...
 
+# The full binary: cgo on, for the audio transcoder (internal/transcode),
+# which needs gcc, pkg-config and libavcodec-dev libswresample-dev
+# libopus-dev. `CGO_ENABLED=0 go build ./cmd/gateway` still builds a static
+# binary without it.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o wishgate ./cmd/gateway
+	CGO_ENABLED=1 $(GO) build -trimpath -o wishgate ./cmd/gateway
 
 run:
 	$(GO) run ./cmd/gateway

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/wishgate/wishgate/internal/transcode"
 )
 
 // RequireToolsEnv, set to 1, turns a missing third-party tool from a skip
@@ -26,4 +28,19 @@ func RequireTool(t testing.TB, name string) string {
 	t.Skipf("%s not installed; skipping (install it, e.g. apt-get install ffmpeg; set %s=1 to make this a failure)",
 		name, RequireToolsEnv)
 	return ""
+}
+
+// RequireTranscoder skips a test when the build has no audio transcoder
+// (built without cgo or the FFmpeg/Opus libraries), or fails it when
+// WISHGATE_REQUIRE_TOOLS=1: CI builds with them and must run these tests.
+func RequireTranscoder(t testing.TB) {
+	t.Helper()
+	err := transcode.Available()
+	if err == nil {
+		return
+	}
+	if os.Getenv(RequireToolsEnv) == "1" {
+		t.Fatalf("the audio transcoder is required (%s=1): %v", RequireToolsEnv, err)
+	}
+	t.Skipf("skipping: %v", err)
 }
