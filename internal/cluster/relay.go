@@ -214,6 +214,7 @@ func (r *relay) run() {
 	}()
 	var retryAt time.Time
 	backoff := 100 * time.Millisecond
+	failing := false // a failure streak is logged once
 	for {
 		now := time.Now()
 		idle, left := r.idle(now)
@@ -242,9 +243,10 @@ func (r *relay) run() {
 			}
 			p, err := n.startPull(r.ctx, r.name, l)
 			if err != nil {
-				if r.ctx.Err() == nil {
-					n.log.Warn("relay failed", "stream", r.name, "origin", l.Node, "error", err)
+				if r.ctx.Err() == nil && !failing {
+					n.log.Warn("relay failed, retrying with backoff", "stream", r.name, "origin", l.Node, "error", err)
 				}
+				failing = true
 				r.setLive(false, err)
 				retryAt = now.Add(backoff)
 				backoff = min(backoff*2, n.renew)
@@ -254,7 +256,7 @@ func (r *relay) run() {
 				cur.close() // replaced: p's publication took over its tracks
 			}
 			cur = p
-			backoff = 100 * time.Millisecond
+			backoff, failing = 100*time.Millisecond, false
 			r.setLive(true, nil)
 			n.log.Info("relay started", "stream", r.name, "origin", l.Node)
 		}

@@ -13,7 +13,8 @@ let token = param("token") || sessionStorage.getItem(TOKEN_KEY) || "";
 let info = null; // GET /api/v1/info, if the gateway offers it
 const rows = new Map(); // stream name -> <tr>
 
-const SOURCE_LABEL = { whip: "WHIP", "rtsp-source": "RTSP camera", "rtsp-publish": "RTSP publish" };
+const SOURCE_LABEL = { whip: "WHIP", "rtsp-source": "RTSP camera", "rtsp-publish": "RTSP publish", relay: "Relay" };
+const CLUSTER_EVERY = 3; // polls between two looks at /api/v1/cluster
 const STATE_LABEL = { live: "live", waiting: "waiting", reconnecting: "source reconnecting", idle: "on demand" };
 
 export function formatDuration(sec) {
@@ -120,7 +121,8 @@ function render(items) {
     const badge = c[1].firstChild;
     badge.dataset.state = it.state;
     setText(badge, STATE_LABEL[it.state] || it.state);
-    const src = it.source ? SOURCE_LABEL[it.source.kind] || it.source.kind : "—";
+    let src = it.source ? SOURCE_LABEL[it.source.kind] || it.source.kind : "—";
+    if (it.source && it.source.kind === "relay") src += ` from ${it.source.origin_node}`;
     setText(c[2], src + (it.source && it.source.url ? ` ${it.source.url}` : ""));
     const tracks = [...(it.tracks || [])].sort((x, y) => (x.kind === y.kind ? x.index - y.index : x.kind === "video" ? -1 : 1));
     setText(c[3], tracks.map(describeTrack).join(", ") || "—");
@@ -180,6 +182,53 @@ async function poll() {
   const live = items.filter((s) => s.state === "live").length;
   const summary = `${items.length} stream${items.length === 1 ? "" : "s"}, ${live} live`;
   setApiStatus(`${summary} · updated ${new Date().toLocaleTimeString()}`, false, summary);
+}
+
+let clusterPolls = 0;
+let clustered = true; // until the gateway says it is not (404)
+
+/** The Cluster panel: every node and who owns which stream. */
+async function pollCluster() {
+  if (!clustered || clusterPolls++ % CLUSTER_EVERY !== 0) return;
+  let resp;
+  try {
+    resp = await fetch("/api/v1/cluster", { headers: authHeaders(), cache: "no-store" });
+  } catch {
+    return;
+  }
+  if (resp.status === 404) {
+    clustered = false; // a single gateway: no panel
+    $("cluster").hidden = true;
+    $("cluster").dataset.clustered = "no";
+    return;
+  }
+  $("cluster").hidden = false;
+  $("cluster").dataset.clustered = "yes";
+  if (!resp.ok) {
+    setText($("cluster-status"), resp.status === 503 ? "Redis is unreachable: nodes serve their own streams and running relays." : `HTTP ${resp.status}`);
+    $("cluster-status").classList.add("bad");
+    return;
+  }
+  const snap = await resp.json();
+  $("cluster-status").classList.remove("bad");
+  setText($("cluster-status"), `${snap.nodes.length} node${snap.nodes.length === 1 ? "" : "s"}; this is ${snap.self}`);
+  const tbody = $("cluster-nodes").querySelector("tbody");
+  const want = snap.nodes.map((n) => [n.id + (n.self ? " (this node)" : ""), n.url, String(n.streams), String(n.viewers),
+    String(n.relays), `${Math.round(n.cpu_percent)} %`, n.full ? "full" : `${Math.round(n.load * 100)} %`]);
+  while (tbody.children.length > want.length) tbody.lastChild.remove();
+  want.forEach((cells, i) => {
+    let tr = tbody.children[i];
+    if (!tr) {
+      tr = document.createElement("tr");
+      cells.forEach((_, j) => tr.append(document.createElement(j === 0 ? "th" : "td")));
+      tr.firstChild.scope = "row";
+      tbody.append(tr);
+    }
+    tr.dataset.node = snap.nodes[i].id;
+    cells.forEach((text, j) => setText(tr.children[j], text));
+  });
+  const owners = snap.streams.map((st) => `${st.name} → ${st.origin_node}`).join(", ");
+  setText($("cluster-owners"), owners ? `Published on: ${owners}` : "No stream is published in the cluster.");
 }
 
 /** Without an API the instructions are still useful. */
@@ -248,6 +297,7 @@ async function loop() {
   const r = await poll();
   // Stop hammering with a bad token; the form restarts the loop.
   if (r === "auth") return;
+  await pollCluster();
   timer = setTimeout(loop, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
 }
 
