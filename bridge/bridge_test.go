@@ -9,6 +9,7 @@ import (
 
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/pion/rtp"
 	"go.uber.org/goleak"
 
 	"github.com/wishgate/wishgate/streams"
@@ -196,5 +197,53 @@ func TestFingerprintOption(t *testing.T) {
 		if _, err := ParseSourceSpec(bad); !errors.Is(err, ErrInvalidSource) {
 			t.Errorf("%q: %v, want ErrInvalidSource", bad, err)
 		}
+	}
+}
+
+// TestIngestCountsDrops: every packet the RTSP ingest cannot bridge is
+// counted on its track by reason: an unconvertible packetization, a
+// malformed aggregation packet, a payload too large to forward.
+func TestIngestCountsDrops(t *testing.T) {
+	reg := streams.NewRegistry(streams.DefaultConfig())
+	defer reg.Close()
+	h264 := &format.H264{PayloadTyp: 96, PacketizationMode: 1}
+	vp8 := &format.VP8{PayloadTyp: 97}
+	desc := &description.Session{Medias: []*description.Media{
+		{Type: description.MediaTypeVideo, Formats: []format.Format{h264}},
+		{Type: description.MediaTypeVideo, Formats: []format.Format{vp8}},
+	}}
+	in, err := newIngest(desc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := reg.Publish("cam", in.specs, nopPublisher{}, streams.PublisherInfo{Protocol: "rtsp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	in.pub = pub
+	seq := uint16(0)
+	push := func(f format.Format, payload []byte) {
+		seq++
+		in.handle(f, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: 3000}, Payload: payload})
+	}
+	push(h264, []byte{0x65, 0x88, 0x84})       // IDR: bridged
+	push(h264, []byte{0x19, 0x00, 0x01, 0x65}) // STAP-B
+	push(h264, []byte{0x1a, 0x00})             // MTAP16
+	push(h264, []byte{0x78, 0x00, 0x09, 0x65}) // STAP-A size past its end
+	push(vp8, []byte{0x10, 0x50, 0x01})        // VP8 key frame start: bridged
+	push(vp8, make([]byte, 1600))              // over a packet buffer
+	info, ok := reg.Info("cam")
+	if !ok {
+		t.Fatal("stream gone")
+	}
+	if got, want := info.Tracks[0].Dropped, (streams.IngestDrops{Unsupported: 2, Malformed: 1}); got != want {
+		t.Errorf("H.264 drops %+v, want %+v", got, want)
+	}
+	if got, want := info.Tracks[1].Dropped, (streams.IngestDrops{Oversized: 1}); got != want {
+		t.Errorf("VP8 drops %+v, want %+v", got, want)
+	}
+	if info.Tracks[0].Packets != 1 || info.Tracks[1].Packets != 1 {
+		t.Errorf("bridged %d H.264 and %d VP8 packets, want 1 each", info.Tracks[0].Packets, info.Tracks[1].Packets)
 	}
 }

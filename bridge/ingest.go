@@ -190,14 +190,26 @@ func (in *ingest) handle(f format.Format, pkt *rtp.Packet) {
 	t.ts = pkt.Timestamp
 	switch {
 	case t.h264 != nil:
-		_ = t.h264.Push(pkt, t.emit) // a dropped packet is counted in Stats
+		t.dropped(t.h264.Push(pkt, t.emit))
 		t.checkReorder(t.h264.Stats.Reordered)
 	case t.h265 != nil:
-		_ = t.h265.Push(pkt, t.emit)
+		t.dropped(t.h265.Push(pkt, t.emit))
 		t.checkReorder(t.h265.Stats.Reordered)
 	default:
 		t.seq = pkt.SequenceNumber
 		t.out(pkt.Payload, pkt.Marker)
+	}
+}
+
+// dropped counts a packet a repacketizer refused (err != nil) on the
+// track, where the API and the metrics read it.
+func (t *ingestTrack) dropped(err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, rtpconv.ErrUnsupportedPacket):
+		t.in.pub.Drop(t.index, streams.DropUnsupported)
+	default:
+		t.in.pub.Drop(t.index, streams.DropMalformed)
 	}
 }
 
@@ -216,7 +228,10 @@ func (t *ingestTrack) checkReorder(n uint64) {
 func (t *ingestTrack) out(payload []byte, marker bool) {
 	p := streams.NewPacket()
 	if !p.SetPayload(payload) {
+		// Only codecs forwarded as they came can be this large: H.264
+		// and H.265 leave the repacketizers at most rtpconv.MaxPayload.
 		p.Release()
+		t.in.pub.Drop(t.index, streams.DropOversized)
 		return
 	}
 	p.Header = rtp.Header{Version: 2, PayloadType: t.pt, SequenceNumber: t.seq, Timestamp: t.ts, Marker: marker}

@@ -25,6 +25,8 @@ type TrackInfo struct {
 	// Width and Height are the video picture size from the last keyframe
 	// that declared it; 0 until then and for audio.
 	Width, Height int
+	// Dropped counts the publishers' packets that never reached the track.
+	Dropped IngestDrops
 }
 
 // SubscriberSnapshot is a snapshot of a subscriber.
@@ -74,7 +76,7 @@ func (s *Stream) infoLocked() StreamInfo {
 			Index: t.Index, Kind: t.Kind, Codec: t.Codec,
 			Packets: t.stats.Packets.Load(), Bytes: t.stats.Bytes.Load(),
 			Keyframes: t.stats.Keyframes.Load(), KeyframeRequests: t.stats.KeyframeRequests.Load(),
-			LastPacket: t.stats.LastPacket(),
+			LastPacket: t.stats.LastPacket(), Dropped: t.stats.dropped.snapshot(),
 		})
 	}
 	for sub := range s.subsSet {

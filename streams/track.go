@@ -55,6 +55,9 @@ type TrackStats struct {
 	Keyframes         atomic.Uint64
 	KeyframeRequests  atomic.Uint64
 	lastPacketUnixNan atomic.Int64
+	// dropped counts the publisher's packets that never reached the track
+	// (Publication.Drop).
+	dropped ingestDrops
 }
 
 func newTrack(s *Stream, i int, spec TrackSpec) *Track {

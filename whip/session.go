@@ -207,6 +207,7 @@ func (s *session) startReader(t *webrtc.TrackRemote) {
 			if err := pkt.Unmarshal(pkt.Buffer()[:n]); err != nil || pkt.Header.PayloadType != pt {
 				pkt.Release()
 				s.badRTP.Add(1)
+				s.pub.Drop(i, streams.DropMalformed)
 				continue
 			}
 			s.loss[i].observe(pkt.Header.SequenceNumber)

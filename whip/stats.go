@@ -48,7 +48,7 @@ func (l *seqLoss) observe(seq uint16) {
 // MediaStats implements signaling.StatsReporter: packets lost on the way
 // from the publisher, per stream track.
 func (s *session) MediaStats() signaling.MediaStats {
-	st := signaling.MediaStats{Lost: make([]uint64, len(s.loss)), Malformed: s.badRTP.Load()}
+	st := signaling.MediaStats{Lost: make([]uint64, len(s.loss))}
 	for i := range s.loss {
 		st.Lost[i] = s.loss[i].lost.Load()
 	}

@@ -142,6 +142,7 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 			Index: t.Index, Kind: t.Kind.String(), Codec: t.Codec.Name(),
 			ClockRate: t.Codec.ClockRate, Channels: t.Codec.Channels, Fmtp: t.Codec.Fmtp,
 			Packets: t.Packets, Bytes: t.Bytes, Keyframes: t.Keyframes,
+			IngestDropped: dropsJSON{Malformed: t.Dropped.Malformed, Unsupported: t.Dropped.Unsupported, Oversized: t.Dropped.Oversized},
 		}
 		tj.WebRTCPlayable, tj.Note = playable(t.Codec)
 		if t.Index < len(lost) {

@@ -31,7 +31,7 @@ func newCollector(cfg Config) *collector {
 		packetsIn:        d("ingest_packets_total", "RTP packets received from publishers, by track kind.", "kind"),
 		bytesOut:         d("egress_bytes_total", "Media payload bytes sent to readers (WHEP only), by protocol.", "protocol"),
 		packetsOut:       d("egress_packets_total", "RTP packets sent to readers, by protocol.", "protocol"),
-		drops:            d("dropped_packets_total", "Packets dropped: queue_full (a reader fell behind), keyframe_wait (skipped until a reader's next keyframe), malformed_rtp (unparsable or unnegotiated payload type from a WHIP publisher).", "reason"),
+		drops:            d("dropped_packets_total", "Packets dropped: queue_full (a reader fell behind), keyframe_wait (skipped until a reader's next keyframe); from publishers: malformed_rtp (unparsable, unnegotiated payload type, or inconsistent payload structure), unsupported_rtp (an RTSP packetization not convertible for WebRTC), oversized_rtp (larger than a packet buffer).", "reason"),
 		keyframes:        d("keyframes_total", "Keyframe packets received from publishers."),
 		keyframeRequests: d("keyframe_requests_total", "Keyframe requests (PLI) sent to publishers after throttling."),
 		reconnects:       d("rtsp_source_reconnects_total", "Reconnect attempts to RTSP cameras."),
@@ -106,7 +106,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	count(c.drops, t.DroppedQueueFull, "queue_full")
 	count(c.drops, t.SkippedKeyframeWait, "keyframe_wait")
-	count(c.drops, t.MalformedRTP, "malformed_rtp")
+	count(c.drops, t.IngestDropped.Malformed, "malformed_rtp")
+	count(c.drops, t.IngestDropped.Unsupported, "unsupported_rtp")
+	count(c.drops, t.IngestDropped.Oversized, "oversized_rtp")
 	count(c.keyframes, t.Keyframes)
 	count(c.keyframeRequests, t.KeyframeRequests)
 }

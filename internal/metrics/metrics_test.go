@@ -108,7 +108,8 @@ func TestMetricsMoveWithMedia(t *testing.T) {
 		`wishgate_sessions{kind="whip"}`, `wishgate_sessions{kind="whep"}`, `wishgate_streams{state="live"}`,
 		`wishgate_viewer_time_to_first_frame_seconds_count`, `wishgate_keyframe_requests_total`,
 		`wishgate_dropped_packets_total{reason="queue_full"}`, `wishgate_rtsp_source_reconnects_total`,
-		`wishgate_dropped_packets_total{reason="malformed_rtp"}`, `wishgate_dropped_packets_total{reason="keyframe_wait"}`,
+		`wishgate_dropped_packets_total{reason="malformed_rtp"}`, `wishgate_dropped_packets_total{reason="unsupported_rtp"}`,
+		`wishgate_dropped_packets_total{reason="oversized_rtp"}`, `wishgate_dropped_packets_total{reason="keyframe_wait"}`,
 	} {
 		if v, ok := m[k]; !ok || v != 0 {
 			t.Errorf("%s = %v (present %v), want 0 before any media", k, v, ok)

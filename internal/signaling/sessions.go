@@ -21,9 +21,6 @@ type MediaStats struct {
 	// Lost is, for a publisher, the packets lost on ingest per stream
 	// track index (nil for readers).
 	Lost []uint64
-	// Malformed counts a publisher's packets dropped as unparsable or of
-	// an unnegotiated payload type.
-	Malformed uint64
 }
 
 // StatsReporter is implemented by resources that count their traffic.

@@ -57,16 +57,33 @@ func TestBitrateOverWindow(t *testing.T) {
 	}
 }
 
-// TestSessionTotals: WHEP bytes and WHIP malformed packets come from the
-// edge's sessions and outlive them.
+// TestSessionTotals: WHEP bytes come from the edge's sessions and outlive
+// them.
 func TestSessionTotals(t *testing.T) {
 	tot := newTotals()
 	whep := signaling.SessionInfo{ID: "v", Kind: "whep", Stats: &signaling.MediaStats{BytesSent: 1000, PacketsSent: 10}}
-	whip := signaling.SessionInfo{ID: "p", Kind: "whip", Stats: &signaling.MediaStats{Malformed: 3}}
-	tot.update(nil, []signaling.SessionInfo{whep, whip})
-	tot.update(nil, nil) // both gone
+	tot.update(nil, []signaling.SessionInfo{whep})
+	tot.update(nil, nil) // gone
 	got := tot.snapshot()
-	if got.BytesOut["whep"] != 1000 || got.PacketsOut["whep"] != 10 || got.MalformedRTP != 3 {
+	if got.BytesOut["whep"] != 1000 || got.PacketsOut["whep"] != 10 {
 		t.Errorf("totals %+v", got)
+	}
+}
+
+// TestIngestDropTotals: publishers' drops are counted per track by reason,
+// and the tracks' counts survive the stream.
+func TestIngestDropTotals(t *testing.T) {
+	tot := newTotals()
+	info := func(name string, d streams.IngestDrops) streams.StreamInfo {
+		return streams.StreamInfo{Name: name, Tracks: []streams.TrackInfo{{Index: 0, Kind: streams.KindVideo, Dropped: d}}}
+	}
+	tot.update([]streams.StreamInfo{
+		info("a", streams.IngestDrops{Malformed: 2, Unsupported: 1}),
+		info("b", streams.IngestDrops{Oversized: 4}),
+	}, nil)
+	tot.update([]streams.StreamInfo{info("a", streams.IngestDrops{Malformed: 5, Unsupported: 1})}, nil)
+	want := streams.IngestDrops{Malformed: 5, Unsupported: 1, Oversized: 4}
+	if got := tot.snapshot().IngestDropped; got != want {
+		t.Errorf("ingest drops %+v, want %+v", got, want)
 	}
 }

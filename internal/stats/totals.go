@@ -20,9 +20,9 @@ type Totals struct {
 	// Packets a reader did not get because its queue was full, and packets
 	// skipped while it waited for a keyframe.
 	DroppedQueueFull, SkippedKeyframeWait uint64
-	// Packets from WHIP publishers dropped as malformed or of a payload type
-	// that was not negotiated.
-	MalformedRTP uint64
+	// Packets from publishers (WHIP, RTSP) that never reached their track,
+	// by reason (streams.IngestDrop).
+	IngestDropped streams.IngestDrops
 }
 
 // counter accumulates one kind of total over many entities (tracks,
@@ -89,6 +89,9 @@ func (t *totals) update(infos []streams.StreamInfo, sess []signaling.SessionInfo
 			t.get("packets_in/"+kind).observe(k, tr.Packets)
 			t.get("keyframes").observe(k, tr.Keyframes)
 			t.get("keyframe_requests").observe(k, tr.KeyframeRequests)
+			t.get("ingest_malformed").observe(k, tr.Dropped.Malformed)
+			t.get("ingest_unsupported").observe(k, tr.Dropped.Unsupported)
+			t.get("ingest_oversized").observe(k, tr.Dropped.Oversized)
 		}
 		for _, sub := range info.Subscribers {
 			k := info.Name + "/" + sub.Protocol + "/" + sub.SessionID + "/" + strconv.FormatInt(sub.Since.UnixNano(), 36)
@@ -100,13 +103,9 @@ func (t *totals) update(infos []streams.StreamInfo, sess []signaling.SessionInfo
 		}
 	}
 	for _, s := range sess {
-		switch {
-		case s.Stats == nil:
-		case s.Kind == "whep":
+		if s.Stats != nil && s.Kind == "whep" {
 			t.get("bytes_out/whep").observe(s.ID, s.Stats.BytesSent)
 			t.get("packets_out/whep").observe(s.ID, s.Stats.PacketsSent)
-		case s.Kind == "whip":
-			t.get("malformed").observe(s.ID, s.Stats.Malformed)
 		}
 	}
 	for _, c := range t.c {
@@ -147,8 +146,12 @@ func (t *totals) snapshot() Totals {
 			out.DroppedQueueFull = v
 		case "skipped":
 			out.SkippedKeyframeWait = v
-		case "malformed":
-			out.MalformedRTP = v
+		case "ingest_malformed":
+			out.IngestDropped.Malformed = v
+		case "ingest_unsupported":
+			out.IngestDropped.Unsupported = v
+		case "ingest_oversized":
+			out.IngestDropped.Oversized = v
 		}
 	}
 	return out
