@@ -45,7 +45,7 @@ type session struct {
 func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnection,
 	stream *streams.Stream, matches []match) (*session, error) {
 	s := &session{
-		h: h, req: req, pc: pc, peer: rtc.NewPeer(pc), stream: stream,
+		h: h, req: req, pc: pc, peer: h.Engine.NewPeer(pc), stream: stream,
 		log:     h.Logger.With("stream", req.Stream, "session", req.SessionID),
 		start:   time.Now(),
 		states:  make(chan webrtc.PeerConnectionState, 8),

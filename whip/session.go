@@ -49,7 +49,7 @@ type session struct {
 func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnection,
 	specs []streams.TrackSpec, chosen []rtc.Chosen, mids map[string]int) *session {
 	s := &session{
-		h: h, req: req, pc: pc, peer: rtc.NewPeer(pc), specs: specs, mids: mids,
+		h: h, req: req, pc: pc, peer: h.Engine.NewPeer(pc), specs: specs, mids: mids,
 		log:     h.Logger.With("stream", req.Stream, "session", req.SessionID),
 		start:   time.Now(),
 		tracks:  make(chan *webrtc.TrackRemote, len(specs)),

@@ -138,6 +138,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 
+	a.protectSockets(cfg)
 	a.http = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	a.serveDone = make(chan error, 1)
 	go func() { a.serveDone <- a.http.Serve(a.ln) }()

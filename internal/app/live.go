@@ -27,6 +27,7 @@ func engineConfig(cfg config.Config, log *slog.Logger) rtc.EngineConfig {
 		Interfaces: cfg.Interfaces, HostNetworks: cfg.HostNetworks,
 		STUNServers: stun, STUNRefresh: cfg.STUNRefresh,
 		DisconnectedTimeout: cfg.ICEDisconnectedTimeout, FailedTimeout: cfg.ICEFailedTimeout,
+		RemoteNetworks: cfg.RemoteNetworks(), MaxRemoteCandidates: cfg.MaxRemoteCandidates,
 		Logger: log,
 	}
 }

@@ -42,6 +42,11 @@ type Config struct {
 	ICEDisconnectedTimeout time.Duration `yaml:"ice_disconnected_timeout" help:"a WebRTC peer silent this long is disconnected"`
 	ICEFailedTimeout       time.Duration `yaml:"ice_failed_timeout" help:"a WebRTC peer silent this long after disconnecting is gone and its session ends"`
 
+	// Remote candidates (internal/rtc/policy.go): where a client may make
+	// the gateway send ICE checks, and how many candidates a session holds.
+	ICERemoteNetworks   []string `yaml:"ice_remote_networks" flag:"ice-remote-network" help:"\"allow CIDR\" or \"deny CIDR\" rule for remote ICE candidates, first match wins, over the built-in policy, repeatable"`
+	MaxRemoteCandidates int      `yaml:"max_remote_candidates" help:"most remote ICE candidates one session holds (offer and PATCHes together); a PATCH beyond gets 422"`
+
 	ICEServers  []string      `yaml:"ice_servers" flag:"ice-server" env:"WISHGATE_ICE_SERVERS" secret:"true" help:"STUN/TURN server announced to clients in Link headers, repeatable"`
 	TURNServers []string      `yaml:"turn_servers" flag:"turn-server" help:"TURN URL announced with time-limited credentials from turn_secret, repeatable"`
 	TURNSecret  string        `yaml:"turn_secret" secret:"true" help:"coturn static-auth-secret for TURN REST API credentials"`
@@ -121,6 +126,7 @@ func Default() Config {
 		STUNRefresh:            time.Minute,
 		ICEDisconnectedTimeout: 5 * time.Second,
 		ICEFailedTimeout:       20 * time.Second,
+		MaxRemoteCandidates:    32,
 		TURNUser:               "wishgate",
 		TURNTTL:                24 * time.Hour,
 		JWTJWKSRefresh:         5 * time.Minute,
@@ -301,6 +307,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.validateRTSP()...)
 	errs = append(errs, c.validateCluster()...)
+	errs = append(errs, c.validateExposure()...)
 	return errors.Join(errs...)
 }
 

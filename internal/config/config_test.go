@@ -104,6 +104,9 @@ func TestValidationNamesTheParameter(t *testing.T) {
 		{func(c *Config) { c.GracePeriod = -time.Second }, "grace_period"},
 		{func(c *Config) { c.MaxBodyBytes = 10 }, "max_body_bytes"},
 		{func(c *Config) { c.LogLevel = "loud" }, "log_level"},
+		{func(c *Config) { c.ICERemoteNetworks = []string{"10.0.0.0/8"} }, "ice_remote_networks (--ice-remote-network)"},
+		{func(c *Config) { c.ICERemoteNetworks = []string{"deny 10.0.0.0"} }, "ice_remote_networks (--ice-remote-network)"},
+		{func(c *Config) { c.MaxRemoteCandidates = 0 }, "max_remote_candidates"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {

@@ -31,6 +31,9 @@ type Config struct {
 	Sampler  *stats.Sampler
 	Sources  Sources // optional
 	Cluster  Cluster // optional: relays and Redis (wishgate_cluster_*)
+	// CandidateDrops, if set, counts the remote ICE candidates dropped, by
+	// reason (rtc.Engine.CandidateDrops).
+	CandidateDrops func() map[string]uint64
 }
 
 // Metrics is the gateway's Prometheus registry and the few metrics that are
@@ -60,6 +63,7 @@ func New(cfg Config) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.ttff,
 		newCollector(cfg),
+		newExposureCollector(cfg),
 	)
 	if cfg.Cluster != nil {
 		m.reg.MustRegister(newClusterCollector(cfg.Cluster))

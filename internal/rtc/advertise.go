@@ -41,6 +41,20 @@ type STUNStatus struct {
 	At        time.Time `json:"asked_at"`
 }
 
+// addrs are the addresses the gateway is reached at from outside.
+func (a *advertised) addrs() []netip.Addr {
+	var out []netip.Addr
+	for _, s := range a.NAT1To1 {
+		if ip, err := netip.ParseAddr(s); err == nil {
+			out = append(out, ip.Unmap())
+		}
+	}
+	if a.Reflexive.IsValid() {
+		out = append(out, a.Reflexive.Addr())
+	}
+	return out
+}
+
 // resolveTimeout bounds one round of DNS lookups; stunTimeout one STUN
 // transaction. Neither is on the answer path: answers use the last result
 // (RFC 9725 W-27, answers must not wait on the network).

@@ -43,7 +43,12 @@ type EngineConfig struct {
 	STUNRefresh time.Duration
 	// ICE timeouts: a peer silent for FailedTimeout is gone.
 	DisconnectedTimeout, FailedTimeout time.Duration
-	Logger                             *slog.Logger
+	// RemoteNetworks narrow or widen the remote candidate policy
+	// (policy.go); MaxRemoteCandidates caps a session's remote candidates
+	// (default DefaultMaxRemoteCandidates).
+	RemoteNetworks      []RemoteNetwork
+	MaxRemoteCandidates int
+	Logger              *slog.Logger
 }
 
 // Engine owns the media sockets and builds peer connections on them.
@@ -57,6 +62,7 @@ type Engine struct {
 	log       *slog.Logger
 
 	adv    atomic.Pointer[advertised]
+	policy *candidatePolicy
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed atomic.Bool
@@ -112,6 +118,11 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, conn: conn, log: cfg.Logger.With("component", "rtc")}
 	e.adv.Store(&advertised{Names: names, NAT1To1: flatten(names)})
+	// Loopback candidates are only reachable, and only wanted, when the
+	// media socket itself is on loopback (tests, a same-host proxy).
+	e.policy = newCandidatePolicy(cfg.RemoteNetworks, e.UDPAddr().IP.IsLoopback())
+	e.policy.advertised = func() []netip.Addr { return e.adv.Load().addrs() }
+	e.Protect(conn.LocalAddr())
 	// The universal mux answers our own STUN requests on the media socket;
 	// the cache TTL is short so each refresh really asks again.
 	e.universal = ice.NewUniversalUDPMuxDefault(ice.UniversalUDPMuxParams{UDPConn: conn, XORMappedAddrCacheTTL: time.Second})
@@ -126,6 +137,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 			return nil, fmt.Errorf("tcp_addr %q: %w", cfg.TCPAddr, err)
 		}
 		// 8 packets of read buffer per connection, as pion's ICE-TCP example.
+		e.Protect(e.tcpLn.Addr())
 		e.tcpMux = webrtc.NewICETCPMux(nil, e.tcpLn, 8)
 		se.SetICETCPMux(e.tcpMux)
 		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
@@ -144,6 +156,10 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	// client's .local names is neither possible nor needed (it reaches us,
 	// we learn it as peer-reflexive).
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// Signalled candidates are screened before pion sees them (remote.go);
+	// this filter also screens peer-reflexive addresses, learnt from
+	// checks that arrive.
+	se.SetRemoteIPFilter(e.policy.keepIP)
 	se.SetICETimeouts(cfg.DisconnectedTimeout, cfg.FailedTimeout, 2*time.Second)
 	// RFC 9725 §4.4.4 / W-10: answer actpass with passive; pion answers
 	// active by default. A passive offer (FFmpeg 8.0) still gets active.

@@ -60,16 +60,6 @@ func ParseFragment(body []byte) (*Fragment, error) {
 	return f, nil
 }
 
-// usable reports whether we can use a trickled candidate: UDP, component 1
-// (rtcp-mux), an IP address rather than an mDNS name (we don't resolve .local).
-func (c FragCandidate) usable() bool {
-	f := strings.Fields(c.Candidate)
-	if len(f) < 8 || f[1] != "1" || !strings.EqualFold(f[2], "udp") {
-		return false
-	}
-	return !strings.HasSuffix(strings.ToLower(f[4]), ".local")
-}
-
 func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "…"

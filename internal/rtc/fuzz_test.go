@@ -98,7 +98,14 @@ func FuzzParseFragment(f *testing.F) {
 			if !strings.HasPrefix(c.Candidate, "candidate:") {
 				t.Fatalf("candidate %q", c.Candidate)
 			}
-			_ = c.usable()
+			// What pion parses is rebuilt from what the policy checked:
+			// it must read back as the same candidate.
+			if rc, ok := parseCandidate(c.Mid, c.Candidate); ok {
+				back, ok := parseCandidate(c.Mid, rc.line)
+				if !ok || back.Addr != rc.Addr || back.line != rc.line || back.Priority != rc.Priority {
+					t.Fatalf("candidate %q rebuilt as %q reads back as %+v", c.Candidate, rc.line, back)
+				}
+			}
 		}
 	})
 }

@@ -30,10 +30,13 @@ type OfferMedia struct {
 // Offer is a parsed SDP offer.
 type Offer struct {
 	// Setup is the offer's DTLS role (a=setup): actpass, active or passive.
-	Setup  string
-	SDP    string
-	Parsed *sdp.SessionDescription
-	Media  []OfferMedia
+	Setup string
+	// SDP is the offer without its a=candidate lines: those are in
+	// Candidates, and reach pion only through the candidate policy.
+	SDP        string
+	Parsed     *sdp.SessionDescription
+	Media      []OfferMedia
+	Candidates []FragCandidate
 }
 
 // ParseOffer parses and sanity-checks an offer (RFC 9725 §4.2: anything a
@@ -43,6 +46,7 @@ func ParseOffer(body []byte) (*Offer, error) {
 	if !strings.HasPrefix(strings.TrimLeft(text, "\r\n\t "), "v=0") {
 		return nil, malformed("body does not start with v=0")
 	}
+	text, cands := takeCandidates(text)
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(text); err != nil {
 		return nil, malformed("%v", err)
@@ -83,7 +87,40 @@ func ParseOffer(body []byte) (*Offer, error) {
 		}
 		o.Media = append(o.Media, m)
 	}
+	for _, c := range cands {
+		fc := FragCandidate{Candidate: c.value}
+		if c.section >= 0 && c.section < len(o.Media) {
+			fc.Mid = o.Media[c.section].Mid
+		}
+		o.Candidates = append(o.Candidates, fc)
+	}
 	return o, nil
+}
+
+type offeredCandidate struct {
+	section int // m-line index, -1 at session level
+	value   string
+}
+
+// takeCandidates removes the a=candidate lines of an offer, returning
+// them with the index of their m-section, and the rest in CRLF lines.
+func takeCandidates(text string) (string, []offeredCandidate) {
+	var b strings.Builder
+	b.Grow(len(text))
+	var out []offeredCandidate
+	section := -1
+	for _, l := range splitLines(text) {
+		switch {
+		case strings.HasPrefix(l, "m="):
+			section++
+		case strings.HasPrefix(l, "a=candidate:"):
+			out = append(out, offeredCandidate{section: section, value: l[2:]})
+			continue
+		}
+		b.WriteString(l)
+		b.WriteString("\r\n")
+	}
+	return b.String(), out
 }
 
 func direction(attrs []sdp.Attribute, def string) string {

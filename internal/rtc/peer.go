@@ -17,21 +17,30 @@ type Peer struct {
 	PC *webrtc.PeerConnection
 
 	mu          sync.Mutex
+	remote      *remoteSet
 	etag        string
 	remoteUfrag string
 	remoteSDP   string
 	opts        AnswerOptions
 }
 
-// NewPeer wraps pc.
-func NewPeer(pc *webrtc.PeerConnection) *Peer { return &Peer{PC: pc} }
+// NewPeer wraps pc with the default candidate policy and limit; sessions
+// use Engine.NewPeer, which knows the gateway's sockets and settings.
+func NewPeer(pc *webrtc.PeerConnection) *Peer {
+	return &Peer{PC: pc, remote: newRemoteSet(nil, 0)}
+}
 
 // Negotiate applies the offer and returns the final answer, with every
-// candidate gathered (the server cannot trickle, RFC 9725 §4.3.2).
+// candidate gathered (the server cannot trickle, RFC 9725 §4.3.2). The
+// offer's SDP has no candidates (ParseOffer took them out): they reach
+// pion only through the candidate policy and limit.
 func (p *Peer) Negotiate(ctx context.Context, offer *Offer, opts AnswerOptions) (string, error) {
 	if err := p.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
 		return "", unsupportedOffer(err)
 	}
+	p.mu.Lock()
+	p.remote.addOffered(p.PC, offer.Candidates)
+	p.mu.Unlock()
 	local, err := p.answer(ctx)
 	if err != nil {
 		return "", err
@@ -79,29 +88,24 @@ func (p *Peer) ETag() string {
 // Patch applies a trickle-ice-sdpfrag. A fragment with new ICE credentials is
 // an ICE restart: it returns the server's new fragment for a 200 response;
 // otherwise it returns "" (204). Candidates we cannot use (TCP, mDNS names,
-// RTCP components) are dropped silently, as §4.3.2 allows.
+// RTCP components) or may not send to (the candidate policy) are dropped
+// silently, as §4.3.2 allows; a fragment that would take the session past
+// its candidate limit is refused whole (CandidateLimitError).
 func (p *Peer) Patch(ctx context.Context, f *Fragment) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	restart := f.Ufrag != "" && f.Ufrag != p.remoteUfrag
+	cands, err := p.remote.admitTrickled(f.Candidates, restart)
+	if err != nil {
+		return "", err
+	}
 	resp := ""
-	if f.Ufrag != "" && f.Ufrag != p.remoteUfrag {
-		var err error
+	if restart {
 		if resp, err = p.restartLocked(ctx, f); err != nil {
 			return "", err
 		}
 	}
-	for _, c := range f.Candidates {
-		if !c.usable() {
-			continue
-		}
-		mid := c.Mid
-		init := webrtc.ICECandidateInit{Candidate: c.Candidate}
-		if mid != "" {
-			init.SDPMid = &mid
-		}
-		// A candidate pion refuses is as good as one never sent.
-		_ = p.PC.AddICECandidate(init)
-	}
+	p.remote.add(p.PC, cands)
 	return resp, nil
 }
 
@@ -116,6 +120,7 @@ func (p *Peer) restartLocked(ctx context.Context, f *Fragment) (string, error) {
 	}
 	p.remoteSDP = offer
 	p.remoteUfrag = f.Ufrag
+	p.remote.reset() // pion's agent dropped the old session's candidates too
 	p.etag = newETag()
 	return restartFragment(FinalizeAnswer(local, p.opts)), nil
 }

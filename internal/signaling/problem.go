@@ -57,7 +57,7 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrUnsupportedType):
 		return http.StatusUnsupportedMediaType
-	case errors.Is(err, rtc.ErrUnsupported), errors.Is(err, streams.ErrCodecChanged):
+	case errors.Is(err, rtc.ErrUnsupported), errors.Is(err, streams.ErrCodecChanged), errors.Is(err, rtc.ErrTooManyCandidates):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, ErrPreconditionRequired):
 		return http.StatusPreconditionRequired
