@@ -85,6 +85,7 @@ func (n *Node) onRegistryEvent(e streams.Event) {
 		n.mu.Unlock()
 		n.poke()
 	case streams.EventSubscribed, streams.EventLeft:
+		n.relays.reader(e.Stream)
 		if n.cfg.MaxViewers > 0 || n.cfg.MaxSessions > 0 {
 			// Whether this node is full may have changed: the other
 			// nodes must not redirect viewers here on stale news.

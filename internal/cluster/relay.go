@@ -32,6 +32,22 @@ func (rs *relays) touch(name string) {
 	}
 }
 
+// reader records that a local reader of name came or went, whether or not
+// the relay's goroutine looks before the next change.
+func (rs *relays) reader(name string) {
+	rs.mu.Lock()
+	r := rs.m[name]
+	rs.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.lastReader = time.Now()
+	r.holdUntil = time.Time{} // the reader that was negotiating has arrived (or left)
+	r.mu.Unlock()
+	r.poke()
+}
+
 // ensure returns the relay of name, started if needed; nil when closing.
 func (rs *relays) ensure(name string) *relay {
 	rs.mu.Lock()

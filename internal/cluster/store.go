@@ -71,6 +71,9 @@ func (s *store) do(ctx context.Context, fn func(ctx context.Context) error) erro
 	start := time.Now()
 	err := fn(ctx)
 	s.lat.observe(time.Since(start))
+	if err != nil && ctx.Err() == context.Canceled {
+		return fmt.Errorf("%w: %v", errRedis, err) // our caller gave up (shutdown): says nothing of Redis
+	}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		s.errs.Add(1)
 		s.setUp(false, err)
