@@ -68,3 +68,31 @@ func postNoFollow(t *testing.T, a *app.App, offer string) reply {
 	resp.Body.Close()
 	return reply{resp.StatusCode, resp.Header}
 }
+
+// A node over its CPU threshold takes no new viewer: it redirects them to
+// a node under it.
+func TestBusyNodeRedirects(t *testing.T) {
+	_, nodes := startCluster(t, 2, func(i int, c *config.Config) {
+		if i == 1 {
+			c.ClusterCPUThreshold = 0.0001 // any work at all is over it
+		}
+	})
+	n1, n2 := nodes[0], nodes[1]
+	publish(t, n1, "full", 25, 0)
+	waitFor(t, 5*time.Second, "node 1's heartbeat to say full", func() bool {
+		snap, err := n1.Cluster().Snapshot(t.Context())
+		if err != nil {
+			return false
+		}
+		for _, n := range snap.Nodes {
+			if n.ID == "n1" {
+				return n.Full && n.CPUPercent > 0
+			}
+		}
+		return false
+	})
+	resp := postNoFollow(t, n1, offerSDP(t))
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != n2.URL()+"/whep/full" {
+		t.Fatalf("busy node: %d Location %q, want 307 to %s", resp.StatusCode, resp.Header.Get("Location"), n2.URL())
+	}
+}
