@@ -39,9 +39,16 @@ func retryPublish(t *testing.T, a *app.App, name string, start uint32) *feed {
 }
 
 // The origin dies (cut off Redis, then gone, as in a crash); the publisher
-// reconnects to node 3; viewers on node 2 continue on the same peer
-// connection and SSRC within one GOP of the new publisher's first keyframe.
+// reconnects to node 3, or to node 2 itself; viewers on node 2 continue on
+// the same peer connection and SSRC within one GOP of the new publisher's
+// first keyframe.
 func TestOriginDies(t *testing.T) {
+	for _, to := range []int{3, 2} {
+		t.Run(fmt.Sprintf("publisher_to_n%d", to), func(t *testing.T) { originDies(t, to) })
+	}
+}
+
+func originDies(t *testing.T, to int) {
 	r := testutil.StartRedis(t)
 	proxy := newRedisProxy(t, "127.0.0.1:"+strconv.Itoa(r.Port))
 	n1 := startNode(t, r, 1, func(c *config.Config) { c.ClusterRedisURL = proxy.url() })
@@ -58,7 +65,8 @@ func TestOriginDies(t *testing.T) {
 	_ = n1.Close()
 
 	const next = 10000
-	retryPublish(t, n3, "live", next)
+	target := map[int]*app.App{2: n2, 3: n3}[to]
+	retryPublish(t, target, "live", next)
 	waitFor(t, 10*time.Second, "node 2's viewer to get the new publisher's frames", func() bool {
 		f, _ := v.seen()
 		return len(f) > 0 && f[len(f)-1] >= next+30
@@ -82,8 +90,11 @@ func TestOriginDies(t *testing.T) {
 		t.Fatal("the viewer renegotiated or lost its track")
 	}
 	info, _ := n2.Registry.Info("live")
-	if info.Publisher == nil || info.Publisher.Origin != "n3" {
+	if to == 3 && (info.Publisher == nil || info.Publisher.Origin != "n3") {
 		t.Fatalf("node 2 relays from %+v, want n3", info.Publisher)
+	}
+	if to == 2 && (info.Publisher == nil || info.Publisher.Protocol != "whip") {
+		t.Fatalf("node 2's publisher is %+v, want the WHIP publisher that replaced the relay", info.Publisher)
 	}
 	t.Logf("resumed at frame %d (new publisher started at %d)", firstNew, next)
 }
@@ -122,4 +133,24 @@ func origin(t *testing.T, a *app.App, name string) string {
 	return ""
 }
 
-var _ = fmt.Sprint
+
+// An origin shut down on purpose (an upgrade) releases its leases at
+// once: the publisher reconnecting elsewhere is taken at its first try,
+// and the edge's viewer continues.
+func TestOriginShutdown(t *testing.T) {
+	_, nodes := startCluster(t, 3, nil)
+	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
+	f := publish(t, n1, "up", 25, 0)
+	v := play(t, n2, "up")
+	v.waitFrames(t, 20)
+	f.stop()
+	_ = n1.Close()
+	if got := origin(t, n2, "up"); got != "" {
+		t.Fatalf("after a clean shutdown the lease is still %q's", got)
+	}
+	publish(t, n3, "up", 25, 5000) // no 409: nothing to wait for
+	waitFor(t, 10*time.Second, "the new publisher's frames on node 2", func() bool {
+		fr, _ := v.seen()
+		return len(fr) > 0 && fr[len(fr)-1] >= 5020
+	})
+}
