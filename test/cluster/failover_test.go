@@ -133,7 +133,6 @@ func origin(t *testing.T, a *app.App, name string) string {
 	return ""
 }
 
-
 // An origin shut down on purpose (an upgrade) releases its leases at
 // once: the publisher reconnecting elsewhere is taken at its first try,
 // and the edge's viewer continues.
