@@ -91,8 +91,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestParamSetsSniff(t *testing.T) {
-	sps := []byte{0x67, 0x42, 0xc0, 0x1e, 0xda}
-	pps := []byte{0x68, 0xce, 0x3c, 0x80}
+	sps, pps := testH264SPS, testH264PPS
 	p := newParamSets(streams.Codec{MimeType: "video/H264", ClockRate: 90000, Fmtp: "packetization-mode=1"})
 	if p.complete() {
 		t.Fatal("complete without parameter sets")
@@ -108,7 +107,7 @@ func TestParamSetsSniff(t *testing.T) {
 	}
 	fmtp := p.fmtp(streams.Codec{})
 	want := "sprop-parameter-sets=" + base64.StdEncoding.EncodeToString(sps) + "," + base64.StdEncoding.EncodeToString(pps)
-	if !strings.Contains(fmtp, want) || !strings.Contains(fmtp, "packetization-mode=1") || !strings.Contains(fmtp, "profile-level-id=42c01e") {
+	if !strings.Contains(fmtp, want) || !strings.Contains(fmtp, "packetization-mode=1") || !strings.Contains(fmtp, "profile-level-id=42c028") {
 		t.Fatalf("fmtp %q", fmtp)
 	}
 	// From the publisher's fmtp (a camera's sprop-parameter-sets).
@@ -245,5 +244,36 @@ func TestIngestCountsDrops(t *testing.T) {
 	}
 	if info.Tracks[0].Packets != 1 || info.Tracks[1].Packets != 1 {
 		t.Errorf("bridged %d H.264 and %d VP8 packets, want 1 each", info.Tracks[0].Packets, info.Tracks[1].Packets)
+	}
+}
+
+// TestNewIngestKindsAndBounds: a track's kind is its codec's whatever the
+// m-line says, and an ANNOUNCE of many m-lines makes at most
+// maxIngestTracks tracks, saying why the rest are ignored.
+func TestNewIngestKindsAndBounds(t *testing.T) {
+	desc := &description.Session{Medias: []*description.Media{
+		{Type: description.MediaTypeAudio, Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1}}},
+		{Type: description.MediaTypeVideo, Formats: []format.Format{&format.Opus{PayloadTyp: 111, ChannelCount: 2}}},
+	}}
+	in, err := newIngest(desc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := in.specs; len(s) != 2 || s[0].Kind != streams.KindVideo || s[0].Codec.MimeType != "video/H264" ||
+		s[1].Kind != streams.KindAudio || s[1].Codec.MimeType != "audio/opus" {
+		t.Fatalf("specs %+v", s)
+	}
+
+	desc = &description.Session{}
+	for i := 0; i < maxIngestTracks+3; i++ {
+		desc.Medias = append(desc.Medias, &description.Media{Type: description.MediaTypeVideo,
+			Formats: []format.Format{&format.VP8{PayloadTyp: 96}}})
+	}
+	if in, err = newIngest(desc, nil); err != nil {
+		t.Fatal(err)
+	}
+	last := in.notes[len(in.notes)-1]
+	if len(in.specs) != maxIngestTracks || last.Status != "refused" || !strings.Contains(last.Reason, "3 m-lines are ignored") {
+		t.Fatalf("%d tracks, last note %v", len(in.specs), last)
 	}
 }

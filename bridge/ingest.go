@@ -58,6 +58,7 @@ type ingestTrack struct {
 	index int
 	media *description.Media
 	forma format.Format
+	kind  streams.Kind
 	codec streams.Codec
 
 	h264 *rtpconv.H264
@@ -70,6 +71,16 @@ type ingestTrack struct {
 	bframes atomic.Bool // read by status listings
 }
 
+// maxIngestTracks bounds the tracks one RTSP session can create: a camera
+// sends a video and an audio track, some a second video or a metadata
+// stream; an ANNOUNCE of thousands of m-lines must not become thousands of
+// tracks. maxNotesPerMedia bounds the refusals recorded for one m-line that
+// lists many formats.
+const (
+	maxIngestTracks  = 8
+	maxNotesPerMedia = 4
+)
+
 // newIngest maps every media of desc to a registry track. Unsupported
 // formats are refused per track; ErrNoTracks if nothing is left.
 func newIngest(desc *description.Session, log *slog.Logger) (*ingest, error) {
@@ -78,12 +89,19 @@ func newIngest(desc *description.Session, log *slog.Logger) (*ingest, error) {
 		if m.IsBackChannel || len(m.Formats) == 0 {
 			continue
 		}
+		if len(in.tracks) == maxIngestTracks {
+			in.notes = append(in.notes, TrackNote{Media: mi, Status: "refused",
+				Reason: fmt.Sprintf("more than %d tracks: this and the remaining %d m-lines are ignored", maxIngestTracks, len(desc.Medias)-mi)})
+			break
+		}
 		var refused []TrackNote
 		var chosen *ingestTrack
 		for _, f := range m.Formats {
 			t, note := newIngestTrack(in, mi, m, f)
 			if t == nil {
-				refused = append(refused, note)
+				if len(refused) < maxNotesPerMedia {
+					refused = append(refused, note)
+				}
 				continue
 			}
 			chosen = t
@@ -97,11 +115,7 @@ func newIngest(desc *description.Session, log *slog.Logger) (*ingest, error) {
 		chosen.index = len(in.tracks)
 		in.tracks = append(in.tracks, chosen)
 		in.byFmt[chosen.forma] = chosen
-		kind := streams.KindVideo
-		if m.Type == description.MediaTypeAudio {
-			kind = streams.KindAudio
-		}
-		in.specs = append(in.specs, streams.TrackSpec{Kind: kind, Codec: chosen.codec})
+		in.specs = append(in.specs, streams.TrackSpec{Kind: chosen.kind, Codec: chosen.codec})
 	}
 	if len(in.tracks) == 0 {
 		var why []string
@@ -116,9 +130,16 @@ func newIngest(desc *description.Session, log *slog.Logger) (*ingest, error) {
 // newIngestTrack builds the converter for one format, or returns nil and
 // the reason it is refused.
 func newIngestTrack(in *ingest, mi int, m *description.Media, f format.Format) (*ingestTrack, TrackNote) {
-	c := codecOf(m, f)
+	kind, ok := formatKind(f)
+	if !ok {
+		return nil, TrackNote{Media: mi, Codec: codecOf(string(m.Type), f).String(), Status: "refused",
+			Reason: "codec not supported (bridged: H.264, H.265, VP8, VP9, AV1, Opus, G.711, G.722, AAC)"}
+	}
+	// The kind is the codec's, whatever the m-line says: an "audio" m-line
+	// carrying H.264 is video to every reader.
+	c := codecOf(kind.String(), f)
 	note := TrackNote{Media: mi, Codec: c.String(), Status: "bridged"}
-	t := &ingestTrack{in: in, media: m, forma: f, codec: c, pt: f.PayloadType()}
+	t := &ingestTrack{in: in, media: m, forma: f, kind: kind, codec: c, pt: f.PayloadType()}
 	switch f := f.(type) {
 	case *format.H264:
 		t.h264 = &rtpconv.H264{}
@@ -133,12 +154,6 @@ func newIngestTrack(in *ingest, mi int, m *description.Media, f format.Format) (
 		t.h265 = &rtpconv.H265{}
 		t.h265.SetParams(f.VPS, f.SPS, f.PPS)
 		t.codec.Fmtp = codec.H265Fmtp(f.VPS, f.SPS, f.PPS)
-	case *format.Opus, *format.G711, *format.G722, *format.VP8, *format.VP9, *format.AV1:
-	case *format.MPEG4Audio, *format.MPEG4AudioLATM:
-	default:
-		note.Status = "refused"
-		note.Reason = "codec not supported (bridged: H.264, H.265, VP8, VP9, AV1, Opus, G.711, G.722, AAC)"
-		return nil, note
 	}
 	if err := codec.WebRTCPlayable(c.MimeType, c.ClockRate, c.Channels); err != nil {
 		note.Status = "rtsp-only"
@@ -149,14 +164,26 @@ func newIngestTrack(in *ingest, mi int, m *description.Media, f format.Format) (
 	return t, note
 }
 
-// codecOf describes a gortsplib format as a registry codec.
-func codecOf(m *description.Media, f format.Format) streams.Codec {
+// formatKind reports the kind of the formats the bridge carries.
+func formatKind(f format.Format) (streams.Kind, bool) {
+	switch f.(type) {
+	case *format.H264, *format.H265, *format.VP8, *format.VP9, *format.AV1:
+		return streams.KindVideo, true
+	case *format.Opus, *format.G711, *format.G722, *format.MPEG4Audio, *format.MPEG4AudioLATM:
+		return streams.KindAudio, true
+	}
+	return 0, false
+}
+
+// codecOf describes a gortsplib format as a registry codec of the given
+// top-level type ("video", "audio").
+func codecOf(top string, f format.Format) streams.Codec {
 	parts := strings.Split(f.RTPMap(), "/")
 	name := parts[0]
 	if name == "" {
 		name = strings.ToUpper(f.Codec())
 	}
-	c := streams.Codec{MimeType: string(m.Type) + "/" + name, ClockRate: uint32(f.ClockRate())}
+	c := streams.Codec{MimeType: top + "/" + name, ClockRate: uint32(f.ClockRate())}
 	if len(parts) >= 3 {
 		if n, err := strconv.Atoi(parts[2]); err == nil && n > 0 {
 			c.Channels = uint16(n)

@@ -39,36 +39,54 @@ func TestFormatFmtp(t *testing.T) {
 	}
 }
 
-var (
-	fmtpSPS = []byte{0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x40, 0x50}
-	fmtpPPS = []byte{0x68, 0xeb, 0xe3, 0xcb}
-)
-
 func TestH264Fmtp(t *testing.T) {
-	got := H264Fmtp(fmtpSPS, fmtpPPS)
-	want := "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f;sprop-parameter-sets=Z2QAH6zZQFA=,aOvjyw=="
+	sps, pps := h264SPS1080, nalH264PPS()
+	got := H264Fmtp(sps, pps)
+	want := "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42c028;sprop-parameter-sets=" + b64(sps) + "," + b64(pps)
 	if got != want {
 		t.Errorf("H264Fmtp = %q, want %q", got, want)
 	}
-	if got := H264Fmtp(nil, nil); got != "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f" {
-		t.Errorf("H264Fmtp(nil) = %q", got)
-	}
-	// A PPS in the SPS's place names no profile.
-	if got := H264ProfileLevelID(fmtpPPS); got != DefaultH264ProfileLevelID {
-		t.Errorf("H264ProfileLevelID(PPS) = %q", got)
+	plain := "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+	for name, sets := range map[string][2][]byte{
+		"none":          {nil, nil},
+		"truncated SPS": {sps[:6], pps},
+		"PPS as SPS":    {pps, pps},
+		"no PPS":        {sps, nil},
+		"slice as PPS":  {sps, []byte{0x65, 0x88}},
+	} {
+		got := H264Fmtp(sets[0], sets[1])
+		if name == "no PPS" || name == "slice as PPS" {
+			plain := strings.Replace(plain, "42e01f", "42c028", 1)
+			if got != plain {
+				t.Errorf("%s: H264Fmtp = %q, want %q", name, got, plain)
+			}
+			continue
+		}
+		if got != plain {
+			t.Errorf("%s: H264Fmtp = %q, want %q", name, got, plain)
+		}
 	}
 }
 
 func TestH265Fmtp(t *testing.T) {
 	got := H265Fmtp(nil, nil, nil)
-	if !strings.HasPrefix(got, "level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST") {
+	if got != "level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST" {
 		t.Errorf("H265Fmtp(nil) = %q", got)
 	}
-	if got := H265Fmtp([]byte{0x40, 0x01, 0x0c, 0x01}, []byte{0x42}, []byte{0x44, 0x01, 0xc1, 0x72}); !strings.Contains(got, "sprop-vps=QAEMAQ==") {
-		t.Errorf("H265Fmtp = %q, want sprop-vps", got)
+	vps, sps, pps := nalH265VPS(), h265SPS1080, nalH265PPS()
+	got = H265Fmtp(vps, sps, pps)
+	if want := "level-id=120;profile-id=1;tier-flag=0;tx-mode=SRST;sprop-vps=" + b64(vps) + ";sprop-sps=" + b64(sps) + ";sprop-pps=" + b64(pps); got != want {
+		t.Errorf("H265Fmtp = %q, want %q", got, want)
 	}
-	if got := H265Fmtp(nil, h265SPS1080, nil); !strings.HasPrefix(got, "level-id=120;profile-id=1;") {
-		t.Errorf("H265Fmtp(1080p SPS) = %q, want level 4 Main", got)
+	// A set RTSP clients cannot parse leaves them all out.
+	for name, sets := range map[string][3][]byte{
+		"truncated SPS": {vps, sps[:12], pps},
+		"truncated PPS": {vps, sps, pps[:2]},
+		"VPS as PPS":    {vps, sps, vps},
+	} {
+		if got := H265Fmtp(sets[0], sets[1], sets[2]); strings.Contains(got, "sprop") {
+			t.Errorf("%s: H265Fmtp = %q, want no sets", name, got)
+		}
 	}
 }
 
