@@ -51,6 +51,9 @@ type ingest struct {
 	// pub receives the packets; set by the owner before media flows and
 	// only touched from the goroutine that delivers packets.
 	pub *streams.Publication
+	// lastPacket is when the last RTP packet arrived (UnixNano, 0: none
+	// yet), read by the session's watchdog.
+	lastPacket atomic.Int64
 }
 
 type ingestTrack struct {
@@ -210,6 +213,7 @@ func (in *ingest) logNotes(log *slog.Logger) {
 // handle converts one packet from the RTSP session. It is called from the
 // session's reading goroutine only.
 func (in *ingest) handle(f format.Format, pkt *rtp.Packet) {
+	in.lastPacket.Store(time.Now().UnixNano())
 	t := in.byFmt[f]
 	if t == nil || in.pub == nil {
 		return

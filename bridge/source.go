@@ -26,7 +26,7 @@ import (
 const (
 	StateIdle       = "idle"       // on-demand, nobody is reading
 	StateConnecting = "connecting" // first attempt in progress
-	StatePlaying    = "playing"    // media flows from the camera
+	StatePlaying    = "playing"    // media flows from the camera (from its first packet)
 	StateRetrying   = "retrying"   // the camera failed; waiting to reconnect
 	StateStandby    = "standby"    // another gateway of the cluster pulls the camera
 )
@@ -360,13 +360,22 @@ func (s *source) pull(pub **streams.Publication) (played bool, err error) {
 	if _, err := c.Play(nil); err != nil {
 		return false, err
 	}
-	s.setLive(true)
-	s.setState(StatePlaying, nil)
+	return s.watch(c, in, kicked, pub)
+}
 
+// watch follows a playing session until it ends. The source is "playing"
+// from the first packet, not from PLAY: live means media flows. A camera
+// that falls silent for the stall timeout is closed and reconnected, so
+// that its state follows it within seconds rather than the RTSP read
+// timeout. played reports whether any media arrived.
+func (s *source) watch(c *gortsplib.Client, in *ingest, kicked <-chan error, pub **streams.Publication) (played bool, err error) {
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- c.Wait() }()
-	tick := time.NewTicker(s.parent.idleCheckPeriod())
-	defer tick.Stop()
+	idle := time.NewTicker(s.parent.idleCheckPeriod())
+	defer idle.Stop()
+	stall := s.parent.cfg.StallTimeout
+	watchdog := time.NewTicker(max(stall/8, 10*time.Millisecond))
+	defer watchdog.Stop()
 	for {
 		select {
 		case err := <-waitErr:
@@ -374,18 +383,31 @@ func (s *source) pull(pub **streams.Publication) (played bool, err error) {
 			case reason := <-kicked:
 				*pub = nil
 				s.setLive(false)
-				return true, fmt.Errorf("publisher ended by the registry: %w", reason)
+				return played, fmt.Errorf("publisher ended by the registry: %w", reason)
 			default:
 			}
 			if err == nil {
 				err = errors.New("camera closed the session")
 			}
-			return true, err
-		case <-tick.C:
+			return played, err
+		case <-watchdog.C:
+			last := in.lastPacket.Load()
+			switch {
+			case last == 0: // nothing yet: gortsplib's read timeouts apply
+			case !played:
+				played = true
+				s.setLive(true)
+				s.setState(StatePlaying, nil)
+			case time.Since(time.Unix(0, last)) > stall:
+				c.Close()
+				<-waitErr
+				return true, fmt.Errorf("no media from the camera for %s", stall)
+			}
+		case <-idle.C:
 			if s.idle() {
 				c.Close()
 				<-waitErr
-				return true, errIdle
+				return played, errIdle
 			}
 		}
 	}

@@ -32,6 +32,11 @@ type SourcesConfig struct {
 	// UDPFallbackTimeout: in automatic transport mode, switch to TCP when no
 	// UDP packet arrived within this time. Default 3s.
 	UDPFallbackTimeout time.Duration
+	// StallTimeout: a camera that has sent media and then nothing for this
+	// long is down, even if its RTSP session stays up (a hung encoder, a
+	// link cut behind a switch that keeps TCP open): the session is closed
+	// and the camera reconnected. Default 2s.
+	StallTimeout time.Duration
 	// Arbiter, if set, decides which gateway of a cluster pulls a camera
 	// that several declare; the others stand by, asking every StandbyPoll
 	// (default 1s).
@@ -65,6 +70,7 @@ func (c *SourcesConfig) defaults() {
 	def(&c.DemandTimeout, 10*time.Second)
 	def(&c.ReadTimeout, 10*time.Second)
 	def(&c.UDPFallbackTimeout, 3*time.Second)
+	def(&c.StallTimeout, 2*time.Second)
 	def(&c.StandbyPoll, time.Second)
 	c.BackoffMax = max(c.BackoffMax, c.BackoffBase)
 }

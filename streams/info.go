@@ -64,7 +64,13 @@ func (r *Registry) List() []StreamInfo {
 func (s *Stream) infoLocked() StreamInfo {
 	info := StreamInfo{Name: s.Name, State: StateWaiting, Since: s.createdAt}
 	if p := s.publisher.Load(); p != nil {
-		info.State = StateLive
+		// Live is what viewers get, not what is attached: a publisher
+		// whose transport is down or that has sent nothing for the health
+		// window (a camera being reconnected, a WHIP peer gone quiet) is
+		// waiting, its readers held.
+		if p.healthy(s.reg.cfg.HealthWindow, time.Now()) {
+			info.State = StateLive
+		}
 		info.Since = p.since
 		pi := p.info
 		info.Publisher = &pi

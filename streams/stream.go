@@ -25,8 +25,8 @@ type Publisher interface {
 type State string
 
 const (
-	StateLive    State = "live"    // a publisher is attached
-	StateWaiting State = "waiting" // publisher gone, readers held for the grace period
+	StateLive    State = "live"    // a publisher is attached, connected, and sending (HealthWindow)
+	StateWaiting State = "waiting" // no publisher, or one that is down or silent; readers held
 )
 
 // Stream is one named stream: at most one publisher, any number of subscribers.

@@ -125,8 +125,17 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 		}
 		if v.Source.Kind == "rtsp-source" {
 			v.Source.URL = st.URL // masked by the bridge
-			if info.Publisher == nil {
-				v.State = sourceStreamState(st.State, v.State)
+			if info.State != streams.StateLive || st.State != bridge.StatePlaying {
+				// The camera is down, silent or not sending yet while its
+				// publication holds the viewers: say so, and since when.
+				otherwise := v.State
+				if info.Publisher != nil {
+					otherwise = "reconnecting"
+				}
+				v.State = sourceStreamState(st.State, otherwise)
+				if !st.Since.IsZero() && st.State != bridge.StatePlaying {
+					v.Since, v.UptimeSeconds = st.Since.UTC(), now.Sub(st.Since).Seconds()
+				}
 			}
 		}
 	}

@@ -95,7 +95,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	}
 	scfg := bridge.SourcesConfig{
 		Registry: a.Registry, Logger: log, CloseDelay: cfg.SourceCloseDelay,
-		BackoffBase: cfg.SourceBackoffBase, BackoffMax: cfg.SourceBackoffMax,
+		BackoffBase: cfg.SourceBackoffBase, BackoffMax: cfg.SourceBackoffMax, StallTimeout: cfg.SourceStallTimeout,
 	}
 	demand := func(ctx context.Context, name string) error { return a.sources.Demand(ctx, name) }
 	if n := a.cluster.node; n != nil {

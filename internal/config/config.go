@@ -93,17 +93,18 @@ type Config struct {
 
 	// RTSP (bridge/): the server every stream is readable from, and cameras
 	// pulled as stream sources. Source URLs carry camera passwords: secret.
-	RTSPAddr          string        `yaml:"rtsp_addr" help:"RTSP listen address (TCP): every stream is readable at rtsp://HOST:PORT/NAME and RTSP clients publish there; empty disables RTSP"`
-	RTSPUDPRTPAddr    string        `yaml:"rtsp_udp_rtp_addr" help:"UDP address (even port, e.g. :8000) for RTP to RTSP readers; empty: RTSP over TCP only (UDP clients fall back to TCP)"`
-	RTSPUDPRTCPAddr   string        `yaml:"rtsp_udp_rtcp_addr" help:"UDP address for RTCP to RTSP readers: the RTP port + 1 (e.g. :8001)"`
-	RTSPSAddr         string        `yaml:"rtsps_addr" help:"RTSPS (RTSP over TLS) listen address, e.g. :8322; needs rtsps_cert and rtsps_key; empty: off"`
-	RTSPSCert         string        `yaml:"rtsps_cert" help:"PEM certificate (chain) file for RTSPS"`
-	RTSPSKey          string        `yaml:"rtsps_key" help:"PEM private key file for RTSPS"`
-	Sources           []string      `yaml:"sources" flag:"source" env:"WISHGATE_SOURCES" secret:"true" help:"always-on RTSP camera NAME=rtsp://user:pass@host/path (append #transport=tcp|udp|multicast to force one), repeatable"`
-	SourcesOnDemand   []string      `yaml:"sources_on_demand" flag:"source-on-demand" env:"WISHGATE_SOURCES_ON_DEMAND" secret:"true" help:"RTSP camera pulled only while it has readers, NAME=URL, repeatable"`
-	SourceCloseDelay  time.Duration `yaml:"source_close_delay" help:"how long an on-demand camera stays connected after its last reader left"`
-	SourceBackoffBase time.Duration `yaml:"source_backoff_base" help:"first delay before reconnecting a failed camera (doubles per attempt, jittered)"`
-	SourceBackoffMax  time.Duration `yaml:"source_backoff_max" help:"longest delay between camera reconnect attempts"`
+	RTSPAddr           string        `yaml:"rtsp_addr" help:"RTSP listen address (TCP): every stream is readable at rtsp://HOST:PORT/NAME and RTSP clients publish there; empty disables RTSP"`
+	RTSPUDPRTPAddr     string        `yaml:"rtsp_udp_rtp_addr" help:"UDP address (even port, e.g. :8000) for RTP to RTSP readers; empty: RTSP over TCP only (UDP clients fall back to TCP)"`
+	RTSPUDPRTCPAddr    string        `yaml:"rtsp_udp_rtcp_addr" help:"UDP address for RTCP to RTSP readers: the RTP port + 1 (e.g. :8001)"`
+	RTSPSAddr          string        `yaml:"rtsps_addr" help:"RTSPS (RTSP over TLS) listen address, e.g. :8322; needs rtsps_cert and rtsps_key; empty: off"`
+	RTSPSCert          string        `yaml:"rtsps_cert" help:"PEM certificate (chain) file for RTSPS"`
+	RTSPSKey           string        `yaml:"rtsps_key" help:"PEM private key file for RTSPS"`
+	Sources            []string      `yaml:"sources" flag:"source" env:"WISHGATE_SOURCES" secret:"true" help:"always-on RTSP camera NAME=rtsp://user:pass@host/path (append #transport=tcp|udp|multicast to force one), repeatable"`
+	SourcesOnDemand    []string      `yaml:"sources_on_demand" flag:"source-on-demand" env:"WISHGATE_SOURCES_ON_DEMAND" secret:"true" help:"RTSP camera pulled only while it has readers, NAME=URL, repeatable"`
+	SourceCloseDelay   time.Duration `yaml:"source_close_delay" help:"how long an on-demand camera stays connected after its last reader left"`
+	SourceBackoffBase  time.Duration `yaml:"source_backoff_base" help:"first delay before reconnecting a failed camera (doubles per attempt, jittered)"`
+	SourceBackoffMax   time.Duration `yaml:"source_backoff_max" help:"longest delay between camera reconnect attempts"`
+	SourceStallTimeout time.Duration `yaml:"source_stall_timeout" help:"a camera that sent media and then nothing for this long is down: its stream leaves live and the camera is reconnected"`
 
 	// Cluster (internal/cluster, docs/cluster.md): gateways sharing one
 	// Redis serve every stream from every node. Empty URL: single node.
@@ -146,6 +147,7 @@ func Default() Config {
 		LogLevel:               "info",
 		RTSPAddr:               ":8554",
 		SourceCloseDelay:       10 * time.Second,
+		SourceStallTimeout:     2 * time.Second,
 		SourceBackoffBase:      time.Second,
 		SourceBackoffMax:       30 * time.Second,
 		ClusterRelayLinger:     10 * time.Second,

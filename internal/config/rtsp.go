@@ -78,6 +78,9 @@ func (c Config) validateRTSP() []error {
 	if c.SourceCloseDelay < 0 {
 		bad("source_close_delay", "%s: must not be negative", c.SourceCloseDelay)
 	}
+	if c.SourceStallTimeout < 100*time.Millisecond {
+		bad("source_stall_timeout", "%s: must be at least 100ms", c.SourceStallTimeout)
+	}
 	if c.SourceBackoffBase < 10*time.Millisecond {
 		bad("source_backoff_base", "%s: must be at least 10ms", c.SourceBackoffBase)
 	}

@@ -42,6 +42,9 @@ type camera struct {
 	addr  string
 	aus   [][][]byte
 	plays atomic.Int64 // PLAY requests served
+	// frozen: the camera keeps its sessions but sends nothing (a hung
+	// encoder, a cable cut between it and a switch that keeps TCP up).
+	frozen atomic.Bool
 
 	mu       sync.Mutex
 	srv      *gortsplib.Server
@@ -186,6 +189,9 @@ func (c *camera) feed(st *gortsplib.ServerStream, video, audio *description.Medi
 		case <-stop:
 			return
 		case <-tick.C:
+		}
+		if c.frozen.Load() {
+			continue
 		}
 		if audio != nil {
 			audioSeq++
