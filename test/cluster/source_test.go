@@ -81,3 +81,26 @@ func TestCameraOnEveryNode(t *testing.T) {
 	}
 	t.Logf("node %d pulled the camera, then node %d", first+1, puller()+1)
 }
+
+// An on-demand camera declared on two nodes: the first reader's node pulls
+// it, a reader on the other node gets a relay, the camera has one session.
+func TestOnDemandCameraOnTwoNodes(t *testing.T) {
+	cam := startCamera(t)
+	_, nodes := startCluster(t, 2, func(i int, c *config.Config) {
+		c.SourcesOnDemand = []string{"cam=" + cam.url() + "#transport=tcp"}
+	})
+	a := play(t, nodes[1], "cam")
+	a.waitFrames(t, 10)
+	b := play(t, nodes[0], "cam")
+	b.waitFrames(t, 10)
+	if cam.open() != 1 {
+		t.Fatalf("the camera has %d sessions, want 1", cam.open())
+	}
+	info, _ := nodes[0].Registry.Info("cam")
+	if info.Publisher == nil || info.Publisher.Origin != "n2" {
+		t.Fatalf("node 1's stream: %+v, want a relay from n2", info.Publisher)
+	}
+	if st, _ := nodes[0].Sources().Get("cam"); st.State == bridge.StatePlaying {
+		t.Fatal("node 1 pulls the camera too")
+	}
+}
