@@ -66,8 +66,8 @@ func (a *App) mountCluster(cfg config.Config, e *echo.Echo) {
 	a.cluster.edge.Mount(e, "cluster/whep", n.Endpoint(a.cluster.relay))
 }
 
-// leaveCluster closes what joinCluster and mountCluster started, after
-// the user-facing sessions and before the registry.
+// closeRelayEndpoint ends the relay sessions this node serves, with the
+// user-facing sessions.
 func (a *App) closeRelayEndpoint() {
 	if a.cluster.relay != nil {
 		a.cluster.relay.Close()
@@ -77,6 +77,8 @@ func (a *App) closeRelayEndpoint() {
 	}
 }
 
+// leaveCluster stops the node (its relays, leases and heartbeat), after the
+// sessions and the cameras and before the registry.
 func (a *App) leaveCluster() {
 	if a.cluster.node != nil {
 		a.cluster.node.Close()

@@ -49,7 +49,7 @@ type Config struct {
 	LocalDemand func(ctx context.Context, name string) error
 	// Sessions counts this node's live WHIP and WHEP sessions (nil: 0).
 	Sessions func() int
-	// RelayNetworks, when set, restricts the relays' ICE candidates to
+	// RelayInterfaces, when set, restricts the relays' ICE candidates to
 	// these interfaces' addresses (as interfaces does for the engine).
 	RelayInterfaces []string
 	Logger          *slog.Logger
