@@ -153,3 +153,24 @@ func TestOriginShutdown(t *testing.T) {
 		return len(fr) > 0 && fr[len(fr)-1] >= 5020
 	})
 }
+
+// An edge that goes away takes its relay reader off the origin; the
+// origin's own viewer is untouched.
+func TestEdgeGoes(t *testing.T) {
+	_, nodes := startCluster(t, 2, nil)
+	n1, n2 := nodes[0], nodes[1]
+	publish(t, n1, "e", 25, 0)
+	local := play(t, n1, "e")
+	play(t, n2, "e").waitFrames(t, 10)
+	if relayReaders(t, n1, "e") != 1 {
+		t.Fatal("no relay reader on the origin")
+	}
+	_ = n2.Close()
+	waitFor(t, 5*time.Second, "the relay reader to leave the origin", func() bool { return relayReaders(t, n1, "e") == 0 })
+	n := frames(local)
+	local.waitFrames(t, n+25)
+	waitFor(t, 2*leaseTTL, "node 2 to leave the directory", func() bool {
+		snap, err := n1.Cluster().Snapshot(context.Background())
+		return err == nil && len(snap.Nodes) == 1
+	})
+}
