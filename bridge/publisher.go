@@ -18,3 +18,7 @@ func (p *rtspPublisher) Connected() bool { return p.connected.Load() }
 func (p *rtspPublisher) RequestKeyframe(int) {}
 
 func (p *rtspPublisher) Kick(reason error) { p.kick(reason) }
+
+// IgnoresKeyframeRequests implements streams.KeyframeDeaf: viewers of an
+// RTSP stream start from its cached GOP without asking first.
+func (p *rtspPublisher) IgnoresKeyframeRequests() bool { return true }

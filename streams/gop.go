@@ -27,18 +27,32 @@ type gopCache struct {
 	mu       sync.Mutex
 	maxBytes int
 	pkts     []*Packet
-	bytes    int
+	bytes    int    // footprint of pkts (the memory bound)
+	media    int    // payload bytes of pkts (what a burst sends)
 	valid    bool   // pkts starts at a keyframe and has no gap
 	gen      uint32 // publisher generation of pkts
 	lastTS   uint32 // RTP timestamp of the newest cached packet
+	// auKey: the newest cached access unit (the packets at lastTS) holds a
+	// keyframe packet, so a further keyframe packet under the same
+	// timestamp (the IDR after its SPS) continues the GOP.
+	auKey    bool
 	overflow uint64 // GOPs abandoned because they outgrew maxBytes
 }
 
-// add appends pkt (already normalised by the track) to the cache. A keyframe
-// that starts a new access unit begins a new GOP; SPS, PPS and IDR sent as
-// separate packets share one timestamp and so stay one GOP. A GOP that
-// outgrows the bound is dropped whole, never truncated: a truncated GOP has
-// no keyframe, and cached P-frames without their reference are useless.
+// add appends pkt (already normalised by the track) to the cache. The first
+// keyframe packet of an access unit begins a new GOP; SPS, PPS and IDR sent
+// as separate packets share one timestamp and so stay one GOP. What decides
+// is whether the access unit already had a keyframe packet, not whether the
+// timestamp is new: encoders that open every picture with an access unit
+// delimiter or SEI in a packet of its own (GStreamer's x264enc, many
+// cameras, hardware encoders) put that packet first under the keyframe's
+// timestamp, and a check on the timestamp alone then never starts a new GOP,
+// so the cache grew over many GOPs and a new viewer got all of them.
+// The AU's leading non-keyframe packets are dropped with the old GOP: a
+// viewer waiting for a keyframe skips them anyway, and decoders need
+// neither. A GOP that outgrows the bound is dropped whole, never truncated:
+// a truncated GOP has no keyframe, and cached P-frames without their
+// reference are useless.
 func (c *gopCache) add(pkt *Packet) {
 	if c.maxBytes <= 0 {
 		return
@@ -50,8 +64,9 @@ func (c *gopCache) add(pkt *Packet) {
 		c.resetLocked()
 		c.gen = pkt.gen
 	}
+	sameAU := len(c.pkts) > 0 && c.lastTS == pkt.Header.Timestamp
 	switch {
-	case pkt.Keyframe && !(c.valid && len(c.pkts) > 0 && c.lastTS == pkt.Header.Timestamp):
+	case pkt.Keyframe && !(c.valid && sameAU && c.auKey):
 		c.resetLocked()
 		c.valid = true
 	case !c.valid:
@@ -62,9 +77,14 @@ func (c *gopCache) add(pkt *Packet) {
 		c.overflow++
 		return
 	}
+	if !sameAU || len(c.pkts) == 0 {
+		c.auKey = false
+	}
+	c.auKey = c.auKey || pkt.Keyframe
 	pkt.Retain()
 	c.pkts = append(c.pkts, pkt)
 	c.bytes += packetFootprint
+	c.media += len(pkt.Payload)
 	c.lastTS = pkt.Header.Timestamp
 }
 
@@ -76,8 +96,8 @@ func (c *gopCache) resetLocked() {
 		c.pkts[i] = nil
 	}
 	c.pkts = c.pkts[:0]
-	c.bytes = 0
-	c.valid = false
+	c.bytes, c.media = 0, 0
+	c.valid, c.auKey = false, false
 }
 
 // snapshot appends the cached GOP to dst, each packet retained for the
@@ -93,6 +113,22 @@ func (c *gopCache) snapshot(dst []*Packet) []*Packet {
 		dst = append(dst, p)
 	}
 	return dst
+}
+
+// gopState describes the cached GOP for the start decision (start.go).
+type gopState struct {
+	valid bool
+	keyAt int64 // when the keyframe's first packet arrived (unix nanos)
+	media int   // payload bytes
+}
+
+func (c *gopCache) state() gopState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || len(c.pkts) == 0 {
+		return gopState{}
+	}
+	return gopState{valid: true, keyAt: c.pkts[0].at, media: c.media}
 }
 
 // size returns the cached packet count and their footprint in bytes.

@@ -21,7 +21,10 @@ type TrackInfo struct {
 	Bytes            uint64
 	Keyframes        uint64
 	KeyframeRequests uint64
-	LastPacket       time.Time
+	// KeyframeAnswers: whether the publisher answers keyframe requests
+	// (video; keyframes.go).
+	KeyframeAnswers KeyframeAnswers
+	LastPacket      time.Time
 	// Width and Height are the video picture size from the last keyframe
 	// that declared it; 0 until then and for audio.
 	Width, Height int
@@ -83,6 +86,7 @@ func (s *Stream) infoLocked() StreamInfo {
 			Packets: t.stats.Packets.Load(), Bytes: t.stats.Bytes.Load(),
 			Keyframes: t.stats.Keyframes.Load(), KeyframeRequests: t.stats.KeyframeRequests.Load(),
 			LastPacket: t.stats.LastPacket(), Dropped: t.stats.dropped.snapshot(),
+			KeyframeAnswers: t.Answers(),
 		})
 	}
 	for sub := range s.subsSet {

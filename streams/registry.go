@@ -35,6 +35,17 @@ type Config struct {
 	// GOPCacheBytes bounds each video track's GOP cache (instant start,
 	// gop.go). Zero means DefaultGOPCacheBytes; negative disables the cache.
 	GOPCacheBytes int
+	// StartBurstMaxAge and StartBurstMaxBytes bound what a new viewer is
+	// sent from the cache (start.go): a cached GOP whose keyframe is older,
+	// or whose media is larger, is not sent, and the viewer waits for the
+	// next keyframe instead. Zero means DefaultStartBurstMaxAge and
+	// DefaultStartBurstMaxBytes; negative: never send a burst.
+	StartBurstMaxAge   time.Duration
+	StartBurstMaxBytes int
+	// KeyframeRequestInterval: a viewer still waiting for a keyframe asks
+	// the publisher again this often. Zero means
+	// DefaultKeyframeRequestInterval.
+	KeyframeRequestInterval time.Duration
 }
 
 // DefaultConfig returns the registry defaults.
@@ -64,6 +75,15 @@ func NewRegistry(cfg Config) *Registry {
 	}
 	if cfg.GOPCacheBytes == 0 {
 		cfg.GOPCacheBytes = DefaultGOPCacheBytes
+	}
+	if cfg.StartBurstMaxAge == 0 {
+		cfg.StartBurstMaxAge = DefaultStartBurstMaxAge
+	}
+	if cfg.StartBurstMaxBytes == 0 {
+		cfg.StartBurstMaxBytes = DefaultStartBurstMaxBytes
+	}
+	if cfg.KeyframeRequestInterval <= 0 {
+		cfg.KeyframeRequestInterval = DefaultKeyframeRequestInterval
 	}
 	return &Registry{cfg: cfg, streams: map[string]*Stream{}}
 }

@@ -156,21 +156,11 @@ func (s *Subscription) RequestKeyframe(i int) {
 // the sink fails. It must be called from exactly one goroutine.
 func (s *Subscription) Run(ctx context.Context, sink Sink) error {
 	// Whatever queued before the reader could write is stale: start live,
-	// from the cached GOP where there is one.
+	// from the cached GOP or a fresh keyframe (start.go).
 	s.drain()
 	defer s.drain()
-	for i := range s.tracks {
-		if st := &s.tracks[i]; st.enabled && st.track.Kind == KindVideo {
-			st.waiting = true
-			if err := s.startFromCache(ctx, i, sink); err != nil {
-				return err
-			}
-			if st.waiting {
-				// No usable GOP yet (keyframe-less start, or the cache
-				// overflowed): wait for the publisher's next keyframe.
-				st.track.RequestKeyframe()
-			}
-		}
+	if err := s.start(ctx, sink); err != nil {
+		return err
 	}
 	if nb, ok := sink.(NonBlockingSink); ok && nb.NonBlocking() {
 		return s.runDirect(ctx, sink)
@@ -197,75 +187,6 @@ func (s *Subscription) Run(ctx context.Context, sink Sink) error {
 	}
 }
 
-// startFromCache delivers track i's cached GOP, keyframe first, before any
-// live packet. The packets go out far faster than real time (see
-// burstDuration), with their RTP timestamps squeezed into consecutive ticks
-// just before the newest cached picture's real timestamp: the viewer's
-// decoder runs through the GOP as it arrives and shows the newest picture,
-// and the live packets that follow keep their own timestamps, so the viewer
-// is live as soon as the burst is through, with no lasting delay and no
-// timestamp jump. Replaying at the original pace would instead leave the
-// viewer as far behind live as the GOP was old, forever (a jitter buffer
-// never catches up by itself), and starting at the latest keyframe alone
-// would forward P-frames whose references the viewer never got.
-func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) error {
-	st := &s.tracks[i]
-	s.burst = st.track.gop.snapshot(s.burst[:0])
-	defer func() {
-		for j, p := range s.burst {
-			p.Release()
-			s.burst[j] = nil
-		}
-	}()
-	if len(s.burst) == 0 {
-		return nil
-	}
-	frames := 1
-	for j := 1; j < len(s.burst); j++ {
-		if s.burst[j].Header.Timestamp != s.burst[j-1].Header.Timestamp {
-			frames++
-		}
-	}
-	last := s.burst[len(s.burst)-1].Header
-	// The keyframe itself goes out at once (tens of packets, well within a
-	// socket buffer): it is what the viewer waits for. The rest is paced.
-	total := 0
-	for _, p := range s.burst {
-		if p.Header.Timestamp != s.burst[0].Header.Timestamp {
-			total += len(p.Payload)
-		}
-	}
-	span := time.Duration(last.Timestamp-s.burst[0].Header.Timestamp) * time.Second /
-		time.Duration(max(1, st.track.Codec.ClockRate))
-	pace := burstDuration(span)
-	start := time.Now()
-	frame, sent := 0, 0
-	st.bursting = true
-	for j, p := range s.burst {
-		if j > 0 && p.Header.Timestamp != s.burst[j-1].Header.Timestamp {
-			frame++
-		}
-		if err := s.deliver(i, p, sink, last.Timestamp-uint32(frames-1-frame)); err != nil {
-			return err
-		}
-		if frame == 0 {
-			start = time.Now()
-			continue
-		}
-		sent += len(p.Payload)
-		due := start.Add(time.Duration(int64(pace) * int64(sent) / int64(max(1, total))))
-		if wait := time.Until(due); wait > burstSlack {
-			if err := s.pause(ctx, wait); err != nil {
-				return err
-			}
-		}
-	}
-	st.bursting = false
-	st.mapFrom = st.lastOut + 1
-	st.publishMap()
-	return nil
-}
-
 // deliver writes pkt to the sink with timestamp ts (normally the packet's own).
 func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 	st := &s.tracks[i]
@@ -275,8 +196,9 @@ func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 	st.lastIdx = max(st.lastIdx, pkt.idx)
 	if d := st.dropAt.Load(); d != 0 && pkt.idx >= d && st.dropAt.CompareAndSwap(d, 0) {
 		st.resync = true
-		if st.track.Kind == KindVideo {
+		if st.track.Kind == KindVideo && !st.waiting {
 			st.waiting = true
+			st.track.RequestKeyframe()
 		}
 	}
 	if pkt.gen != st.gen {
@@ -289,7 +211,8 @@ func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 	if st.waiting {
 		if !pkt.Keyframe {
 			s.Skipped.Add(1)
-			st.track.RequestKeyframe()
+			// Ask again now and then: a request or its answer can be lost.
+			st.track.requestAgain(pkt.at)
 			return nil
 		}
 		st.waiting = false
@@ -323,32 +246,6 @@ func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 	}
 	s.Sent.Add(1)
 	return nil
-}
-
-// A cached GOP is paced, not dumped: hundreds of packets at once overflow a
-// receiver's socket buffer (212 KB by default on Linux) or a last-mile queue,
-// and burst packets cannot be retransmitted (their timestamps were rewritten
-// for this viewer). burstDuration spreads the GOP over an eighth of the time
-// it spans, at most half a second, so the viewer is live within that time
-// and the live packets queued meanwhile stay far below the queue's bound.
-func burstDuration(span time.Duration) time.Duration {
-	return min(span/8, 500*time.Millisecond)
-}
-
-// burstSlack: shorter waits are not worth a timer; the pace evens out.
-const burstSlack = 2 * time.Millisecond
-
-func (s *Subscription) pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-s.done:
-		return s.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // maxLag bounds every queue in time: a packet that waited longer than this

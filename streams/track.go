@@ -11,10 +11,6 @@ import (
 	"github.com/wishgate/wishgate/internal/codec"
 )
 
-// keyframeThrottle bounds keyframe requests sent upstream per track: a burst
-// of joining viewers costs the publisher one PLI, not one each.
-const keyframeThrottle = 500 * time.Millisecond
-
 // Track is one medium of a stream. It outlives a publisher that is replaced by
 // one with the same codec, so its subscribers keep their negotiated session.
 type Track struct {
@@ -33,9 +29,14 @@ type Track struct {
 	normMu   sync.Mutex
 	norm     normalizer
 	arrivals uint64 // packets written so far (Packet.idx), under normMu
+	// auTS/auKey: the newest access unit's timestamp and whether it held
+	// a keyframe packet yet, under normMu (keyframe starts, keyframes.go).
+	auTS  uint32
+	auKey bool
 
-	lastKeyframeReq atomic.Int64 // unix nanos
-	stats           TrackStats
+	// kf learns whether the publisher answers keyframe requests (keyframes.go).
+	kf    keyframeLearner
+	stats TrackStats
 
 	// gop holds the current GOP of a video track for instant start (gop.go).
 	gop gopCache
@@ -93,15 +94,30 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 	h.Extensions = h.Extensions[:0]
 	h.SSRC = t.ssrc
 
+	pkt.Keyframe = t.codecID.Keyframe(pkt.Payload)
 	t.normMu.Lock()
 	t.norm.apply(h, gen, now, t.Codec.ClockRate)
 	t.arrivals++
 	pkt.idx = t.arrivals
+	if pkt.idx == 1 || h.Timestamp != t.auTS {
+		t.auTS, t.auKey = h.Timestamp, false
+	}
+	// The first keyframe packet of an access unit starts a new picture a
+	// viewer can begin at (the SPS; its IDR follows under the same timestamp).
+	keyStart := pkt.Keyframe && !t.auKey && t.Kind == KindVideo
+	t.auKey = t.auKey || pkt.Keyframe
 	t.normMu.Unlock()
 
 	pkt.gen = gen
 	pkt.at = now.UnixNano()
-	pkt.Keyframe = t.codecID.Keyframe(pkt.Payload)
+	if t.kf.gen.Load() != gen {
+		t.kf.reset(gen)
+	}
+	if keyStart {
+		t.kf.keyframe(pkt.at)
+	} else if t.Kind == KindVideo {
+		t.probe(pkt.at)
+	}
 	if pkt.Keyframe && t.Kind == KindVideo {
 		t.stats.Keyframes.Add(1)
 		t.size.observe(t.codecID, pkt.Payload)
@@ -125,23 +141,6 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 	// Queues first, workers second: see Subscription.runDirect.
 	t.fan.dispatch(pkt)
 	pkt.Release()
-}
-
-// RequestKeyframe asks the current publisher for a keyframe, at most once per
-// keyframeThrottle. Safe to call per packet: a throttled call costs one atomic load.
-func (t *Track) RequestKeyframe() {
-	if t.Kind != KindVideo {
-		return
-	}
-	now := time.Now().UnixNano()
-	last := t.lastKeyframeReq.Load()
-	if now-last < int64(keyframeThrottle) || !t.lastKeyframeReq.CompareAndSwap(last, now) {
-		return
-	}
-	if p := t.stream.publisher.Load(); p != nil {
-		t.stats.KeyframeRequests.Add(1)
-		p.pub.RequestKeyframe(t.Index)
-	}
 }
 
 // normalizer maps each publisher's sequence numbers and timestamps onto the

@@ -154,6 +154,10 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 			IngestDropped: dropsJSON{Malformed: t.Dropped.Malformed, Unsupported: t.Dropped.Unsupported, Oversized: t.Dropped.Oversized},
 		}
 		tj.WebRTCPlayable, tj.Note = playable(t.Codec)
+		if t.Kind == streams.KindVideo {
+			a := string(t.KeyframeAnswers)
+			tj.KeyframeAnswers = &a
+		}
 		if t.Index < len(lost) {
 			tj.Lost = lost[t.Index]
 		}

@@ -33,22 +33,25 @@ type sourceJSON struct {
 }
 
 type trackJSON struct {
-	Index          int       `json:"index"`
-	Kind           string    `json:"kind"`
-	Codec          string    `json:"codec"`
-	ClockRate      uint32    `json:"clock_rate"`
-	Channels       uint16    `json:"channels"`
-	Fmtp           string    `json:"fmtp"`
-	Width          *int      `json:"width"`  // null until a keyframe told
-	Height         *int      `json:"height"` // null until a keyframe told
-	BitrateBps     int64     `json:"bitrate_bps"`
-	Packets        uint64    `json:"packets"`
-	Bytes          uint64    `json:"bytes"`
-	Lost           uint64    `json:"lost"`
-	IngestDropped  dropsJSON `json:"ingest_dropped"`
-	Keyframes      uint64    `json:"keyframes"`
-	WebRTCPlayable bool      `json:"webrtc_playable"`
-	Note           string    `json:"note"`
+	Index         int       `json:"index"`
+	Kind          string    `json:"kind"`
+	Codec         string    `json:"codec"`
+	ClockRate     uint32    `json:"clock_rate"`
+	Channels      uint16    `json:"channels"`
+	Fmtp          string    `json:"fmtp"`
+	Width         *int      `json:"width"`  // null until a keyframe told
+	Height        *int      `json:"height"` // null until a keyframe told
+	BitrateBps    int64     `json:"bitrate_bps"`
+	Packets       uint64    `json:"packets"`
+	Bytes         uint64    `json:"bytes"`
+	Lost          uint64    `json:"lost"`
+	IngestDropped dropsJSON `json:"ingest_dropped"`
+	Keyframes     uint64    `json:"keyframes"`
+	// KeyframeAnswers: whether the publisher answers keyframe requests
+	// (yes, no, unknown); null for audio.
+	KeyframeAnswers *string `json:"keyframe_answers"`
+	WebRTCPlayable  bool    `json:"webrtc_playable"`
+	Note            string  `json:"note"`
 }
 
 type dropsJSON struct {

@@ -61,6 +61,10 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		Replace:      streams.ReplacePolicy(cfg.Replace),
 		HealthWindow: 2 * time.Second,
 		GracePeriod:  cfg.GracePeriod,
+		// 0 in the config turns the burst off; 0 in streams means default.
+		StartBurstMaxAge:        orNegative(cfg.StartBurstMaxAge),
+		StartBurstMaxBytes:      int(orNegative(time.Duration(cfg.StartBurstMaxBytes))),
+		KeyframeRequestInterval: cfg.KeyframeRetry,
 	})
 	var err error
 	a.engine, err = rtc.NewEngine(engineConfig(cfg, log))
@@ -148,6 +152,14 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		"whip", "http://"+hostPort(a.ln.Addr())+"/whip/{name}",
 		"whep", "http://"+hostPort(a.ln.Addr())+"/whep/{name}")
 	return a, nil
+}
+
+// orNegative maps 0 ("off" in the config) to -1 ("off" in streams.Config).
+func orNegative(v time.Duration) time.Duration {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 func hostPort(addr net.Addr) string {

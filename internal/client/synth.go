@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -122,6 +123,9 @@ type SynthVideo struct {
 	iBytes    int // IDR slice size
 	pBytes    int // non-IDR slice size
 	frame     uint64
+	gopIdx    int         // picture index within the current GOP
+	force     atomic.Bool // ForceKeyframe: the next picture is an IDR
+	lastIDR   bool
 	idrs      uint64
 	seq       uint16
 	ts        uint32
@@ -247,8 +251,13 @@ func (v *SynthVideo) sliceRBSP(idr bool, frameNum int, size int, m SynthMark) []
 // A keyframe is SPS, PPS and the IDR slice, each in its own packet(s), as
 // libwebrtc and OBS send them.
 func (v *SynthVideo) Next(now time.Time) []*rtp.Packet {
-	idx := int(v.frame % uint64(v.gopFrames))
+	if v.force.Swap(false) {
+		v.gopIdx = 0 // a forced keyframe restarts the GOP schedule, as encoders do
+	}
+	idx := v.gopIdx
 	idr := idx == 0
+	v.lastIDR = idr
+	v.gopIdx = (v.gopIdx + 1) % v.gopFrames
 	size := v.pBytes
 	if idr {
 		size = v.iBytes
@@ -312,8 +321,16 @@ func (v *SynthVideo) Next(now time.Time) []*rtp.Packet {
 	return v.pkts
 }
 
-// IsKeyframe reports whether frame n of this generator is an IDR.
+// IsKeyframe reports whether frame n of this generator is an IDR on its
+// schedule (ForceKeyframe adds more).
 func (v *SynthVideo) IsKeyframe(n uint64) bool { return n%uint64(v.gopFrames) == 0 }
+
+// ForceKeyframe makes the next picture an IDR, as an encoder answering a
+// PLI does. Safe to call from any goroutine.
+func (v *SynthVideo) ForceKeyframe() { v.force.Store(true) }
+
+// WasKeyframe reports whether the picture Next returned last is an IDR.
+func (v *SynthVideo) WasKeyframe() bool { return v.lastIDR }
 
 // SynthAudio generates 20 ms Opus-sized packets (48 kHz clock). The first
 // byte is a valid Opus TOC (CELT fullband 20 ms, stereo, one frame, RFC 6716
@@ -398,9 +415,9 @@ func PaceSynth(ctx context.Context, p *Publisher, v *SynthVideo, a *SynthAudio, 
 			return
 		case <-vt:
 			now := time.Now()
-			kf := v.IsKeyframe(v.frame)
 			frame := v.frame
 			pkts := v.Next(now)
+			kf := v.WasKeyframe()
 			for _, pkt := range pkts {
 				_ = p.WriteRTP(webrtc.RTPCodecTypeVideo, pkt)
 			}

@@ -74,6 +74,12 @@ type Config struct {
 	AllowOrigins []string      `yaml:"allow_origins" flag:"allow-origin" env:"WISHGATE_ALLOW_ORIGINS" help:"CORS origins allowed on WHIP/WHEP (default any), repeatable"`
 	LogLevel     string        `yaml:"log_level" help:"debug, info, warn or error"`
 
+	// How a new viewer starts (streams/start.go): from the cached GOP
+	// within these bounds, else from a fresh or the next keyframe.
+	StartBurstMaxAge   time.Duration `yaml:"start_burst_max_age" help:"oldest cached keyframe a new viewer is sent the GOP from (longer GOPs: it waits for the next keyframe)"`
+	StartBurstMaxBytes int           `yaml:"start_burst_max_bytes" help:"most media bytes of cached GOP a new viewer is sent"`
+	KeyframeRetry      time.Duration `yaml:"keyframe_request_interval" help:"how often a publisher is asked again for a keyframe while a viewer waits for one"`
+
 	// Limits (internal/signaling/limits.go): beyond them a POST gets 503,
 	// a client over its request rate 429, both with Retry-After; sessions
 	// already running are never touched. 0 disables a limit.
@@ -136,6 +142,9 @@ func Default() Config {
 		AuthCallbackCache:      5 * time.Second,
 		Replace:                string(streams.ReplaceStale),
 		GracePeriod:            10 * time.Second,
+		StartBurstMaxAge:       streams.DefaultStartBurstMaxAge,
+		StartBurstMaxBytes:     streams.DefaultStartBurstMaxBytes,
+		KeyframeRetry:          streams.DefaultKeyframeRequestInterval,
 		MaxBodyBytes:           128 << 10,
 		MaxStreams:             1000,
 		MaxSessions:            5000,
@@ -271,6 +280,15 @@ func (c Config) Validate() error {
 	}
 	if c.GracePeriod < 0 {
 		bad("grace_period", "%s: must not be negative", c.GracePeriod)
+	}
+	if c.StartBurstMaxAge < 0 || c.StartBurstMaxAge > time.Minute {
+		bad("start_burst_max_age", "%s: must be between 0 (no burst) and 1m", c.StartBurstMaxAge)
+	}
+	if c.StartBurstMaxBytes < 0 {
+		bad("start_burst_max_bytes", "%d: must not be negative (0: no burst)", c.StartBurstMaxBytes)
+	}
+	if c.KeyframeRetry < 500*time.Millisecond {
+		bad("keyframe_request_interval", "%s: must be at least 500ms (keyframe requests are throttled to one per 500ms)", c.KeyframeRetry)
 	}
 	if c.ICEDisconnectedTimeout < 500*time.Millisecond {
 		bad("ice_disconnected_timeout", "%s: must be at least 500ms (ICE checks run every 2s while idle)", c.ICEDisconnectedTimeout)
