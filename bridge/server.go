@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
@@ -22,6 +23,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/wishgate/wishgate/internal/auth"
+	"github.com/wishgate/wishgate/internal/connlimit"
 	"github.com/wishgate/wishgate/streams"
 )
 
@@ -56,14 +58,20 @@ type ServerConfig struct {
 	Linger time.Duration
 	// DemandTimeout bounds Demand. Default 10s.
 	DemandTimeout time.Duration
+	// Conns caps the TCP connections and closes idle ones (conns.go).
+	Conns connlimit.Config
+	// ReadTimeout closes a publisher that sends nothing, WriteTimeout a
+	// reader that takes nothing, for that long. Default 10s each.
+	ReadTimeout, WriteTimeout time.Duration
 }
 
 // Server serves every registry stream over RTSP and accepts RTSP publishers.
 type Server struct {
-	cfg  ServerConfig
-	log  *slog.Logger
-	rtsp *gortsplib.Server
-	ln   net.Listener
+	cfg     ServerConfig
+	log     *slog.Logger
+	rtsp    *gortsplib.Server
+	ln      net.Listener
+	limited *connlimit.Listener
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -99,7 +107,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rtsp-addr %q: %w", cfg.Addr, err)
 	}
-	s.ln = ln
+	if cfg.Conns.Name == "" {
+		cfg.Conns.Name = component
+	}
+	s.limited = connlimit.New(ln, cfg.Conns)
+	s.ln = s.limited
 	s.rtsp = &gortsplib.Server{
 		Handler:        s,
 		RTSPAddress:    ln.Addr().String(),
@@ -108,8 +120,10 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		TLSConfig:      cfg.TLSConfig,
 		// Basic only: the read/publish token is the password and there is
 		// no per-user secret to build a Digest response from.
-		AuthMethods: []rtspauth.VerifyMethod{rtspauth.VerifyMethodBasic},
-		Listen:      func(string, string) (net.Listener, error) { return ln, nil },
+		AuthMethods:  []rtspauth.VerifyMethod{rtspauth.VerifyMethodBasic},
+		Listen:       func(string, string) (net.Listener, error) { return s.limited, nil },
+		ReadTimeout:  cfg.ReadTimeout,
+		WriteTimeout: cfg.WriteTimeout,
 	}
 	// Before Start: a client may connect at once, and the handlers
 	// (authorize) derive their contexts from s.ctx (a data race, or a nil
@@ -117,7 +131,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.rtsp.Start(); err != nil {
 		s.cancel()
-		ln.Close()
+		s.limited.Close()
 		return nil, fmt.Errorf("rtsp server: %w", err)
 	}
 	return s, nil
@@ -327,6 +341,7 @@ type sessionData struct {
 	pub    *streams.Publication
 	in     *ingest
 	p      *rtspPublisher
+	conn   atomic.Pointer[connlimit.Conn] // busy while playing or recording (conns.go)
 }
 
 // OnSetup implements gortsplib.ServerHandlerOnSetup.
@@ -371,6 +386,7 @@ func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response
 // OnPlay implements gortsplib.ServerHandlerOnPlay.
 func (s *Server) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
 	if d, ok := ctx.Session.UserData().(*sessionData); ok && d.outlet != nil {
+		holdConn(ctx.Conn, d)
 		d.outlet.requestKeyframes()
 		s.log.Info("rtsp reader playing", "stream", d.outlet.name, "remote", ctx.Conn.NetConn().RemoteAddr().String(),
 			"transport", transportName(ctx.Session))
@@ -428,6 +444,7 @@ func (s *Server) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respon
 	if !ok || d.in == nil {
 		return &base.Response{StatusCode: base.StatusBadRequest}, errors.New("RECORD without ANNOUNCE")
 	}
+	holdConn(ctx.Conn, d)
 	in := d.in
 	ctx.Session.OnPacketRTPAny(func(_ *description.Media, f format.Format, pkt *rtp.Packet) { in.handle(f, pkt) })
 	return &base.Response{StatusCode: base.StatusOK}, nil
@@ -439,6 +456,7 @@ func (s *Server) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
 	if !ok {
 		return
 	}
+	releaseConn(d)
 	if d.outlet != nil {
 		d.outlet.removeReader(ctx.Session)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/wishgate/wishgate/bridge"
 	"github.com/wishgate/wishgate/internal/auth"
 	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/connlimit"
 	"github.com/wishgate/wishgate/internal/rtc"
 	"github.com/wishgate/wishgate/internal/signaling"
 	"github.com/wishgate/wishgate/streams"
@@ -40,7 +41,8 @@ type App struct {
 	rtsps     *bridge.Server  // nil when rtsps_addr is empty
 	http      *http.Server
 	ln        net.Listener
-	cluster   clusterParts // cluster.go; empty on a single node
+	httpConns *connlimit.Listener // a.ln within the connection limits (exposure.go)
+	cluster   clusterParts        // cluster.go; empty on a single node
 	serveDone chan error
 	closeOnce sync.Once
 
@@ -143,9 +145,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	}
 
 	a.protectSockets(cfg)
-	a.http = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
-	a.serveDone = make(chan error, 1)
-	go func() { a.serveDone <- a.http.Serve(a.ln) }()
+	a.serveHTTP(cfg, e)
 	a.ops.ready.Store(true)
 	log.Info("wishgate listening",
 		"http", a.ln.Addr().String(), "webrtc_udp", a.engine.UDPAddr().String(),
@@ -183,6 +183,7 @@ func (a *App) startRTSP(cfg config.Config, authz bridge.Checker, demand func(con
 		srv, err := bridge.NewServer(bridge.ServerConfig{
 			Addr: cfg.RTSPAddr, UDPRTPAddr: cfg.RTSPUDPRTPAddr, UDPRTCPAddr: cfg.RTSPUDPRTCPAddr,
 			Registry: a.Registry, Auth: authz, Demand: demand, Logger: a.log,
+			Conns: connLimits(cfg, "rtsp", cfg.RTSPIdleTimeout, a.log), ReadTimeout: cfg.RTSPReadTimeout, WriteTimeout: cfg.RTSPWriteTimeout,
 		})
 		if err != nil {
 			a.sources.Close()
@@ -197,6 +198,7 @@ func (a *App) startRTSP(cfg config.Config, authz bridge.Checker, demand func(con
 			srv, err = bridge.NewServer(bridge.ServerConfig{
 				Addr: cfg.RTSPSAddr, TLSConfig: tlsCfg,
 				Registry: a.Registry, Auth: authz, Demand: demand, Logger: a.log,
+				Conns: connLimits(cfg, "rtsps", cfg.RTSPIdleTimeout, a.log), ReadTimeout: cfg.RTSPReadTimeout, WriteTimeout: cfg.RTSPWriteTimeout,
 			})
 		}
 		if err != nil {

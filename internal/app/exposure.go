@@ -1,9 +1,17 @@
 package app
 
 import (
+	"log/slog"
 	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
 
+	"github.com/wishgate/wishgate/bridge"
 	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/connlimit"
+	"github.com/wishgate/wishgate/internal/metrics"
 )
 
 // protectSockets names every listening socket of the gateway to the media
@@ -29,4 +37,59 @@ func (a *App) protectSockets(cfg config.Config) {
 		addrs = append(addrs, p)
 	}
 	a.engine.Protect(addrs...)
+}
+
+// httpRefusal answers a connection refused for a connection limit: a
+// complete HTTP response, so that a client sees why rather than a reset.
+var httpRefusal = func() []byte {
+	body := `{"type":"about:blank","title":"Service Unavailable","status":503,` +
+		`"detail":"too many connections (max_connections, max_connections_per_ip)"}`
+	return []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n" +
+		"Retry-After: 1\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+}()
+
+// connLimits are one listener's connection limits. Clients exempt from the
+// rate limit (a reverse proxy on this host) are exempt from the per-client
+// cap too, not from the total.
+func connLimits(cfg config.Config, name string, idle time.Duration, log *slog.Logger) connlimit.Config {
+	c := connlimit.Config{Name: name, MaxConns: cfg.MaxConnections, MaxPerClient: cfg.MaxConnectionsPerIP,
+		IdleTimeout: idle, Logger: log}
+	for _, p := range cfg.RateLimitExempt {
+		if pfx, err := netip.ParsePrefix(p); err == nil { // Validate checked them
+			c.Exempt = append(c.Exempt, pfx.Masked())
+		}
+	}
+	return c
+}
+
+// serveHTTP serves the handler on the HTTP listener, within the connection
+// limits and with a deadline for every phase of a connection: the request
+// (headers and body) within http_read_timeout, its response within
+// http_write_timeout (a streaming handler extends its own deadline with
+// http.ResponseController), an idle keep-alive connection http_idle_timeout.
+func (a *App) serveHTTP(cfg config.Config, h http.Handler) {
+	warnFDLimit(cfg, a.log)
+	lc := connLimits(cfg, "http", 0, a.log)
+	lc.Refusal = httpRefusal
+	a.httpConns = connlimit.New(a.ln, lc)
+	a.http = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.HTTPReadTimeout,
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		WriteTimeout:      cfg.HTTPWriteTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
+	}
+	a.serveDone = make(chan error, 1)
+	go func() { a.serveDone <- a.http.Serve(a.httpConns) }()
+}
+
+// metricListeners are the connection-limited listeners.
+func (a *App) metricListeners() []metrics.Listener {
+	out := []metrics.Listener{a.httpConns}
+	for _, s := range []*bridge.Server{a.rtsp, a.rtsps} {
+		if s != nil {
+			out = append(out, s.Conns())
+		}
+	}
+	return out
 }

@@ -31,7 +31,8 @@ type ops struct {
 func (a *App) startOps(cfg config.Config, e *echo.Echo, sources *bridge.Sources, rtspAddr func() net.Addr) (*api.API, error) {
 	a.ops.echo = e
 	a.ops.sampler = stats.New(stats.Config{Registry: a.Registry, Sessions: a.edge})
-	mcfg := metrics.Config{Registry: a.Registry, Sampler: a.ops.sampler, CandidateDrops: a.engine.CandidateDrops}
+	mcfg := metrics.Config{Registry: a.Registry, Sampler: a.ops.sampler, CandidateDrops: a.engine.CandidateDrops,
+		Listeners: a.metricListeners}
 	acfg := api.Config{
 		Registry: a.Registry, Sessions: a.edge, Sampler: a.ops.sampler,
 		AdminToken: cfg.AdminToken, Authorizer: a.authz, Ready: a.readiness, RTSPAddr: rtspAddr, RTSPSAddr: a.RTSPSAddr, Logger: a.log,

@@ -90,7 +90,18 @@ type Config struct {
 	MaxPendingOffers    int      `yaml:"max_pending_offers" help:"most POSTs negotiating (ICE gathering, DTLS set-up) at once; more wait up to 2 s, then 503; 0 = no limit"`
 	RateLimit           float64  `yaml:"rate_limit" help:"POST/PATCH/DELETE requests per second per client IP (IPv6: per /64); 0 = no limit"`
 	RateBurst           int      `yaml:"rate_burst" help:"requests a client may make at once before rate_limit applies"`
-	RateLimitExempt     []string `yaml:"rate_limit_exempt" help:"CIDR ranges never rate limited (a reverse proxy, the load tool), repeatable"`
+	RateLimitExempt     []string `yaml:"rate_limit_exempt" help:"CIDR ranges never rate limited nor held to max_connections_per_ip (a reverse proxy, the load tool), repeatable"`
+
+	// Connections (internal/connlimit): every connection a stranger opens
+	// has a deadline, and each client address a share of each listener.
+	HTTPReadTimeout     time.Duration `yaml:"http_read_timeout" help:"an HTTP request's headers and body must arrive within this"`
+	HTTPWriteTimeout    time.Duration `yaml:"http_write_timeout" help:"an HTTP response must be written within this of its request's headers (streaming responses set their own)"`
+	HTTPIdleTimeout     time.Duration `yaml:"http_idle_timeout" help:"an idle HTTP keep-alive connection is closed after this"`
+	MaxConnections      int           `yaml:"max_connections" help:"most TCP connections open at once on each of the HTTP, RTSP and RTSPS listeners; more are refused"`
+	MaxConnectionsPerIP int           `yaml:"max_connections_per_ip" help:"most TCP connections of one client IP (IPv6: /64) on each listener; more are refused"`
+	RTSPIdleTimeout     time.Duration `yaml:"rtsp_idle_timeout" help:"an RTSP connection without a playing or recording session that sends nothing this long is closed"`
+	RTSPReadTimeout     time.Duration `yaml:"rtsp_read_timeout" help:"an RTSP publisher that sends no media this long is closed"`
+	RTSPWriteTimeout    time.Duration `yaml:"rtsp_write_timeout" help:"an RTSP reader that takes no data for this long is closed"`
 
 	// Operations (internal/api, internal/app): the control API's token and
 	// the profiling listener.
@@ -153,6 +164,14 @@ func Default() Config {
 		RateLimit:              20,
 		RateBurst:              40,
 		RateLimitExempt:        []string{"127.0.0.0/8", "::1/128"},
+		HTTPReadTimeout:        10 * time.Second,
+		HTTPWriteTimeout:       30 * time.Second,
+		HTTPIdleTimeout:        time.Minute,
+		MaxConnections:         4096,
+		MaxConnectionsPerIP:    256,
+		RTSPIdleTimeout:        30 * time.Second,
+		RTSPReadTimeout:        10 * time.Second,
+		RTSPWriteTimeout:       10 * time.Second,
 		LogLevel:               "info",
 		RTSPAddr:               ":8554",
 		SourceCloseDelay:       10 * time.Second,

@@ -107,6 +107,11 @@ func TestValidationNamesTheParameter(t *testing.T) {
 		{func(c *Config) { c.ICERemoteNetworks = []string{"10.0.0.0/8"} }, "ice_remote_networks (--ice-remote-network)"},
 		{func(c *Config) { c.ICERemoteNetworks = []string{"deny 10.0.0.0"} }, "ice_remote_networks (--ice-remote-network)"},
 		{func(c *Config) { c.MaxRemoteCandidates = 0 }, "max_remote_candidates"},
+		{func(c *Config) { c.HTTPIdleTimeout = 0 }, "http_idle_timeout"},
+		{func(c *Config) { c.HTTPWriteTimeout = 5 * time.Second }, "http_write_timeout"},
+		{func(c *Config) { c.RTSPIdleTimeout = 2 * time.Hour }, "rtsp_idle_timeout"},
+		{func(c *Config) { c.MaxConnections = 0 }, "max_connections"},
+		{func(c *Config) { c.MaxConnectionsPerIP = 5000 }, "max_connections_per_ip"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {

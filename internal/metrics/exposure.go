@@ -1,12 +1,17 @@
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wishgate/wishgate/internal/connlimit"
+)
 
 // exposureCollector exports what the gateway refused a stranger, read from
 // the components' own counters at scrape time.
 type exposureCollector struct {
-	cfg        Config
-	candidates *prometheus.Desc
+	cfg                 Config
+	candidates          *prometheus.Desc
+	connections, refuse *prometheus.Desc
 }
 
 func newExposureCollector(cfg Config) *exposureCollector {
@@ -16,11 +21,18 @@ func newExposureCollector(cfg Config) *exposureCollector {
 			"Remote ICE candidates (offered or trickled) never given to ICE, by reason: unsupported (TCP, RTCP component, mDNS name, unparsable), "+
 				"unspecified, multicast, broadcast, own_socket, denied (ice_remote_networks), link_local, loopback, metadata, duplicate, over_cap.",
 			[]string{"reason"}, nil),
+		connections: prometheus.NewDesc("wishgate_connections",
+			"TCP connections open on a listener (http, rtsp, rtsps).", []string{"listener"}, nil),
+		refuse: prometheus.NewDesc("wishgate_connections_refused_total",
+			"TCP connections refused at accept: total (max_connections) or per_ip (max_connections_per_ip).",
+			[]string{"listener", "reason"}, nil),
 	}
 }
 
 func (c *exposureCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.candidates
+	ch <- c.connections
+	ch <- c.refuse
 }
 
 func (c *exposureCollector) Collect(ch chan<- prometheus.Metric) {
@@ -29,4 +41,19 @@ func (c *exposureCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.candidates, prometheus.CounterValue, float64(n), reason)
 		}
 	}
+	if c.cfg.Listeners != nil {
+		for _, l := range c.cfg.Listeners() {
+			r := l.Refused()
+			ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(l.Open()), l.Name())
+			ch <- prometheus.MustNewConstMetric(c.refuse, prometheus.CounterValue, float64(r.Total), l.Name(), "total")
+			ch <- prometheus.MustNewConstMetric(c.refuse, prometheus.CounterValue, float64(r.PerClient), l.Name(), "per_ip")
+		}
+	}
+}
+
+// Listener is a connection-limited listener (*connlimit.Listener).
+type Listener interface {
+	Name() string
+	Open() int
+	Refused() connlimit.Refusals
 }

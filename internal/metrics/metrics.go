@@ -34,6 +34,8 @@ type Config struct {
 	// CandidateDrops, if set, counts the remote ICE candidates dropped, by
 	// reason (rtc.Engine.CandidateDrops).
 	CandidateDrops func() map[string]uint64
+	// Listeners, if set, are the connection-limited listeners.
+	Listeners func() []Listener
 }
 
 // Metrics is the gateway's Prometheus registry and the few metrics that are

@@ -3,8 +3,10 @@ package signaling
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 
@@ -50,8 +52,12 @@ func (s *Server) readBody(c echo.Context, want string) ([]byte, error) {
 	if errors.As(err, &tooBig) {
 		return nil, ErrTooLarge
 	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return nil, ErrBodyTimeout // http_read_timeout passed: a stalled body
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrBodyUnreadable, err)
 	}
 	return body, nil
 }

@@ -26,6 +26,8 @@ var (
 	ErrNotFound             = errors.New("no such session")
 	ErrUnsupportedType      = errors.New("unsupported Content-Type")
 	ErrTooLarge             = errors.New("request body too large")
+	ErrBodyTimeout          = errors.New("the request body did not arrive in time (http_read_timeout)")
+	ErrBodyUnreadable       = errors.New("the request body cannot be read")
 	ErrPreconditionFailed   = errors.New("If-Match does not match the session's ETag")
 	ErrPreconditionRequired = errors.New("If-Match is required")
 	ErrShuttingDown         = errors.New("server is shutting down")
@@ -41,7 +43,7 @@ var (
 // place where domain errors become protocol answers.
 func statusOf(err error) int {
 	switch {
-	case errors.Is(err, streams.ErrBadName), errors.Is(err, rtc.ErrMalformed):
+	case errors.Is(err, streams.ErrBadName), errors.Is(err, rtc.ErrMalformed), errors.Is(err, ErrBodyUnreadable):
 		return http.StatusBadRequest
 	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrBadToken):
 		return http.StatusUnauthorized
@@ -53,6 +55,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, ErrPreconditionFailed):
 		return http.StatusPreconditionFailed
+	case errors.Is(err, ErrBodyTimeout):
+		return http.StatusRequestTimeout
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrUnsupportedType):

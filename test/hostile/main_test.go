@@ -12,6 +12,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -107,7 +108,7 @@ func (a *attacker) do(method, path, ctype string, body []byte, hdr ...string) re
 	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
-func golden(t *testing.T, name string) []byte {
+func golden(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "sdp", name))
 	if err != nil {
@@ -175,6 +176,7 @@ func startControl(t *testing.T, ctx context.Context, gw *app.App, name string) *
 		_ = c.pub.Close()
 	})
 	v, err := client.Play(ctx, gw.URL()+"/whep/"+name, client.PlayOptions{
+		Options: client.Options{HTTPClient: bystanderHTTP(t)},
 		OnPacket: func(kind webrtc.RTPCodecType, _ webrtc.RTPCodecParameters, p *rtp.Packet) {
 			if kind == webrtc.RTPCodecTypeVideo {
 				c.push(p)
@@ -241,10 +243,20 @@ func (c *control) check(t *testing.T, min float64) {
 	}
 }
 
+// bystanderHTTP is the HTTP client of the peers the attacks must not hurt:
+// from 127.0.0.3, so that they never share a per-address connection
+// allowance with the attacker on 127.0.0.1, and without keep-alive.
+func bystanderHTTP(t *testing.T) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 3)}, Timeout: 5 * time.Second}
+	tr := &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
 // publish starts a WHIP publisher of synthetic media, connected.
 func publish(t *testing.T, ctx context.Context, gw *app.App, name string) *client.Publisher {
 	t.Helper()
-	pub, err := client.Publish(ctx, gw.URL()+"/whip/"+name, client.PublishOptions{})
+	pub, err := client.Publish(ctx, gw.URL()+"/whip/"+name, client.PublishOptions{Options: client.Options{HTTPClient: bystanderHTTP(t)}})
 	if err != nil {
 		t.Fatal(err)
 	}
