@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,6 +28,13 @@ type adminCheck struct {
 	set   bool
 	sum   [32]byte
 	authz AdminAuthorizer
+	hosts []string // Host names accepted besides loopback ones (api_allowed_hosts)
+}
+
+// withHosts adds Host names the open, loopback-only API accepts.
+func (a adminCheck) withHosts(hosts []string) adminCheck {
+	a.hosts = hosts
+	return a
 }
 
 func newAdminCheck(token string, authz AdminAuthorizer) adminCheck {
@@ -55,10 +63,16 @@ func (a adminCheck) allow(r *http.Request) error {
 	if !a.set && !delegated {
 		// The TCP peer, not X-Forwarded-For: a header is no proof of
 		// where a request comes from.
-		if isLoopback(r.RemoteAddr) {
-			return nil
+		if !isLoopback(r.RemoteAddr) {
+			return ErrLoopbackOnly
 		}
-		return ErrLoopbackOnly
+		// A page on any site can reach a loopback port by DNS rebinding
+		// (its name re-resolved to 127.0.0.1): the browser then sends that
+		// name as Host. Only names that are loopback by definition pass.
+		if !a.loopbackHost(r.Host) {
+			return ErrHostNotAllowed
+		}
+		return nil
 	}
 	if tok == "" {
 		return ErrAdminToken
@@ -78,6 +92,29 @@ func (a adminCheck) allow(r *http.Request) error {
 		return err
 	}
 	return ErrBadAdminToken
+}
+
+// loopbackHost: a loopback IP literal, localhost or a name under
+// .localhost (RFC 6761 §6.3, which browsers resolve to loopback themselves),
+// or a name the operator listed.
+func (a adminCheck) loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	for _, h := range a.hosts {
+		if strings.EqualFold(strings.TrimSuffix(h, "."), host) {
+			return true
+		}
+	}
+	return false
 }
 
 func isLoopback(remoteAddr string) bool {

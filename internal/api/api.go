@@ -34,8 +34,10 @@ type Config struct {
 	// Sources, if set, enables /api/v1/sources (the RTSP bridge).
 	Sources Sources
 	// AdminToken guards every /api/v1 route. Empty, and no Authorizer that
-	// covers admin: loopback clients only.
-	AdminToken string
+	// covers admin: loopback clients only, asking for a loopback Host or
+	// one of AllowedHosts.
+	AdminToken   string
+	AllowedHosts []string
 	// Authorizer, if set, is asked for auth.ActionAdmin when a token is not
 	// the admin token: JWT claims and the auth callback can grant admin.
 	Authorizer AdminAuthorizer
@@ -85,7 +87,7 @@ func New(cfg Config) *API {
 	if cfg.StartedAt.IsZero() {
 		cfg.StartedAt = time.Now()
 	}
-	return &API{cfg: cfg, log: cfg.Logger.With("component", "api"), admin: newAdminCheck(cfg.AdminToken, cfg.Authorizer), build: ReadBuildInfo(),
+	return &API{cfg: cfg, log: cfg.Logger.With("component", "api"), admin: newAdminCheck(cfg.AdminToken, cfg.Authorizer).withHosts(cfg.AllowedHosts), build: ReadBuildInfo(),
 		spec: wishgate.OpenAPI()}
 }
 

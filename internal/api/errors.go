@@ -21,6 +21,8 @@ var (
 	ErrBadAdminToken   = errors.New("the admin token is not valid")
 	ErrLoopbackOnly    = errors.New("no admin token is configured, so the control API answers loopback clients only; " +
 		"set --admin-token or WISHGATE_ADMIN_TOKEN to use it from elsewhere")
+	ErrHostNotAllowed = errors.New("no admin token is configured, so the control API answers requests for a loopback host only " +
+		"(127.0.0.1, [::1], localhost) or one in api_allowed_hosts: another Host may be a web page reaching it by DNS rebinding")
 	ErrNotReady       = errors.New("not ready")
 	ErrSourceNotFound = errors.New("no such source")
 	ErrNotJSON        = errors.New("send the body as Content-Type: application/json")
@@ -47,7 +49,7 @@ func statusOf(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrAdminToken), errors.Is(err, ErrBadAdminToken):
 		return http.StatusUnauthorized
-	case errors.Is(err, ErrLoopbackOnly), errors.Is(err, auth.ErrForbidden):
+	case errors.Is(err, ErrLoopbackOnly), errors.Is(err, ErrHostNotAllowed), errors.Is(err, auth.ErrForbidden):
 		return http.StatusForbidden
 	case errors.Is(err, auth.ErrUnavailable):
 		return http.StatusServiceUnavailable

@@ -70,6 +70,8 @@ func connLimits(cfg config.Config, name string, idle time.Duration, log *slog.Lo
 func (a *App) serveHTTP(cfg config.Config, h http.Handler) {
 	warnFDLimit(cfg, a.log)
 	lc := connLimits(cfg, "http", 0, a.log)
+	// Written through the accepted connection: over a TLS listener it is
+	// sent after the handshake, like any response.
 	lc.Refusal = httpRefusal
 	a.httpConns = connlimit.New(a.ln, lc)
 	a.http = &http.Server{

@@ -35,7 +35,7 @@ func (a *App) startOps(cfg config.Config, e *echo.Echo, sources *bridge.Sources,
 		Listeners: a.metricListeners}
 	acfg := api.Config{
 		Registry: a.Registry, Sessions: a.edge, Sampler: a.ops.sampler,
-		AdminToken: cfg.AdminToken, Authorizer: a.authz, Ready: a.readiness, RTSPAddr: rtspAddr, RTSPSAddr: a.RTSPSAddr, Logger: a.log,
+		AdminToken: cfg.AdminToken, AllowedHosts: cfg.APIAllowedHosts, Authorizer: a.authz, Ready: a.readiness, RTSPAddr: rtspAddr, RTSPSAddr: a.RTSPSAddr, Logger: a.log,
 	}
 	if sources != nil { // not a typed nil in an interface
 		mcfg.Sources, acfg.Sources = sources, sources

@@ -107,6 +107,10 @@ type Config struct {
 	// the profiling listener.
 	AdminToken string `yaml:"admin_token" secret:"true" help:"bearer token for the control API under /api/v1 (empty: it answers loopback clients only)"`
 	PprofAddr  string `yaml:"pprof_addr" help:"listen address of a separate net/http/pprof listener, e.g. 127.0.0.1:6060 (empty: off)"`
+	// APIAllowedHosts are Host names, besides loopback addresses and
+	// localhost, the token-less loopback-only control API answers (DNS
+	// rebinding: internal/api/access.go).
+	APIAllowedHosts []string `yaml:"api_allowed_hosts" flag:"api-allowed-host" help:"Host name the control API accepts without admin_token besides 127.0.0.1, [::1] and localhost, repeatable"`
 
 	// RTSP (bridge/): the server every stream is readable from, and cameras
 	// pulled as stream sources. Source URLs carry camera passwords: secret.

@@ -42,6 +42,11 @@ func (c Config) validateExposure() []error {
 	if c.MaxConnectionsPerIP < 1 || c.MaxConnectionsPerIP > c.MaxConnections {
 		bad("max_connections_per_ip", "%d: must be between 1 and max_connections (%d)", c.MaxConnectionsPerIP, c.MaxConnections)
 	}
+	for _, h := range c.APIAllowedHosts {
+		if !validHostname(h) {
+			bad("api_allowed_hosts", "%q: not a host name", h)
+		}
+	}
 	return errs
 }
 

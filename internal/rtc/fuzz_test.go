@@ -37,8 +37,9 @@ func goldenOffers(tb testing.TB) [][]byte {
 }
 
 // FuzzParseOffer: whatever a stranger POSTs, ParseOffer returns either a
-// consistent Offer or an ErrMalformed (which the edge answers with 400);
-// never a panic, never another error class.
+// consistent Offer within the prescreen's limits, or an ErrMalformed (400)
+// or ErrUnsupported (422, two m-lines sharing a mid); never a panic, never
+// another error class.
 func FuzzParseOffer(f *testing.F) {
 	for _, b := range goldenOffers(f) {
 		f.Add(b)
@@ -48,11 +49,15 @@ func FuzzParseOffer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		o, err := ParseOffer(body)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("error %v is not ErrMalformed", err)
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("error %v is neither ErrMalformed nor ErrUnsupported", err)
 			}
 			return
 		}
+		if len(o.Media) > maxMediaSections || len(o.Candidates) > maxOfferCandidates || strings.Contains(o.SDP, "a=candidate:") {
+			t.Fatalf("%d m-lines, %d candidates past the prescreen", len(o.Media), len(o.Candidates))
+		}
+		mids := map[string]bool{}
 		if len(o.Media) != len(o.Parsed.MediaDescriptions) || len(o.Media) == 0 {
 			t.Fatalf("%d media for %d m-lines", len(o.Media), len(o.Parsed.MediaDescriptions))
 		}
@@ -60,9 +65,16 @@ func FuzzParseOffer(f *testing.F) {
 			if !m.Rejected && m.Mid == "" {
 				t.Fatalf("accepted m-line %d without mid", m.Index)
 			}
+			if m.Mid != "" && mids[m.Mid] {
+				t.Fatalf("mid %q twice", m.Mid)
+			}
+			mids[m.Mid] = true
 			for _, c := range m.Codecs {
 				if !strings.HasPrefix(c.MimeType, m.Kind+"/") {
 					t.Fatalf("codec %q in a %s m-line", c.MimeType, m.Kind)
+				}
+				if c.ClockRate == 0 || len(c.Feedback) > 2*maxFeedbackPerType {
+					t.Fatalf("codec %+v: clock rate 0 or unbounded feedback", c)
 				}
 			}
 		}

@@ -1,6 +1,8 @@
 package rtc
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -46,7 +48,10 @@ func ParseOffer(body []byte) (*Offer, error) {
 	if !strings.HasPrefix(strings.TrimLeft(text, "\r\n\t "), "v=0") {
 		return nil, malformed("body does not start with v=0")
 	}
-	text, cands := takeCandidates(text)
+	text, cands, err := screenOffer(text)
+	if err != nil {
+		return nil, err
+	}
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(text); err != nil {
 		return nil, malformed("%v", err)
@@ -55,6 +60,10 @@ func ParseOffer(body []byte) (*Offer, error) {
 		return nil, malformed("no m= line")
 	}
 	o := &Offer{SDP: text, Parsed: &sd}
+	if err := checkFingerprints(sd.Attributes, -1); err != nil {
+		return nil, err
+	}
+	mids := map[string]int{}
 	o.Setup, _ = sd.Attribute("setup")
 	sessUfrag, _ := sd.Attribute("ice-ufrag")
 	sessPwd, _ := sd.Attribute("ice-pwd")
@@ -82,8 +91,18 @@ func ParseOffer(body []byte) (*Offer, error) {
 				return nil, malformed("m-line %d has no a=mid", i)
 			}
 		}
+		if err := checkFingerprints(md.Attributes, i); err != nil {
+			return nil, err
+		}
+		if j, dup := mids[m.Mid]; dup && m.Mid != "" {
+			// RFC 8843 §7.2.1 / RFC 5888 §5: each identification-tag once.
+			return nil, unsupported("m-lines %d and %d have the same mid %q", j, i, truncate(m.Mid, 32))
+		}
+		mids[m.Mid] = i
 		if m.Kind == "audio" || m.Kind == "video" {
-			m.Codecs = parseCodecs(&sd, md, m.Kind)
+			if m.Codecs, err = parseCodecs(md, m.Kind, i); err != nil {
+				return nil, err
+			}
 		}
 		o.Media = append(o.Media, m)
 	}
@@ -97,32 +116,6 @@ func ParseOffer(body []byte) (*Offer, error) {
 	return o, nil
 }
 
-type offeredCandidate struct {
-	section int // m-line index, -1 at session level
-	value   string
-}
-
-// takeCandidates removes the a=candidate lines of an offer, returning
-// them with the index of their m-section, and the rest in CRLF lines.
-func takeCandidates(text string) (string, []offeredCandidate) {
-	var b strings.Builder
-	b.Grow(len(text))
-	var out []offeredCandidate
-	section := -1
-	for _, l := range splitLines(text) {
-		switch {
-		case strings.HasPrefix(l, "m="):
-			section++
-		case strings.HasPrefix(l, "a=candidate:"):
-			out = append(out, offeredCandidate{section: section, value: l[2:]})
-			continue
-		}
-		b.WriteString(l)
-		b.WriteString("\r\n")
-	}
-	return b.String(), out
-}
-
 func direction(attrs []sdp.Attribute, def string) string {
 	for _, a := range attrs {
 		switch a.Key {
@@ -133,43 +126,51 @@ func direction(attrs []sdp.Attribute, def string) string {
 	return def
 }
 
-func parseCodecs(sd *sdp.SessionDescription, md *sdp.MediaDescription, kind string) []OfferCodec {
-	var out []OfferCodec
+// parseCodecs reads an m-section's payload types in one pass over its
+// attributes (the prescreen bounds both).
+func parseCodecs(md *sdp.MediaDescription, kind string, index int) ([]OfferCodec, error) {
+	byPT := make(map[string]*OfferCodec, len(md.MediaName.Formats))
+	var out []*OfferCodec
 	for _, f := range md.MediaName.Formats {
 		pt, err := strconv.ParseUint(f, 10, 8)
-		if err != nil {
-			continue
+		if err != nil || pt > 127 {
+			continue // not an RTP payload type (RFC 3550 §5.1: 7 bits)
 		}
-		c := OfferCodec{PayloadType: uint8(pt)}
-		for _, a := range md.Attributes {
-			switch a.Key {
-			case "rtpmap":
-				if p, rest, ok := strings.Cut(a.Value, " "); ok && p == f {
-					parts := strings.Split(rest, "/")
-					c.MimeType = kind + "/" + canonicalName(parts[0])
-					if len(parts) > 1 {
-						if cr, err := strconv.ParseUint(parts[1], 10, 32); err == nil {
-							c.ClockRate = uint32(cr)
-						}
-					}
-					if len(parts) > 2 {
-						if ch, err := strconv.ParseUint(parts[2], 10, 16); err == nil {
-							c.Channels = uint16(ch)
-						}
-					}
-				}
-			case "fmtp":
-				if p, rest, ok := strings.Cut(a.Value, " "); ok && p == f {
-					c.Fmtp = strings.TrimSpace(rest)
-				}
-			case "rtcp-fb":
-				if p, rest, ok := strings.Cut(a.Value, " "); ok && (p == f || p == "*") {
-					c.Feedback = append(c.Feedback, strings.TrimSpace(rest))
-				}
+		if byPT[f] != nil {
+			return nil, malformed("m-line %d lists payload type %s twice", index, f)
+		}
+		c := &OfferCodec{PayloadType: uint8(pt)}
+		byPT[f] = c
+		out = append(out, c)
+	}
+	var wildcard []string
+	rtpmaps := map[string]bool{}
+	for _, a := range md.Attributes {
+		p, rest, ok := strings.Cut(a.Value, " ")
+		c := byPT[p]
+		switch {
+		case a.Key == "rtcp-fb" && ok && p == "*":
+			wildcard = append(wildcard, strings.TrimSpace(rest))
+		case c == nil || !ok:
+		case a.Key == "rtpmap":
+			if rtpmaps[p] {
+				return nil, malformed("m-line %d has two a=rtpmap lines for payload type %s", index, p)
 			}
+			rtpmaps[p] = true
+			if err := c.setRTPMap(kind, rest); err != nil {
+				return nil, malformed("m-line %d, a=rtpmap:%s: %v", index, p, err)
+			}
+		case a.Key == "fmtp":
+			c.Fmtp = strings.TrimSpace(rest)
+		case a.Key == "rtcp-fb":
+			c.Feedback = append(c.Feedback, strings.TrimSpace(rest))
 		}
+	}
+	codecs := make([]OfferCodec, 0, len(out))
+	for _, c := range out {
+		c.Feedback = append(c.Feedback, wildcard...)
 		if c.MimeType == "" {
-			c.MimeType, c.ClockRate, c.Channels = staticPayloadType(kind, uint8(pt))
+			c.MimeType, c.ClockRate, c.Channels = staticPayloadType(kind, c.PayloadType)
 			if c.MimeType == "" {
 				continue
 			}
@@ -177,9 +178,31 @@ func parseCodecs(sd *sdp.SessionDescription, md *sdp.MediaDescription, kind stri
 		if c.Channels == 0 && strings.EqualFold(c.MimeType, "audio/opus") {
 			c.Channels = 2 // RFC 7587 §7: always /2; GStreamer whepsrc omits it
 		}
-		out = append(out, c)
+		codecs = append(codecs, *c)
 	}
-	return out
+	return codecs, nil
+}
+
+// setRTPMap reads "NAME/CLOCK[/CHANNELS]" (RFC 8866 §6.6): the clock rate
+// is required and cannot be 0, which would divide every timestamp by zero.
+func (c *OfferCodec) setRTPMap(kind, v string) error {
+	parts := strings.Split(strings.TrimSpace(v), "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" {
+		return errors.New("want NAME/CLOCK-RATE[/CHANNELS]")
+	}
+	cr, err := strconv.ParseUint(parts[1], 10, 32)
+	if err != nil || cr == 0 {
+		return fmt.Errorf("clock rate %q: want a positive number", truncate(parts[1], 12))
+	}
+	c.MimeType, c.ClockRate = kind+"/"+canonicalName(parts[0]), uint32(cr)
+	if len(parts) == 3 {
+		ch, err := strconv.ParseUint(parts[2], 10, 16)
+		if err != nil || ch == 0 {
+			return fmt.Errorf("channels %q: want a positive number", truncate(parts[2], 12))
+		}
+		c.Channels = uint16(ch)
+	}
+	return nil
 }
 
 // canonicalName spells encoding names the way pion's MIME constants do.

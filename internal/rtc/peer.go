@@ -66,7 +66,7 @@ func (p *Peer) answer(ctx context.Context) (string, error) {
 	select {
 	case <-gathered:
 	case <-ctx.Done():
-		return "", fmt.Errorf("gathering candidates: %w", ctx.Err())
+		return "", fmt.Errorf("%w: gathering candidates: %v", ErrNegotiationTimeout, ctx.Err())
 	}
 	return p.PC.LocalDescription().SDP, nil
 }

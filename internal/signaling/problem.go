@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -67,7 +68,8 @@ func statusOf(err error) int {
 		return http.StatusPreconditionRequired
 	case errors.Is(err, ErrShuttingDown), errors.Is(err, streams.ErrClosed), errors.Is(err, auth.ErrUnavailable),
 		errors.Is(err, ErrTooManySessions), errors.Is(err, ErrTooManyStreams), errors.Is(err, ErrTooManyViewers),
-		errors.Is(err, ErrBusy), errors.Is(err, ErrNodeFull), errors.Is(err, ErrUnavailable), errors.Is(err, ErrOverloaded):
+		errors.Is(err, ErrBusy), errors.Is(err, ErrNodeFull), errors.Is(err, ErrUnavailable), errors.Is(err, ErrOverloaded),
+		errors.Is(err, rtc.ErrNegotiationTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrRateLimited):
 		return http.StatusTooManyRequests

@@ -165,7 +165,7 @@ func TestTrickleFlood(t *testing.T) {
 	if peakG > baseG+64 {
 		t.Errorf("goroutines peaked at %d, baseline %d", peakG, baseG)
 	}
-	if peakRSS > baseRSS+48<<20 {
+	if peakRSS > baseRSS+64<<20 {
 		t.Errorf("RSS peaked at %d MiB, baseline %d MiB", peakRSS>>20, baseRSS>>20)
 	}
 
