@@ -22,7 +22,7 @@ run:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./streams/ ./internal/...
 
-# Every native fuzz target for a bounded time (about 10 s each, under 3 min
+# Every native fuzz target for a bounded time (up to 10 s each, under 3 min
 # in all); crashers land in <package>/testdata/fuzz/. See scripts/fuzz.sh.
 fuzz:
 	GO=$(GO) ./scripts/fuzz.sh
