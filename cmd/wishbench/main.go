@@ -34,6 +34,7 @@ func main() {
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "server process to read CPU and RSS from (/proc/PID); 0: none")
 	flag.DurationVar(&cfg.FloorTime, "floor", 2*time.Second, "time per floor measurement (the stream replayed to 16 receivers); 0 skips the floors")
 	flag.BoolVar(&cfg.ViewerNACK, "viewer-nack", true, "viewers send NACKs for lost packets, as browsers do")
+	flag.StringVar(&cfg.Link, "link", "", "also allow a server on the subnet of this veth interface (another network namespace of this machine)")
 	flag.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file (- for stdout)")
 	verbose := flag.Bool("v", false, "log progress to stderr")
 	flag.Parse()

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -30,24 +28,10 @@ type Config struct {
 	ServerPID  int           // 0: no server CPU/RSS figures
 	FloorTime  time.Duration // per floor measurement; 0 skips the floors
 	ViewerNACK bool          // viewers send NACKs like browsers do
-	Log        *slog.Logger
-}
-
-// checkLoopback refuses any endpoint that is not on this machine: the tool
-// floods what it points at.
-func checkLoopback(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", raw)
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("%q is not a loopback address: wishbench only runs against this machine", host)
+	// Link, if set, also allows a peer on this veth interface's own subnet
+	// (a server in another network namespace of this machine).
+	Link string
+	Log  *slog.Logger
 }
 
 // sentLog records what the publisher sent, for the delivered ratio.
@@ -76,7 +60,7 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	for _, u := range []string{cfg.WHIP, cfg.WHEP} {
-		if err := checkLoopback(u); err != nil {
+		if err := checkTarget(u, cfg.Link); err != nil {
 			return nil, err
 		}
 	}
@@ -97,7 +81,8 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// The publisher.
 	pubCtx, cancelPub := context.WithTimeout(ctx, 15*time.Second)
-	pub, err := client.Publish(pubCtx, cfg.WHIP, client.PublishOptions{Options: client.Options{Token: cfg.Token, HTTPClient: hc}})
+	pub, err := client.Publish(pubCtx, cfg.WHIP, client.PublishOptions{Options: client.Options{
+		Token: cfg.Token, HTTPClient: hc, AcceptWeakETag: true, ConfigureSettingEngine: onLink(cfg.Link)}})
 	if err == nil {
 		err = pub.WaitConnected(pubCtx)
 	}
@@ -140,7 +125,7 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	// The viewers, one every Stagger.
-	api, err := newViewerAPI(cfg.ViewerNACK)
+	api, err := newViewerAPI(cfg.ViewerNACK, onLink(cfg.Link))
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +137,7 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 		if err := sleepUntil(ctx, start.Add(time.Duration(i)*cfg.Stagger)); err != nil {
 			break
 		}
-		v := &viewer{id: i, endpoint: cfg.WHEP, token: cfg.Token, hc: hc}
+		v := &viewer{id: i, endpoint: cfg.WHEP, token: cfg.Token, hc: hc, maxPayload: eff.MaxPayload}
 		viewers[i] = v
 		joins.Add(1)
 		go func() {

@@ -30,6 +30,9 @@ type viewer struct {
 	hc       *http.Client
 	pc       *webrtc.PeerConnection
 	location string
+	// maxPayload is the publisher's: pictures are checked by size, so a
+	// server that re-packetizes is measured like one that forwards.
+	maxPayload int
 
 	postAt time.Time
 
@@ -50,7 +53,7 @@ type latency struct {
 	ms   float64
 }
 
-func newViewerAPI(useNACK bool) (*webrtc.API, error) {
+func newViewerAPI(useNACK bool, configure func(*webrtc.SettingEngine)) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	for _, id := range []client.CodecID{client.CodecH264, client.CodecOpus} {
 		if err := me.RegisterCodec(id.Params(), id.Kind()); err != nil {
@@ -71,6 +74,9 @@ func newViewerAPI(useNACK bool) (*webrtc.API, error) {
 	}
 	ir.Add(rr)
 	se := client.LoopbackSettingEngine(nil)
+	if configure != nil {
+		configure(se)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(*se), webrtc.WithInterceptorRegistry(ir)), nil
 }
 
@@ -122,7 +128,7 @@ func (v *viewer) read(t *webrtc.TrackRemote) {
 	video := t.Kind() == webrtc.RTPCodecTypeVideo
 	buf := make([]byte, 1500)
 	var h rtp.Header
-	var asm client.SynthAssembler
+	asm := client.SynthAssembler{MaxPayload: v.maxPayload}
 	for {
 		n, _, err := t.Read(buf)
 		if err != nil {

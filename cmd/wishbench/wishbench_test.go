@@ -59,12 +59,22 @@ func TestWishbenchAgainstGateway(t *testing.T) {
 
 func TestRefusesNonLoopback(t *testing.T) {
 	for _, u := range []string{"http://example.com/whip/x", "http://10.0.0.1/whip/x", "ftp://127.0.0.1/x"} {
-		if checkLoopback(u) == nil {
+		if checkTarget(u, "") == nil {
 			t.Errorf("%s accepted", u)
 		}
 	}
+	// -link allows only a peer on a veth's small subnet: lo's /8 is not one,
+	// and a name that is no interface is an error.
+	for _, link := range []string{"lo", "no-such-if0"} {
+		if checkTarget("http://127.0.0.2:8080/whip/x", link) != nil {
+			t.Errorf("loopback refused with -link %s", link)
+		}
+		if checkTarget("http://10.1.2.3:8080/whip/x", link) == nil {
+			t.Errorf("10.1.2.3 accepted with -link %s", link)
+		}
+	}
 	for _, u := range []string{"http://127.0.0.1:8080/whip/x", "http://localhost/whip/x", "http://[::1]:80/whip/x"} {
-		if err := checkLoopback(u); err != nil {
+		if err := checkTarget(u, ""); err != nil {
 			t.Errorf("%s refused: %v", u, err)
 		}
 	}

@@ -20,6 +20,10 @@ type Options struct {
 	// whose idle connections are closed by Close, so sessions do not leave
 	// keep-alive goroutines behind.
 	HTTPClient *http.Client
+	// AcceptWeakETag accepts any ETag on the answer, where RFC 9725 §4.3.1
+	// wants a strong quoted entity tag: the load tool drives servers that
+	// answer "*" (MediaMTX). Conformance tests leave it off.
+	AcceptWeakETag bool
 	// CloseTimeout bounds the DELETE sent by Close. Default 5s.
 	CloseTimeout time.Duration
 

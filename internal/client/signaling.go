@@ -32,6 +32,7 @@ type signaler struct {
 	token     string
 	header    http.Header
 	endpoint  *url.URL
+	weakETag  bool
 
 	mu         sync.Mutex
 	location   *url.URL
@@ -47,7 +48,7 @@ func newSignaler(endpoint string, o *Options) (*signaler, error) {
 	if !u.IsAbs() {
 		return nil, fmt.Errorf("client: endpoint %q is not an absolute URL", endpoint)
 	}
-	s := &signaler{client: o.HTTPClient, token: o.Token, header: o.Header, endpoint: u}
+	s := &signaler{client: o.HTTPClient, token: o.Token, header: o.Header, endpoint: u, weakETag: o.AcceptWeakETag}
 	if s.client == nil {
 		s.transport = http.DefaultTransport.(*http.Transport).Clone()
 		s.client = &http.Client{Transport: s.transport, CheckRedirect: RedirectPolicy(o.Token)}
@@ -173,7 +174,7 @@ func (s *signaler) postOffer(ctx context.Context, offer string) (string, error) 
 		return "", fmt.Errorf("%w: 201 with Content-Type %q, want %s", ErrProtocol, resp.Header.Get("Content-Type"), contentTypeSDP)
 	}
 	etag := resp.Header.Get("ETag")
-	if err := checkStrongETag(etag); err != nil {
+	if err := s.checkETag(etag); err != nil {
 		return "", err
 	}
 	if len(body) == 0 {
@@ -185,8 +186,12 @@ func (s *signaler) postOffer(ctx context.Context, offer string) (string, error) 
 	return string(body), nil
 }
 
-// checkStrongETag enforces the contract's strong, quoted entity tag.
-func checkStrongETag(etag string) error {
+// checkETag enforces the contract's strong, quoted entity tag (unless
+// Options.AcceptWeakETag).
+func (s *signaler) checkETag(etag string) error {
+	if s.weakETag {
+		return nil
+	}
 	if len(etag) < 2 || etag[0] != '"' || etag[len(etag)-1] != '"' {
 		return fmt.Errorf("%w: ETag %q is not a strong quoted entity tag", ErrProtocol, etag)
 	}
@@ -228,7 +233,7 @@ func (s *signaler) restart(ctx context.Context, frag string) (string, error) {
 		return "", fmt.Errorf("%w: ICE restart 200 with Content-Type %q, want %s", ErrProtocol, resp.Header.Get("Content-Type"), contentTypeSDPFrag)
 	}
 	etag := resp.Header.Get("ETag")
-	if err := checkStrongETag(etag); err != nil {
+	if err := s.checkETag(etag); err != nil {
 		return "", err
 	}
 	s.mu.Lock()

@@ -101,6 +101,15 @@ func putMark(dst []byte, m SynthMark) {
 	put7(dst[4+markFrameBytes+markTimeBytes:synthMarkLen], uint64(m.Packets))
 }
 
+// synthPackets is how many packets a NAL unit of n bytes takes: one if it
+// fits in maxPayload, else FU-A fragments of maxPayload-2 bytes of its body.
+func synthPackets(n, maxPayload int) int {
+	if n <= maxPayload {
+		return 1
+	}
+	return (n - 1 + maxPayload - 3) / (maxPayload - 2)
+}
+
 func readMark(b []byte) (SynthMark, bool) {
 	if len(b) < synthMarkLen || [4]byte(b[:4]) != synthMagic {
 		return SynthMark{}, false
@@ -266,10 +275,7 @@ func (v *SynthVideo) Next(now time.Time) []*rtp.Packet {
 	// packet count written into it: escape once to count, then for real.
 	mark := SynthMark{Frame: v.frame, SentAt: now}
 	n := len(escapeRBSP(v.sliceRBSP(idr, idx, size, mark)))
-	mark.Packets = 1
-	if n > v.cfg.MaxPayload {
-		mark.Packets = (n - 1 + v.cfg.MaxPayload - 3) / (v.cfg.MaxPayload - 2)
-	}
+	mark.Packets = synthPackets(n, v.cfg.MaxPayload)
 	v.nal = append(v.nal[:0], escapeRBSP(v.sliceRBSP(idr, idx, size, mark))...)
 	var payloads [][]byte
 	slot := 0

@@ -22,11 +22,20 @@ type SynthFrame struct {
 // arrived in sequence and its slice header parses; anything else is counted
 // in Broken. Not safe for concurrent use.
 type SynthAssembler struct {
+	// MaxPayload, if set, is the publisher's SynthConfig.MaxPayload: a
+	// picture is then checked by its reassembled size (the packet count the
+	// publisher's fragmentation gives it) rather than by the packets that
+	// carried it, so a server that re-packetizes (MediaMTX fragments at its
+	// own size and aggregates parameter sets in STAP-A) is measured like one
+	// that forwards. Zero: the packet count must match exactly.
+	MaxPayload int
+
 	active   bool
 	ts       uint32
 	nextSeq  uint16
 	mark     SynthMark
 	got      int
+	bytes    int // NAL bytes reassembled
 	idr      bool
 	paramsTS uint32 // timestamp of the last SPS+PPS pair
 	spsTS    uint32
@@ -41,20 +50,16 @@ func (a *SynthAssembler) Push(h *rtp.Header, payload []byte, at time.Time) (Synt
 		return SynthFrame{}, false
 	}
 	switch typ := codec.H264Type(payload[0]); typ {
-	case codec.H264TypeSPS:
-		a.sps, a.pps, a.spsTS = true, false, h.Timestamp
-		return SynthFrame{}, false
-	case codec.H264TypePPS:
-		if a.sps && a.spsTS == h.Timestamp {
-			a.pps, a.paramsTS = true, h.Timestamp
+	case codec.H264TypeSTAPA:
+		var f SynthFrame
+		done := false
+		units := codec.AggregatedUnits(payload[1:])
+		for u, ok := units.Next(); ok; u, ok = units.Next() {
+			if g, ok := a.single(h, u, at); ok {
+				f, done = g, true
+			}
 		}
-		return SynthFrame{}, false
-	case codec.H264TypeSlice, codec.H264TypeIDR:
-		a.abandon()
-		if !a.start(h, payload, typ) {
-			return SynthFrame{}, false
-		}
-		return a.finishIfDone(true, at)
+		return f, done
 	case codec.H264TypeFUA:
 		start, end := payload[1]&codec.FUStart != 0, payload[1]&codec.FUEnd != 0
 		if start {
@@ -66,6 +71,7 @@ func (a *SynthAssembler) Push(h *rtp.Header, payload []byte, at time.Time) (Synt
 			if !a.start(h, head[:n+1], codec.H264Type(payload[1])) {
 				return SynthFrame{}, false
 			}
+			a.bytes = len(payload) - 1
 			return a.finishIfDone(end, at)
 		}
 		if !a.active || h.SequenceNumber != a.nextSeq || h.Timestamp != a.ts {
@@ -74,7 +80,32 @@ func (a *SynthAssembler) Push(h *rtp.Header, payload []byte, at time.Time) (Synt
 		}
 		a.got++
 		a.nextSeq++
+		a.bytes += len(payload) - 2
 		return a.finishIfDone(end, at)
+	default:
+		return a.single(h, payload, at)
+	}
+}
+
+// single takes one whole NAL unit (alone in its packet or from a STAP-A).
+func (a *SynthAssembler) single(h *rtp.Header, nal []byte, at time.Time) (SynthFrame, bool) {
+	if len(nal) < 2 {
+		return SynthFrame{}, false
+	}
+	switch typ := codec.H264Type(nal[0]); typ {
+	case codec.H264TypeSPS:
+		a.sps, a.pps, a.spsTS = true, false, h.Timestamp
+	case codec.H264TypePPS:
+		if a.sps && a.spsTS == h.Timestamp {
+			a.pps, a.paramsTS = true, h.Timestamp
+		}
+	case codec.H264TypeSlice, codec.H264TypeIDR:
+		a.abandon()
+		if !a.start(h, nal, typ) {
+			return SynthFrame{}, false
+		}
+		a.bytes = len(nal)
+		return a.finishIfDone(true, at)
 	}
 	return SynthFrame{}, false
 }
@@ -96,7 +127,11 @@ func (a *SynthAssembler) finishIfDone(end bool, at time.Time) (SynthFrame, bool)
 		return SynthFrame{}, false
 	}
 	a.active = false
-	if a.got != a.mark.Packets {
+	got := a.got
+	if a.MaxPayload > 0 {
+		got = synthPackets(a.bytes, a.MaxPayload)
+	}
+	if got != a.mark.Packets {
 		a.Broken++
 		return SynthFrame{}, false
 	}
