@@ -27,6 +27,7 @@ func BenchmarkFanout(b *testing.B) {
 	sinks := make([]*nopSink, viewers)
 	for i := range subs {
 		subs[i], _ = r.Subscribe(s, SubscribeOptions{Tracks: tracks, QueueSize: 1024})
+		subs[i].running.Store(true) // as Run would; this loop drains the queue itself
 		sinks[i] = &nopSink{}
 	}
 	payload := make([]byte, 1100)

@@ -35,10 +35,11 @@ type TrackInfo struct {
 // SubscriberSnapshot is a snapshot of a subscriber.
 type SubscriberSnapshot struct {
 	SubscriberInfo
-	Since   time.Time
-	Sent    uint64
-	Dropped uint64
-	Skipped uint64
+	Since     time.Time
+	Sent      uint64
+	SentBytes uint64
+	Dropped   uint64
+	Skipped   uint64
 }
 
 // Info returns a snapshot of the stream name.
@@ -92,7 +93,7 @@ func (s *Stream) infoLocked() StreamInfo {
 	for sub := range s.subsSet {
 		info.Subscribers = append(info.Subscribers, SubscriberSnapshot{
 			SubscriberInfo: sub.info, Since: sub.since,
-			Sent: sub.Sent.Load(), Dropped: sub.Dropped.Load(), Skipped: sub.Skipped.Load(),
+			Sent: sub.Sent.Load(), SentBytes: sub.SentBytes.Load(), Dropped: sub.Dropped.Load(), Skipped: sub.Skipped.Load(),
 		})
 	}
 	return info

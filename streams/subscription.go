@@ -63,10 +63,18 @@ type Subscription struct {
 	stopped    atomic.Bool
 	directSink Sink
 	directErr  chan error
+	// running is set when Run starts. Before, nothing is queued: a WHEP
+	// viewer subscribes at its offer and runs once ICE connects, and what
+	// would queue meanwhile is stale (Run drains it), not dropped by a
+	// reader that fell behind, so it counts nowhere.
+	running atomic.Bool
 
-	Sent    atomic.Uint64
-	Dropped atomic.Uint64 // dropped because the queue was full
-	Skipped atomic.Uint64 // not sent while waiting for a keyframe
+	Sent atomic.Uint64
+	// SentBytes counts the RTP bytes (header and payload) handed to the
+	// sink: what an RTSP reader receives, as Sent counts its packets.
+	SentBytes atomic.Uint64
+	Dropped   atomic.Uint64 // dropped because the queue was full
+	Skipped   atomic.Uint64 // not sent while waiting for a keyframe
 	// Retransmitted counts packets resent from the track's history on NACK.
 	Retransmitted atomic.Uint64
 }
@@ -112,8 +120,8 @@ func (s *Subscription) push(i int, pkt *Packet) {
 	if i >= len(s.tracks) || !s.tracks[i].enabled {
 		return
 	}
-	if s.direct.Load() {
-		return // a fan-out worker delivers it (direct.go)
+	if s.direct.Load() || !s.running.Load() {
+		return // a fan-out worker delivers it (direct.go), or no reader yet
 	}
 	s.directMu.Lock()
 	if s.direct.Load() {
@@ -155,8 +163,10 @@ func (s *Subscription) RequestKeyframe(i int) {
 // Run delivers packets to sink until the subscription ends, ctx is done, or
 // the sink fails. It must be called from exactly one goroutine.
 func (s *Subscription) Run(ctx context.Context, sink Sink) error {
-	// Whatever queued before the reader could write is stale: start live,
-	// from the cached GOP or a fresh keyframe (start.go).
+	// Live packets queue from here on (nothing before: push); whatever
+	// queued is stale: start live, from the cached GOP or a fresh keyframe
+	// (start.go), whose copies of queued packets deliver drops by arrival index.
+	s.running.Store(true)
 	s.drain()
 	defer s.drain()
 	if err := s.start(ctx, sink); err != nil {
@@ -245,6 +255,7 @@ func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 		return err
 	}
 	s.Sent.Add(1)
+	s.SentBytes.Add(uint64(h.MarshalSize() + len(pkt.Payload)))
 	return nil
 }
 

@@ -118,8 +118,12 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 	} else if t.Kind == KindVideo {
 		t.probe(pkt.at)
 	}
-	if pkt.Keyframe && t.Kind == KindVideo {
+	if keyStart {
+		// Once per picture: SPS, PPS and the IDR's slices (often FU-A
+		// fragments) are all keyframe packets of one access unit.
 		t.stats.Keyframes.Add(1)
+	}
+	if pkt.Keyframe && t.Kind == KindVideo {
 		t.size.observe(t.codecID, pkt.Payload)
 	}
 	t.stats.Packets.Add(1)

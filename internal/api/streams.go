@@ -177,6 +177,7 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 		r := readerJSON{
 			ID: sub.SessionID, Kind: sub.Protocol, RemoteAddr: sub.RemoteAddr, Since: sub.Since.UTC(),
 			PacketsSent: sub.Sent, PacketsDropped: sub.Dropped,
+			BytesSent: sub.SentBytes, // RTSP readers; a WHEP session counts its own below
 		}
 		if st := sess[sub.SessionID]; st != nil {
 			r.BytesSent = st.BytesSent

@@ -45,6 +45,7 @@ type camera struct {
 	// frozen: the camera keeps its sessions but sends nothing (a hung
 	// encoder, a cable cut between it and a switch that keeps TCP up).
 	frozen atomic.Bool
+	idrs   atomic.Int64 // H.264 IDR pictures sent
 
 	mu       sync.Mutex
 	srv      *gortsplib.Server
@@ -208,10 +209,15 @@ func (c *camera) feed(st *gortsplib.ServerStream, video, audio *description.Medi
 			au := c.aus[frame%len(c.aus)]
 			// Cameras commonly send SPS/PPS only in the SDP: strip them.
 			var nals [][]byte
+			idr := false
 			for _, nal := range au {
 				if typ := nal[0] & 0x1F; typ != 7 && typ != 8 {
 					nals = append(nals, nal)
+					idr = idr || typ == 5
 				}
+			}
+			if idr {
+				c.idrs.Add(1)
 			}
 			pkts, _ = h264enc.Encode(nals)
 		}

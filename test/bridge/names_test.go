@@ -42,6 +42,17 @@ type apiStream struct {
 		WHEP int `json:"whep"`
 		RTSP int `json:"rtsp"`
 	} `json:"viewers"`
+	Tracks []struct {
+		Kind      string `json:"kind"`
+		Packets   uint64 `json:"packets"`
+		Keyframes uint64 `json:"keyframes"`
+	} `json:"tracks"`
+	Readers []struct {
+		Kind           string `json:"kind"`
+		BytesSent      uint64 `json:"bytes_sent"`
+		PacketsSent    uint64 `json:"packets_sent"`
+		PacketsDropped uint64 `json:"packets_dropped"`
+	} `json:"readers"`
 }
 
 func getStream(t *testing.T, g *gateway, name string) (int, apiStream) {

@@ -110,10 +110,11 @@ func runTool(t *testing.T, tool string, timeout time.Duration, args ...string) (
 
 // rtspReader is a gortsplib client reading a stream from the gateway.
 type rtspReader struct {
-	c    *gortsplib.Client
-	desc *description.Session
-	mu   sync.Mutex
-	n    int
+	c     *gortsplib.Client
+	desc  *description.Session
+	mu    sync.Mutex
+	n     int
+	bytes int // RTP header and payload
 }
 
 // readRTSP describes, sets up and plays url; it returns the response
@@ -138,10 +139,11 @@ func readRTSP(t *testing.T, rawURL string, transport *gortsplib.Transport) (*rts
 		r.c.Close()
 		return nil, err
 	}
-	r.c.OnPacketRTPAny(func(*description.Media, format.Format, *rtp.Packet) {
+	r.c.OnPacketRTPAny(func(_ *description.Media, _ format.Format, pkt *rtp.Packet) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.n++
+		r.bytes += pkt.MarshalSize()
 	})
 	if _, err := r.c.Play(nil); err != nil {
 		r.c.Close()
@@ -149,6 +151,12 @@ func readRTSP(t *testing.T, rawURL string, transport *gortsplib.Transport) (*rts
 	}
 	t.Cleanup(r.c.Close)
 	return r, nil
+}
+
+func (r *rtspReader) received() (packets, bytes int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n, r.bytes
 }
 
 func (r *rtspReader) count() int {
