@@ -54,7 +54,8 @@ func FuzzParseOffer(f *testing.F) {
 			}
 			return
 		}
-		if len(o.Media) > maxMediaSections || len(o.Candidates) > maxOfferCandidates || strings.Contains(o.SDP, "a=candidate:") {
+		if len(o.Media) > maxMediaSections || len(o.Candidates) > maxOfferCandidates ||
+			strings.HasPrefix(o.SDP, "a=candidate:") || strings.Contains(o.SDP, "\na=candidate:") {
 			t.Fatalf("%d m-lines, %d candidates past the prescreen", len(o.Media), len(o.Candidates))
 		}
 		mids := map[string]bool{}
