@@ -35,23 +35,23 @@ func (e *CandidateLimitError) Unwrap() error { return ErrTooManyCandidates }
 
 // remoteSet is the remote candidates of a peer's current ICE session, as
 // the gateway let them through: each one allowed by the policy, each
-// transport address once, at most max of them. pion starts a goroutine per
-// candidate handed to it (until its agent's loop takes it), so max also
-// bounds those.
+// transport address once, at most limit of them. pion starts a goroutine
+// per candidate handed to it (until its agent's loop takes it), so limit
+// also bounds those.
 type remoteSet struct {
 	policy *candidatePolicy
-	max    int
+	limit  int
 	added  map[netip.AddrPort]bool
 }
 
-func newRemoteSet(policy *candidatePolicy, max int) *remoteSet {
+func newRemoteSet(policy *candidatePolicy, limit int) *remoteSet {
 	if policy == nil {
 		policy = newCandidatePolicy(nil, false)
 	}
-	if max <= 0 {
-		max = DefaultMaxRemoteCandidates
+	if limit <= 0 {
+		limit = DefaultMaxRemoteCandidates
 	}
-	return &remoteSet{policy: policy, max: max, added: map[netip.AddrPort]bool{}}
+	return &remoteSet{policy: policy, limit: limit, added: map[netip.AddrPort]bool{}}
 }
 
 // reset forgets the candidates: an ICE restart starts from none.
@@ -87,7 +87,7 @@ func (s *remoteSet) screen(in []FragCandidate, fresh bool) []remoteCandidate {
 // the highest priority (RFC 8445 §5.1.2) are kept and the others counted.
 func (s *remoteSet) addOffered(pc *webrtc.PeerConnection, in []FragCandidate) {
 	cands := s.screen(in, false)
-	if room := s.max - len(s.added); len(cands) > room {
+	if room := s.limit - len(s.added); len(cands) > room {
 		sort.SliceStable(cands, func(i, j int) bool { return cands[i].Priority > cands[j].Priority })
 		for range cands[room:] {
 			s.policy.count(dropOverCap)
@@ -105,8 +105,8 @@ func (s *remoteSet) admitTrickled(in []FragCandidate, restart bool) ([]remoteCan
 	if restart {
 		have = 0
 	}
-	if have+len(cands) > s.max {
-		return nil, &CandidateLimitError{Limit: s.max, Have: have, New: len(cands)}
+	if have+len(cands) > s.limit {
+		return nil, &CandidateLimitError{Limit: s.limit, Have: have, New: len(cands)}
 	}
 	return cands, nil
 }
