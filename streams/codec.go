@@ -56,4 +56,8 @@ func (c Codec) Compatible(o Codec) bool {
 type TrackSpec struct {
 	Kind  Kind
 	Codec Codec
+	// Layers names the simulcast encodings of a video track (their rids,
+	// in the publisher's order, at most MaxLayers); empty for a plain
+	// track (layers.go).
+	Layers []string
 }

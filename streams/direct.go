@@ -216,7 +216,11 @@ func (f *fanout) close() {
 // Track.write pushes to queues before it dispatches to workers, so a packet
 // is either still queued here, or reaches the worker after the join: none is
 // lost; one that is both is dropped by deliver's arrival-index guard.
-func (s *Subscription) runDirect(ctx context.Context, sink Sink) error {
+//
+// A layer change may leave direct delivery for a while: the switch from a
+// cached GOP is paced on the subscription's own goroutine (cacheSwitch),
+// after which Run comes back here.
+func (s *Subscription) runDirect(ctx context.Context, sink Sink, tick <-chan time.Time) error {
 	s.directSink = sink
 	s.directErr = make(chan error, 1)
 	// Most of the backlog (live packets queued while the cached GOP was
@@ -249,22 +253,45 @@ func (s *Subscription) runDirect(ctx context.Context, sink Sink) error {
 		}
 	}
 	for i := range s.tracks {
-		if st := &s.tracks[i]; st.enabled && !st.track.fan.join(st.track, s) {
+		if st := &s.tracks[i]; st.enabled && st.lay == nil && !st.track.fan.join(st.track, s) {
 			s.directMu.Unlock()
-			s.stopDirect()
+			s.stopDirect(false)
 			return ErrClosed
 		}
 	}
+	if !s.syncFans() {
+		s.directMu.Unlock()
+		s.stopDirect(false)
+		return ErrClosed
+	}
+	s.stopped.Store(false)
 	s.direct.Store(true)
 	s.directMu.Unlock()
-	defer s.stopDirect()
-	select {
-	case err := <-s.directErr:
-		return err
-	case <-s.done:
-		return s.err
-	case <-ctx.Done():
-		return ctx.Err()
+	for {
+		var cache int
+		select {
+		case err := <-s.directErr:
+			s.stopDirect(false)
+			return err
+		case <-s.done:
+			s.stopDirect(false)
+			return s.err
+		case <-ctx.Done():
+			s.stopDirect(false)
+			return ctx.Err()
+		case <-tick:
+			cache = s.reselect(time.Now())
+		case <-s.layerKick:
+			cache = s.reselect(time.Now())
+		}
+		if cache >= 0 {
+			s.stopDirect(true)
+			return cacheSwitch(cache)
+		}
+		if !s.syncFans() {
+			s.stopDirect(false)
+			return ErrClosed
+		}
 	}
 }
 
@@ -275,6 +302,9 @@ func (s *Subscription) deliverDirect(i int, pkt *Packet) {
 		return
 	}
 	st := &s.tracks[i]
+	if !st.takes(pkt.layer) {
+		return // a layer this subscriber left or does not want
+	}
 	st.mu.Lock()
 	var err error
 	if !s.stopped.Load() {
@@ -291,14 +321,20 @@ func (s *Subscription) deliverDirect(i int, pkt *Packet) {
 }
 
 // stopDirect leaves the workers and waits for a write in flight, so the
-// sink is not used after Run returns.
-func (s *Subscription) stopDirect() {
+// sink is not used after Run returns. With resume, the packets published
+// from then on are queued again (no gap: one that is both queued and
+// written by a worker is dropped by deliver's arrival-index guard), for
+// runDirect to hand over once more.
+func (s *Subscription) stopDirect(resume bool) {
+	if resume {
+		s.directMu.Lock()
+		s.direct.Store(false)
+		s.directMu.Unlock()
+	}
 	s.stopped.Store(true)
+	s.leaveFans()
 	for i := range s.tracks {
 		st := &s.tracks[i]
-		if st.enabled {
-			st.track.fan.leave(s)
-		}
 		st.mu.Lock()
 		st.mu.Unlock() //nolint:staticcheck // a barrier: waits for the worker's write in flight
 	}

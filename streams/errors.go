@@ -17,6 +17,11 @@ var (
 	ErrCodecChanged = errors.New("publisher changed codecs")
 	// ErrKicked: an operator or the stream's deletion ended the session.
 	ErrKicked = errors.New("session ended by the server")
+	// ErrNoLayer: a layer choice names a rid the stream does not have
+	// (422 at the WHEP edge).
+	ErrNoLayer = errors.New("no such layer")
+	// ErrBadLayer: a layer choice that is no layer name at all (400).
+	ErrBadLayer = errors.New("bad layer choice")
 )
 
 var errBadPadding = errors.New("rtp: invalid padding")

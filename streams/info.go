@@ -26,10 +26,13 @@ type TrackInfo struct {
 	KeyframeAnswers KeyframeAnswers
 	LastPacket      time.Time
 	// Width and Height are the video picture size from the last keyframe
-	// that declared it; 0 until then and for audio.
+	// that declared it; 0 until then and for audio. For a simulcast track:
+	// its best layer's, whose counters above are the sums of its layers'.
 	Width, Height int
 	// Dropped counts the publishers' packets that never reached the track.
 	Dropped IngestDrops
+	// Layers describes a simulcast track's layers (nil for a plain track).
+	Layers []LayerInfo
 }
 
 // SubscriberSnapshot is a snapshot of a subscriber.
@@ -40,6 +43,8 @@ type SubscriberSnapshot struct {
 	SentBytes uint64
 	Dropped   uint64
 	Skipped   uint64
+	// Layers: the subscriber's layer of each simulcast track it reads.
+	Layers []SubscriberLayer
 }
 
 // Info returns a snapshot of the stream name.
@@ -81,19 +86,31 @@ func (s *Stream) infoLocked() StreamInfo {
 	}
 	for _, t := range s.tracks {
 		w, h := t.size.get()
-		info.Tracks = append(info.Tracks, TrackInfo{
+		ti := TrackInfo{
 			Width: w, Height: h,
 			Index: t.Index, Kind: t.Kind, Codec: t.Codec,
 			Packets: t.stats.Packets.Load(), Bytes: t.stats.Bytes.Load(),
 			Keyframes: t.stats.Keyframes.Load(), KeyframeRequests: t.stats.KeyframeRequests.Load(),
 			LastPacket: t.stats.LastPacket(), Dropped: t.stats.dropped.snapshot(),
 			KeyframeAnswers: t.Answers(),
-		})
+		}
+		if ti.Layers = t.Layers(); ti.Layers != nil {
+			ti.Packets, ti.Bytes, ti.Keyframes, ti.LastPacket = sumLayers(ti.Layers)
+			for _, l := range t.layers {
+				ti.KeyframeRequests += l.stats.KeyframeRequests.Load()
+			}
+			if best, ok := Best(ti.Layers); ok {
+				ti.Width, ti.Height = best.Width, best.Height
+				ti.KeyframeAnswers = t.layers[best.Index].Answers()
+			}
+		}
+		info.Tracks = append(info.Tracks, ti)
 	}
 	for sub := range s.subsSet {
 		info.Subscribers = append(info.Subscribers, SubscriberSnapshot{
 			SubscriberInfo: sub.info, Since: sub.since,
 			Sent: sub.Sent.Load(), SentBytes: sub.SentBytes.Load(), Dropped: sub.Dropped.Load(), Skipped: sub.Skipped.Load(),
+			Layers: sub.layerList(),
 		})
 	}
 	return info

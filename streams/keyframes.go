@@ -162,6 +162,10 @@ func (t *Track) requestKeyframe(now int64, every time.Duration) {
 		if !deaf(p) {
 			t.kf.sent(now)
 		}
+		if lk, ok := p.pub.(LayerKeyframer); ok && t.group != nil {
+			lk.RequestLayerKeyframe(t.Index, t.layer)
+			return
+		}
 		p.pub.RequestKeyframe(t.Index)
 	}
 }

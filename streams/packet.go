@@ -33,6 +33,11 @@ type Packet struct {
 	// idx is the packet's arrival index on its track, from 1: the order the
 	// fan-out saw packets in, whatever their sequence numbers.
 	idx uint64
+	// keyStart: the first keyframe packet of its access unit, where a
+	// decoder can begin (an SPS before its IDR), not merely one of them.
+	keyStart bool
+	// layer is the simulcast layer of a layered track that carried it.
+	layer uint8
 
 	buf  [maxPacketSize]byte
 	refs atomic.Int32
@@ -92,7 +97,7 @@ func (p *Packet) Retain() { p.refs.Add(1) }
 func (p *Packet) Release() {
 	if p.refs.Add(-1) == 0 {
 		p.Payload = nil
-		p.Keyframe = false
+		p.Keyframe, p.keyStart = false, false
 		p.at = 0
 		p.idx = 0
 		p.Header.Extension = false

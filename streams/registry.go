@@ -2,6 +2,7 @@ package streams
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -99,6 +100,11 @@ func (r *Registry) Publish(name string, specs []TrackSpec, p Publisher, info Pub
 	if len(specs) == 0 {
 		return nil, fmt.Errorf("publish %q: no tracks", name)
 	}
+	for _, sp := range specs {
+		if err := sp.checkLayers(); err != nil {
+			return nil, fmt.Errorf("publish %q: %w", name, err)
+		}
+	}
 	r.mu.Lock()
 	admit := r.admit
 	r.mu.Unlock()
@@ -142,7 +148,7 @@ func (r *Registry) Publish(name string, specs []TrackSpec, p Publisher, info Pub
 		}
 		s.setSubs(s.subsSet)
 		for _, t := range s.tracks {
-			t.fan.close() // the old layout's fan-out workers
+			t.each(func(t *Track) { t.fan.close() }) // the old layout's fan-out workers
 		}
 		s.tracks = make([]*Track, len(specs))
 		for i, spec := range specs {
@@ -182,7 +188,7 @@ func sameLayout(tracks []*Track, specs []TrackSpec) bool {
 		return false
 	}
 	for i, t := range tracks {
-		if t.Kind != specs[i].Kind || !t.Codec.Compatible(specs[i].Codec) {
+		if t.Kind != specs[i].Kind || !t.Codec.Compatible(specs[i].Codec) || !slices.Equal(t.rids(), specs[i].Layers) {
 			return false
 		}
 	}
@@ -231,9 +237,11 @@ func (r *Registry) graceExpired(s *Stream, gen uint32) {
 func (r *Registry) removeLocked(s *Stream) []*Subscription {
 	s.removed = true
 	for _, t := range s.tracks {
-		t.gop.close() // hand the cached packets back to the pool
-		t.hist.close()
-		t.fan.close()
+		t.each(func(t *Track) {
+			t.gop.close() // hand the cached packets back to the pool
+			t.hist.close()
+			t.fan.close()
+		})
 	}
 	if s.graceTimer != nil {
 		s.graceTimer.Stop()
@@ -289,7 +297,15 @@ func (r *Registry) Subscribe(s *Stream, opts SubscribeOptions) (*Subscription, e
 			r.mu.Unlock()
 			return nil, ErrCodecChanged
 		}
+		if err := opts.Layer.Check(t); err != nil && t.Layered() {
+			r.mu.Unlock()
+			return nil, err
+		}
 		sub.tracks[t.Index] = subTrack{track: t, enabled: true}
+		if t.Layered() {
+			sub.tracks[t.Index].lay = newLayerState(t, opts.Layer)
+			sub.layerKick = make(chan struct{}, 1)
+		}
 	}
 	s.subsSet[sub] = struct{}{}
 	s.setSubs(s.subsSet)

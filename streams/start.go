@@ -81,7 +81,7 @@ func (s *Subscription) start(ctx context.Context, sink Sink) error {
 			continue
 		}
 		st.waiting = true
-		switch st.track.plan(time.Now()) {
+		switch st.src().plan(time.Now()) {
 		case startBurst:
 			if err := s.startFromCache(ctx, i, sink); err != nil {
 				return err
@@ -91,7 +91,7 @@ func (s *Subscription) start(ctx context.Context, sink Sink) error {
 		}
 		if st.waiting {
 			// Coalesced across joiners by the track's throttle.
-			st.track.RequestKeyframe()
+			st.src().RequestKeyframe()
 		}
 	}
 	if len(ask) == 0 {
@@ -132,8 +132,8 @@ func (s *Subscription) awaitKeyframes(ctx context.Context, sink Sink, ask []int)
 			now := time.Now()
 			for _, i := range ask {
 				st := &s.tracks[i]
-				st.track.kf.expire(now.UnixNano())
-				if !st.waiting || st.started || !st.track.usableGOP(now) {
+				st.src().kf.expire(now.UnixNano())
+				if !st.waiting || st.started || !st.src().usableGOP(now) {
 					continue
 				}
 				// The packets skipped meanwhile were never sent; the
@@ -165,7 +165,7 @@ func (s *Subscription) awaitKeyframes(ctx context.Context, sink Sink, ask []int)
 // would forward P-frames whose references the viewer never got.
 func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) error {
 	st := &s.tracks[i]
-	s.burst = st.track.gop.snapshot(s.burst[:0])
+	s.burst = st.src().gop.snapshot(s.burst[:0])
 	defer func() {
 		for j, p := range s.burst {
 			p.Release()
@@ -182,6 +182,7 @@ func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) err
 		}
 	}
 	last := s.burst[len(s.burst)-1].Header
+	st.placeBurst(frames, last.Timestamp)
 	// The keyframe itself goes out at once (tens of packets, well within a
 	// socket buffer): it is what the viewer waits for. The rest is paced.
 	total := 0

@@ -79,13 +79,33 @@ func (p *Publication) Tracks() []*Track { return p.tracks }
 func (p *Publication) Stream() *Stream { return p.stream }
 
 // Write publishes pkt on track i, taking over the caller's reference. Writes
-// from a publication that was replaced or closed are dropped.
+// from a publication that was replaced or closed are dropped, and so are
+// writes to a simulcast track, which takes WriteLayer.
 func (p *Publication) Write(i int, pkt *Packet, now time.Time) {
-	if p.closed.Load() || i < 0 || i >= len(p.tracks) {
+	if p.closed.Load() || i < 0 || i >= len(p.tracks) || p.tracks[i].Layered() {
 		pkt.Release()
 		return
 	}
 	p.tracks[i].write(pkt, p.gen, now)
+}
+
+// WriteLayer publishes pkt on layer j (an index into the track's
+// TrackSpec.Layers) of simulcast track i; like Write for a plain track
+// when j is 0.
+func (p *Publication) WriteLayer(i, j int, pkt *Packet, now time.Time) {
+	if p.closed.Load() || i < 0 || i >= len(p.tracks) {
+		pkt.Release()
+		return
+	}
+	t := p.tracks[i]
+	switch {
+	case j >= 0 && j < len(t.layers):
+		t.layers[j].write(pkt, p.gen, now)
+	case j == 0 && !t.Layered():
+		t.write(pkt, p.gen, now)
+	default:
+		pkt.Release()
+	}
 }
 
 // Close detaches the publisher. Subscribers stay for the grace period and
@@ -103,7 +123,7 @@ func (p *Publication) healthy(window time.Duration, now time.Time) bool {
 		return false
 	}
 	for _, t := range p.tracks {
-		if last := t.stats.LastPacket(); !last.IsZero() && now.Sub(last) < window {
+		if last := t.lastPacket(); !last.IsZero() && now.Sub(last) < window {
 			return true
 		}
 	}
@@ -114,7 +134,9 @@ func (p *Publication) healthy(window time.Duration, now time.Time) bool {
 
 func allSilent(tracks []*Track) bool {
 	for _, t := range tracks {
-		if t.stats.Packets.Load() > 0 {
+		silent := true
+		t.each(func(t *Track) { silent = silent && t.stats.Packets.Load() == 0 })
+		if !silent {
 			return false
 		}
 	}

@@ -28,6 +28,9 @@ type SubscribeOptions struct {
 	// QueueSize overrides DefaultQueueSize.
 	QueueSize int
 	Info      SubscriberInfo
+	// Layer chooses the layer of every simulcast track (switch.go); the
+	// zero value is the best one.
+	Layer LayerChoice
 }
 
 // SubscriberInfo describes a subscriber for listings and logs.
@@ -55,6 +58,10 @@ type Subscription struct {
 	err     error
 
 	burst []*Packet // scratch for the cached GOP at start
+
+	// layerKick wakes the subscription's goroutine to re-evaluate its
+	// simulcast layers (switch.go); nil without simulcast tracks.
+	layerKick chan struct{}
 
 	// Direct delivery (direct.go): after the start, a sink that never
 	// blocks is written by the track's producer itself.
@@ -111,13 +118,17 @@ type subTrack struct {
 	mapFrom  uint16
 	bursting bool
 	// outMap publishes seqOff, mapFrom and lastOut to the RTCP reader that
-	// answers NACKs (Retransmit): valid<<48 | seqOff<<32 | mapFrom<<16 | lastOut.
+	// answers NACKs (Retransmit), with the layer they are about:
+	// layer<<49 | valid<<48 | seqOff<<32 | mapFrom<<16 | lastOut.
 	outMap atomic.Uint64
+
+	// lay is the subscriber's layer state of a simulcast track (switch.go).
+	lay *layerState
 }
 
 // push is the producer side: never blocks.
 func (s *Subscription) push(i int, pkt *Packet) {
-	if i >= len(s.tracks) || !s.tracks[i].enabled {
+	if i >= len(s.tracks) || !s.tracks[i].enabled || !s.tracks[i].takes(pkt.layer) {
 		return
 	}
 	if s.direct.Load() || !s.running.Load() {
@@ -156,7 +167,7 @@ func (s *Subscription) Stream() *Stream { return s.stream }
 // to the publisher through the track's throttle.
 func (s *Subscription) RequestKeyframe(i int) {
 	if i >= 0 && i < len(s.tracks) && s.tracks[i].enabled {
-		s.tracks[i].track.RequestKeyframe()
+		s.tracks[i].current().RequestKeyframe()
 	}
 }
 
@@ -172,9 +183,36 @@ func (s *Subscription) Run(ctx context.Context, sink Sink) error {
 	if err := s.start(ctx, sink); err != nil {
 		return err
 	}
-	if nb, ok := sink.(NonBlockingSink); ok && nb.NonBlocking() {
-		return s.runDirect(ctx, sink)
+	tick, stop := s.layerTicker()
+	defer stop()
+	nb, ok := sink.(NonBlockingSink)
+	direct := ok && nb.NonBlocking()
+	for {
+		var err error
+		if direct {
+			err = s.runDirect(ctx, sink, tick)
+		} else {
+			err = s.runQueued(ctx, sink, tick)
+		}
+		cs, ok := err.(cacheSwitch)
+		if !ok {
+			return err
+		}
+		if err := s.switchFromCache(ctx, int(cs), sink); err != nil {
+			return err
+		}
 	}
+}
+
+// cacheSwitch: the subscription's loop stops so that its goroutine makes
+// this track's layer switch from the cache (switch.go), then resumes.
+type cacheSwitch int
+
+func (cacheSwitch) Error() string { return "layer switch from the cache" }
+
+// runQueued writes the queue to sink until the subscription ends or a
+// layer switch needs the cache.
+func (s *Subscription) runQueued(ctx context.Context, sink Sink, tick <-chan time.Time) error {
 	for {
 		select {
 		case q := <-s.queue:
@@ -189,6 +227,14 @@ func (s *Subscription) Run(ctx context.Context, sink Sink) error {
 			if err != nil {
 				return err
 			}
+		case <-tick:
+			if i := s.reselect(time.Now()); i >= 0 {
+				return cacheSwitch(i)
+			}
+		case <-s.layerKick:
+			if i := s.reselect(time.Now()); i >= 0 {
+				return cacheSwitch(i)
+			}
 		case <-s.done:
 			return s.err
 		case <-ctx.Done():
@@ -200,15 +246,24 @@ func (s *Subscription) Run(ctx context.Context, sink Sink) error {
 // deliver writes pkt to the sink with timestamp ts (normally the packet's own).
 func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 	st := &s.tracks[i]
+	if st.lay != nil && !s.layerGate(st, pkt) {
+		return nil
+	}
 	if pkt.idx != 0 && pkt.idx <= st.lastIdx {
 		return nil // already delivered (or skipped) once
 	}
 	st.lastIdx = max(st.lastIdx, pkt.idx)
-	if d := st.dropAt.Load(); d != 0 && pkt.idx >= d && st.dropAt.CompareAndSwap(d, 0) {
-		st.resync = true
-		if st.track.Kind == KindVideo && !st.waiting {
-			st.waiting = true
-			st.track.RequestKeyframe()
+	if d := st.dropAt.Load(); d != 0 {
+		dl, di := uint8(d>>dropLayerShift), d&(1<<dropLayerShift-1)
+		switch {
+		case dl == pkt.layer && pkt.idx >= di && st.dropAt.CompareAndSwap(d, 0):
+			st.resync = true
+			if st.track.Kind == KindVideo && !st.waiting {
+				st.waiting = true
+				st.src().RequestKeyframe()
+			}
+		case dl != pkt.layer && (st.lay == nil || int(dl) != st.lay.target):
+			st.dropAt.CompareAndSwap(d, 0) // about a layer left behind
 		}
 	}
 	if pkt.gen != st.gen {
@@ -222,7 +277,7 @@ func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 		if !pkt.Keyframe {
 			s.Skipped.Add(1)
 			// Ask again now and then: a request or its answer can be lost.
-			st.track.requestAgain(pkt.at)
+			st.src().requestAgain(pkt.at)
 			return nil
 		}
 		st.waiting = false
@@ -231,6 +286,10 @@ func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 	h := &st.hdr
 	*h = pkt.Header
 	h.Timestamp = ts
+	if st.lay != nil {
+		h.Timestamp += st.lay.tsOff
+		st.lay.observe(h.Timestamp, pkt.at)
+	}
 	switch {
 	case !st.started:
 		st.started = true
@@ -273,11 +332,15 @@ func stale(p *Packet, now time.Time) bool {
 }
 
 func (st *subTrack) markDrop(pkt *Packet) {
-	st.dropAt.CompareAndSwap(0, max(1, pkt.idx))
+	st.dropAt.CompareAndSwap(0, uint64(pkt.layer)<<dropLayerShift|max(1, pkt.idx))
 }
 
 func (st *subTrack) publishMap() {
-	st.outMap.Store(1<<48 | uint64(st.seqOff)<<32 | uint64(st.mapFrom)<<16 | uint64(st.lastOut))
+	layer := uint64(0)
+	if st.lay != nil {
+		layer = uint64(st.lay.cur)
+	}
+	st.outMap.Store(layer<<49 | 1<<48 | uint64(st.seqOff)<<32 | uint64(st.mapFrom)<<16 | uint64(st.lastOut))
 }
 
 // Retransmit answers a reader's NACK for the packet it knows as seq on track
@@ -293,20 +356,31 @@ func (s *Subscription) Retransmit(i int, seq uint16, sink Sink) bool {
 	}
 	st := &s.tracks[i]
 	m := st.outMap.Load()
-	if m>>48 == 0 {
+	if m>>48&1 == 0 {
 		return false
 	}
 	seqOff, from, last := uint16(m>>32), uint16(m>>16), uint16(m)
 	if int16(seq-from) < 0 || int16(seq-last) > 0 {
 		return false
 	}
-	pkt := st.track.hist.get(seq - seqOff)
+	src, tsOff := st.track, uint32(0)
+	if st.lay != nil {
+		// The offset and the map must be of one layer: a switch in
+		// between invalidates the map first (switched).
+		tsOff = st.lay.outTS.Load()
+		if st.outMap.Load()>>16 != m>>16 {
+			return false
+		}
+		src = st.track.layers[m>>49]
+	}
+	pkt := src.hist.get(seq - seqOff)
 	if pkt == nil {
 		return false
 	}
 	defer pkt.Release()
 	hdr := pkt.Header
 	hdr.SequenceNumber = seq
+	hdr.Timestamp += tsOff
 	if sink.WriteRTP(i, &hdr, pkt.Payload) != nil {
 		return false
 	}

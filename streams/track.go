@@ -47,6 +47,14 @@ type Track struct {
 
 	// size is the picture size from the last keyframe that declared one.
 	size videoSize
+
+	// A simulcast group has layers and carries no packets itself; a layer
+	// has its group, its position in it and its rid (layers.go).
+	layers []*Track
+	group  *Track
+	layer  int
+	RID    string
+	rate   rateMeter
 }
 
 // TrackStats are the track's counters; all fields are read atomically.
@@ -64,10 +72,13 @@ type TrackStats struct {
 func newTrack(s *Stream, i int, spec TrackSpec) *Track {
 	t := &Track{Index: i, Kind: spec.Kind, Codec: spec.Codec, codecID: codec.Parse(spec.Codec.MimeType),
 		stream: s, ssrc: rand.Uint32()}
-	if spec.Kind == KindVideo {
+	switch {
+	case len(spec.Layers) > 0:
+		t.newLayers(s, spec) // the group itself caches nothing
+	case spec.Kind == KindVideo:
 		t.gop.maxBytes = s.reg.cfg.GOPCacheBytes
 		t.hist = newHistory(videoHistory)
-	} else {
+	default:
 		t.hist = newHistory(audioHistory)
 	}
 	return t
@@ -105,11 +116,13 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 	// The first keyframe packet of an access unit starts a new picture a
 	// viewer can begin at (the SPS; its IDR follows under the same timestamp).
 	keyStart := pkt.Keyframe && !t.auKey && t.Kind == KindVideo
+	pkt.keyStart = keyStart
 	t.auKey = t.auKey || pkt.Keyframe
 	t.normMu.Unlock()
 
 	pkt.gen = gen
 	pkt.at = now.UnixNano()
+	pkt.layer = uint8(t.layer)
 	if t.kf.gen.Load() != gen {
 		t.kf.reset(gen)
 	}
@@ -145,6 +158,13 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 	// Queues first, workers second: see Subscription.runDirect.
 	t.fan.dispatch(pkt)
 	pkt.Release()
+}
+
+// LayerKeyframer is implemented by publishers of simulcast tracks that can
+// ask one layer for a keyframe (a PLI for that layer's SSRC). Without it, a
+// layer's request goes to the whole track.
+type LayerKeyframer interface {
+	RequestLayerKeyframe(track, layer int)
 }
 
 // normalizer maps each publisher's sequence numbers and timestamps onto the

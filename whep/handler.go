@@ -36,6 +36,10 @@ type Handler struct {
 	// Protocol names its viewers in listings (SubscriberInfo.Protocol);
 	// empty means "whep". The cluster's relay endpoint says "relay".
 	Protocol string
+	// NoAdapt sends every viewer the best simulcast layer unless it asks
+	// for another (?layer=), instead of the layer its network carries:
+	// the cluster's relays, which carry the stream on to other viewers.
+	NoAdapt bool
 
 	once     sync.Once
 	sessions lifecycle.Group // one goroutine per session
@@ -96,6 +100,10 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 	if err != nil {
 		return "", nil, err
 	}
+	layer, err := h.layerChoice(req, matches)
+	if err != nil {
+		return "", nil, err
+	}
 	var chosen []rtc.Chosen
 	stereoPT := ""
 	for _, m := range matches {
@@ -128,6 +136,7 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 	}
 	sub, err := h.Registry.Subscribe(stream, streams.SubscribeOptions{
 		Tracks: subTracks,
+		Layer:  layer,
 		Info:   streams.SubscriberInfo{Protocol: h.protocol(), SessionID: req.SessionID, RemoteAddr: req.RemoteAddr},
 	})
 	if err != nil {
@@ -141,6 +150,31 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 		return "", nil, signaling.ErrShuttingDown
 	}
 	return answer, s, nil
+}
+
+// layerChoice reads ?layer=low|medium|high|auto|RID (default auto, or
+// high with NoAdapt): which simulcast layer of the stream's video the
+// viewer gets. A rid the video does not have is refused before any
+// negotiation.
+func (h *Handler) layerChoice(req signaling.OfferRequest, matches []match) (streams.LayerChoice, error) {
+	c := streams.LayerChoice{Mode: streams.LayerAuto}
+	if h.NoAdapt {
+		c.Mode = streams.LayerHigh
+	}
+	if v := req.Query.Get("layer"); v != "" {
+		var err error
+		if c, err = streams.ParseLayerChoice(v); err != nil {
+			return c, err
+		}
+	}
+	for _, m := range matches {
+		if m.track.Kind == streams.KindVideo {
+			if err := c.Check(m.track); err != nil {
+				return c, err
+			}
+		}
+	}
+	return c, nil
 }
 
 func matchTracks(offer *rtc.Offer, tracks []*streams.Track) ([]match, error) {

@@ -67,7 +67,8 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 		}
 		mids[m.Mid] = len(specs)
 		chosen = append(chosen, rtc.Chosen{Kind: kind, Codec: c})
-		specs = append(specs, streams.TrackSpec{Kind: skind, Codec: rtc.StreamCodec(c)})
+		// Every simulcast layer is ingested (RFC 9725 §4.8, RFC 8853).
+		specs = append(specs, streams.TrackSpec{Kind: skind, Codec: rtc.StreamCodec(c), Layers: rtc.Layers(m.Simulcast)})
 	}
 	if len(specs) == 0 {
 		return "", nil, unsupported("the offer has no audio or video m-line")
@@ -77,7 +78,7 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 		return "", nil, err
 	}
 	s := newSession(h, req, pc, specs, chosen, mids)
-	answer, err := s.peer.Negotiate(req.Context, req.Offer, rtc.AnswerOptions{Direction: "recvonly"})
+	answer, err := s.peer.Negotiate(req.Context, req.Offer, rtc.AnswerOptions{Direction: "recvonly", SimulcastFrom: req.Offer})
 	if err != nil {
 		_ = pc.Close()
 		return "", nil, err

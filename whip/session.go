@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,10 +42,12 @@ type session struct {
 	done    chan struct{}
 
 	connected atomic.Bool
-	ssrcs     []atomic.Uint32 // per track, for PLI
-	loss      []seqLoss       // per track, ingest loss for the API (stats.go)
-	readers   sync.WaitGroup
-	badRTP    atomic.Uint64
+	// Per track, then per simulcast layer (one for a plain track): the
+	// SSRC to send PLIs to, and the ingest loss for the API (stats.go).
+	ssrcs   [][]atomic.Uint32
+	loss    [][]seqLoss
+	readers sync.WaitGroup
+	badRTP  atomic.Uint64
 }
 
 func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnection,
@@ -57,8 +61,13 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 		kick:    make(chan error, 1),
 		deleted: make(chan struct{}),
 		done:    make(chan struct{}),
-		ssrcs:   make([]atomic.Uint32, len(specs)),
-		loss:    make([]seqLoss, len(specs)),
+		ssrcs:   make([][]atomic.Uint32, len(specs)),
+		loss:    make([][]seqLoss, len(specs)),
+	}
+	for i, sp := range specs {
+		n := max(1, len(sp.Layers))
+		s.ssrcs[i] = make([]atomic.Uint32, n)
+		s.loss[i] = make([]seqLoss, n)
 	}
 	for _, c := range chosen {
 		s.payloadTypes = append(s.payloadTypes, c.Codec.PayloadType)
@@ -101,13 +110,25 @@ func (s *session) Kick(reason error) {
 	}
 }
 
-// RequestKeyframe implements streams.Publisher: a PLI for the track's SSRC.
-// OBS and FFmpeg ignore it; browsers and GStreamer answer with an IDR.
+// RequestKeyframe implements streams.Publisher: a PLI for the track's SSRC
+// (each layer's, for a simulcast track). OBS and FFmpeg ignore it; browsers
+// and GStreamer answer with an IDR.
 func (s *session) RequestKeyframe(track int) {
 	if track < 0 || track >= len(s.ssrcs) {
 		return
 	}
-	if ssrc := s.ssrcs[track].Load(); ssrc != 0 {
+	for j := range s.ssrcs[track] {
+		s.RequestLayerKeyframe(track, j)
+	}
+}
+
+// RequestLayerKeyframe implements streams.LayerKeyframer: a PLI for one
+// simulcast layer's SSRC (RFC 8853 §5: each encoding is its own RTP stream).
+func (s *session) RequestLayerKeyframe(track, layer int) {
+	if track < 0 || track >= len(s.ssrcs) || layer < 0 || layer >= len(s.ssrcs[track]) {
+		return
+	}
+	if ssrc := s.ssrcs[track][layer].Load(); ssrc != 0 {
 		_ = s.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 	}
 }
@@ -121,7 +142,7 @@ func (s *session) run(ctx context.Context) {
 	s.readers.Wait()
 	var pkts uint64
 	for _, t := range s.pub.Tracks() {
-		pkts += t.Stats().Packets.Load()
+		pkts += t.PacketCount()
 	}
 	s.log.Info("publish ended", "reason", reason.Error(), "duration", time.Since(s.start).Round(time.Millisecond),
 		"packets", pkts, "malformed_rtp", s.badRTP.Load())
@@ -183,17 +204,22 @@ func (s *session) startReader(t *webrtc.TrackRemote) {
 		s.discard(t)
 		return
 	}
-	if !s.ssrcs[i].CompareAndSwap(0, uint32(t.SSRC())) {
-		// A simulcast publisher (RFC 8853; browsers, OBS 32.1+) sends one
-		// TrackRemote per layer on the same m-line. Interleaving layers
-		// would garble every viewer's picture: the first layer to arrive
-		// feeds the stream, the others are read and dropped so their
-		// buffers never fill.
-		s.log.Info("simulcast layer not forwarded", "rid", t.RID(), "ssrc", uint32(t.SSRC()))
+	// A simulcast publisher (RFC 8853; browsers, OBS 32.1+) sends one
+	// TrackRemote per layer on the same m-line, named by its rid (RFC
+	// 8852): each feeds its own layer of the stream track.
+	j := 0
+	if layers := s.specs[i].Layers; len(layers) > 0 {
+		j = slices.Index(layers, t.RID())
+	}
+	if j < 0 || !s.ssrcs[i][j].CompareAndSwap(0, uint32(t.SSRC())) {
+		// Not a layer the answer accepted, or a second stream for one
+		// already fed: read and drop it, so its buffers never fill.
+		s.log.Info("RTP stream not forwarded", "rid", t.RID(), "ssrc", uint32(t.SSRC()))
 		s.discard(t)
 		return
 	}
 	pt := s.payloadTypes[i]
+	loss := &s.loss[i][j]
 	s.readers.Add(1)
 	go func() {
 		defer s.readers.Done()
@@ -210,14 +236,14 @@ func (s *session) startReader(t *webrtc.TrackRemote) {
 				s.pub.Drop(i, streams.DropMalformed)
 				continue
 			}
-			s.loss[i].observe(pkt.Header.SequenceNumber)
-			s.pub.Write(i, pkt, time.Now())
+			loss.observe(pkt.Header.SequenceNumber)
+			s.pub.WriteLayer(i, j, pkt, time.Now())
 		}
 	}()
 	if video := kindOf(t.Kind()) == streams.KindVideo; video {
 		// Viewers may already be waiting: ask for a keyframe as soon as the
 		// track exists instead of waiting for the next GOP.
-		s.RequestKeyframe(i)
+		s.RequestLayerKeyframe(i, j)
 	}
 }
 
@@ -239,6 +265,9 @@ func describe(specs []streams.TrackSpec) []string {
 	out := make([]string, len(specs))
 	for i, sp := range specs {
 		out[i] = sp.Kind.String() + ":" + sp.Codec.String()
+		if len(sp.Layers) > 0 {
+			out[i] += " simulcast " + strings.Join(sp.Layers, ";")
+		}
 	}
 	return out
 }

@@ -50,7 +50,9 @@ func (l *seqLoss) observe(seq uint16) {
 func (s *session) MediaStats() signaling.MediaStats {
 	st := signaling.MediaStats{Lost: make([]uint64, len(s.loss))}
 	for i := range s.loss {
-		st.Lost[i] = s.loss[i].lost.Load()
+		for j := range s.loss[i] {
+			st.Lost[i] += s.loss[i][j].lost.Load()
+		}
 	}
 	return st
 }

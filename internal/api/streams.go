@@ -170,6 +170,16 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 			tj.BitrateBps = int64(bps)
 			total += bps
 		}
+		tj.Layers = make([]layerJSON, 0, len(t.Layers))
+		for _, l := range t.Layers {
+			lj := layerJSON{RID: l.RID, BitrateBps: int64(l.BitrateBps), Packets: l.Packets, Bytes: l.Bytes,
+				Keyframes: l.Keyframes, Active: l.Active}
+			if l.Width > 0 && l.Height > 0 {
+				w, h := l.Width, l.Height
+				lj.Width, lj.Height = &w, &h
+			}
+			tj.Layers = append(tj.Layers, lj)
+		}
 		v.Tracks = append(v.Tracks, tj)
 	}
 	v.IngestBitrateBps = int64(total)
@@ -178,6 +188,14 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 			ID: sub.SessionID, Kind: sub.Protocol, RemoteAddr: sub.RemoteAddr, Since: sub.Since.UTC(),
 			PacketsSent: sub.Sent, PacketsDropped: sub.Dropped,
 			BytesSent: sub.SentBytes, // RTSP readers; a WHEP session counts its own below
+		}
+		if len(sub.Layers) > 0 {
+			l := sub.Layers[0]
+			r.Layer = &readerLayerJSON{RID: l.RID, Choice: l.Choice.String(), Switches: l.Switches}
+			if l.Target != "" {
+				target := l.Target
+				r.Layer.Target = &target
+			}
 		}
 		if st := sess[sub.SessionID]; st != nil {
 			r.BytesSent = st.BytesSent

@@ -52,12 +52,33 @@ type trackJSON struct {
 	KeyframeAnswers *string `json:"keyframe_answers"`
 	WebRTCPlayable  bool    `json:"webrtc_playable"`
 	Note            string  `json:"note"`
+	// Layers of a simulcast track, in the publisher's order; empty otherwise.
+	Layers []layerJSON `json:"layers"`
 }
 
 type dropsJSON struct {
 	Malformed   uint64 `json:"malformed"`
 	Unsupported uint64 `json:"unsupported"`
 	Oversized   uint64 `json:"oversized"`
+}
+
+type layerJSON struct {
+	RID        string `json:"rid"`
+	Width      *int   `json:"width"`  // null until a keyframe told
+	Height     *int   `json:"height"` // null until a keyframe told
+	BitrateBps int64  `json:"bitrate_bps"`
+	Packets    uint64 `json:"packets"`
+	Bytes      uint64 `json:"bytes"`
+	Keyframes  uint64 `json:"keyframes"`
+	Active     bool   `json:"active"`
+}
+
+// readerLayerJSON is a reader's layer of the stream's simulcast video.
+type readerLayerJSON struct {
+	RID      string  `json:"rid"`
+	Target   *string `json:"target"` // the layer being switched to; null when settled
+	Choice   string  `json:"choice"` // auto | high | medium | low | a rid
+	Switches uint64  `json:"switches"`
 }
 
 type readerJSON struct {
@@ -72,6 +93,8 @@ type readerJSON struct {
 	RTTMs        *float64 `json:"rtt_ms"`
 	JitterMs     *float64 `json:"jitter_ms"`
 	FractionLost *float64 `json:"fraction_lost"`
+	// Layer is null unless the stream's video has simulcast layers.
+	Layer *readerLayerJSON `json:"layer"`
 }
 
 type viewersJSON struct {

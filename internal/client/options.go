@@ -56,6 +56,10 @@ type PublishOptions struct {
 	Options
 	// StreamID is the msid stream of both tracks. Default "wishgate".
 	StreamID string
+	// Simulcast, if set, sends the video track as these simulcast layers
+	// (RFC 8853 rids, in this order; WriteLayer). Each layer is its own RTP
+	// stream, named by the rid header extension (RFC 8852).
+	Simulcast []string
 }
 
 // PlayOptions configure Play. Defaults: every catalog codec of each kind,

@@ -35,6 +35,7 @@ type Publisher struct {
 
 	video, audio *webrtc.TrackLocalStaticRTP
 	sent         kindCounters
+	sim          simulcast // the video track's layers (simulcast.go)
 
 	pli, fir, nack atomic.Uint64
 	keyframes      chan KeyframeRequest
@@ -77,6 +78,14 @@ func Publish(ctx context.Context, endpoint string, opts PublishOptions) (*Publis
 	p := &Publisher{session: s, keyframes: make(chan KeyframeRequest, 64)}
 	var senders []*webrtc.RTPSender
 	addTrack := func(kind webrtc.RTPCodecType, codecs []webrtc.RTPCodecParameters, explicit bool) (*webrtc.TrackLocalStaticRTP, error) {
+		if kind == webrtc.RTPCodecTypeVideo && len(opts.Simulcast) > 0 {
+			snd, err := p.sim.add(s.pc, codecs[0].RTPCodecCapability, streamID, opts.Simulcast)
+			if err != nil {
+				return nil, err
+			}
+			senders = append(senders, snd)
+			return nil, nil
+		}
 		track, err := webrtc.NewTrackLocalStaticRTP(codecs[0].RTPCodecCapability, kind.String(), streamID)
 		if err != nil {
 			return nil, err
@@ -109,9 +118,20 @@ func Publish(ctx context.Context, endpoint string, opts PublishOptions) (*Publis
 		s.abort()
 		return nil, err
 	}
+	if err := p.sim.negotiated(s.pc.RemoteDescription().SDP); err != nil {
+		_ = p.closeSession()
+		return nil, err
+	}
 	for _, snd := range senders {
+		if p.sim.sender == snd {
+			for _, rid := range p.sim.rids {
+				p.wg.Add(1)
+				go p.readRTCP(func(b []byte) (int, error) { n, _, err := snd.ReadSimulcast(b, rid); return n, err })
+			}
+			continue
+		}
 		p.wg.Add(1)
-		go p.readRTCP(snd)
+		go p.readRTCP(func(b []byte) (int, error) { n, _, err := snd.Read(b); return n, err })
 	}
 	return p, nil
 }
@@ -141,11 +161,11 @@ func openSession(endpoint string, o *Options, codecs []webrtc.RTPCodecParameters
 // readRTCP drains a sender's RTCP. Reading is what feeds pion's
 // interceptors (NACK responder, sender reports), and it is where keyframe
 // requests become visible. It ends when the sender stops (Close).
-func (p *Publisher) readRTCP(snd *webrtc.RTPSender) {
+func (p *Publisher) readRTCP(read func([]byte) (int, error)) {
 	defer p.wg.Done()
 	buf := make([]byte, 1500)
 	for {
-		n, _, err := snd.Read(buf)
+		n, err := read(buf)
 		if err != nil {
 			return
 		}

@@ -183,7 +183,18 @@ func (v *SynthVideo) spsRBSP() []byte {
 	w.ue(uint64((v.cfg.Height+15)/16 - 1))
 	w.bit(1) // frame_mbs_only_flag
 	w.bit(1) // direct_8x8_inference_flag
-	w.bit(0) // frame_cropping_flag
+	// A size that is not a multiple of 16 (320x180) is cropped from the
+	// macroblock grid, right and bottom, in units of 2 luma samples (4:2:0).
+	cropX, cropY := (-v.cfg.Width&15)/2, (-v.cfg.Height&15)/2
+	if cropX == 0 && cropY == 0 {
+		w.bit(0) // frame_cropping_flag
+	} else {
+		w.bit(1)
+		w.ue(0)
+		w.ue(uint64(cropX))
+		w.ue(0)
+		w.ue(uint64(cropY))
+	}
 	w.bit(0) // vui_parameters_present_flag
 	w.trailing()
 	return w.buf

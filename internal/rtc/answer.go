@@ -22,16 +22,21 @@ type AnswerOptions struct {
 	// Offer, when set, turns m-sections pion rejected (no track of that
 	// kind) into bundled inactive ones (see bundleInactive).
 	Offer *Offer
+	// SimulcastFrom, when set, is the offer whose simulcast encodings the
+	// answer receives, every one in the offer's order (answerSimulcast).
+	SimulcastFrom *Offer
 }
 
 // FinalizeAnswer rewrites pion's answer into what WHIP/WHEP clients need:
 //   - CRLF line ends (OBS and simple-whep-client check for "v=0\r\n");
+//   - every offered simulcast encoding received, in the offer's order
+//     (RFC 8853 §5.3; OBS gives up when one is missing);
 //   - a=rtcp-mux-only in every bundled RTP m-section (RFC 9725 §4.4.1);
 //   - every candidate, the reachable UDP host candidates first (FFmpeg uses
 //     only the first UDP host candidate), in the first active m-section,
 //     and a=end-of-candidates in every active one (we never trickle, §4.3.2).
 func FinalizeAnswer(answer string, opts AnswerOptions) string {
-	lines := bundleInactive(splitLines(answer), opts.Offer)
+	lines := answerSimulcast(bundleInactive(splitLines(answer), opts.Offer), opts.SimulcastFrom)
 	var cands []string
 	kept := lines[:0:0]
 	for _, l := range lines {

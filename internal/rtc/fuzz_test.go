@@ -38,8 +38,8 @@ func goldenOffers(tb testing.TB) [][]byte {
 
 // FuzzParseOffer: whatever a stranger POSTs, ParseOffer returns either a
 // consistent Offer within the prescreen's limits, or an ErrMalformed (400)
-// or ErrUnsupported (422, two m-lines sharing a mid); never a panic, never
-// another error class.
+// or ErrUnsupported (422: two m-lines sharing a mid, more simulcast layers
+// than the gateway takes); never a panic, never another error class.
 func FuzzParseOffer(f *testing.F) {
 	for _, b := range goldenOffers(f) {
 		f.Add(b)
@@ -77,6 +77,9 @@ func FuzzParseOffer(f *testing.F) {
 				if c.ClockRate == 0 || len(c.Feedback) > 2*maxFeedbackPerType {
 					t.Fatalf("codec %+v: clock rate 0 or unbounded feedback", c)
 				}
+			}
+			if n := len(Layers(m.Simulcast)); n > MaxSimulcastLayers || (m.Simulcast != nil && n == 0) {
+				t.Fatalf("m-line %d: %d simulcast layers", m.Index, n)
 			}
 		}
 	})
@@ -222,7 +225,11 @@ func FuzzAnswer(f *testing.F) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		answer, err := NewPeer(pc).Negotiate(ctx, offer, AnswerOptions{StereoOpusPT: "111"})
+		opts := AnswerOptions{StereoOpusPT: "111"}
+		if !egress {
+			opts.SimulcastFrom = offer
+		}
+		answer, err := NewPeer(pc).Negotiate(ctx, offer, opts)
 		if err != nil {
 			if !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrMalformed) {
 				t.Fatalf("Negotiate: %v is neither ErrUnsupported nor ErrMalformed", err)
@@ -235,6 +242,9 @@ func FuzzAnswer(f *testing.F) {
 		var sd sdp.SessionDescription
 		if err := sd.UnmarshalString(answer); err != nil {
 			t.Fatalf("answer does not parse: %v\n%s", err, answer)
+		}
+		if !egress {
+			checkSimulcastAnswer(t, offer, &sd)
 		}
 	})
 }

@@ -27,6 +27,9 @@ type OfferMedia struct {
 	Direction string // sendrecv, sendonly, recvonly, inactive
 	Rejected  bool   // port 0 without bundle-only
 	Codecs    []OfferCodec
+	// Simulcast lists the encodings the section sends (RFC 8853), nil
+	// without simulcast; Layers flattens it.
+	Simulcast []SimulcastStream
 }
 
 // Offer is a parsed SDP offer.
@@ -101,6 +104,12 @@ func ParseOffer(body []byte) (*Offer, error) {
 		mids[m.Mid] = i
 		if m.Kind == "audio" || m.Kind == "video" {
 			if m.Codecs, err = parseCodecs(md, m.Kind, i); err != nil {
+				return nil, err
+			}
+		}
+		if m.Kind == "video" && !m.Rejected {
+			var err error
+			if m.Simulcast, err = parseSimulcast(md, i); err != nil {
 				return nil, err
 			}
 		}

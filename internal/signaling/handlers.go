@@ -125,6 +125,7 @@ func (s *Server) post(prefix string, ep Endpoint) handler {
 			RemoteAddr: c.RealIP(),
 			UserAgent:  c.Request().UserAgent(),
 			Header:     c.Request().Header,
+			Query:      c.Request().URL.Query(),
 		}
 		answer, res, err := ep.Offer(req)
 		if err != nil {

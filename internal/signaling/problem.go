@@ -44,7 +44,8 @@ var (
 // place where domain errors become protocol answers.
 func statusOf(err error) int {
 	switch {
-	case errors.Is(err, streams.ErrBadName), errors.Is(err, rtc.ErrMalformed), errors.Is(err, ErrBodyUnreadable):
+	case errors.Is(err, streams.ErrBadName), errors.Is(err, rtc.ErrMalformed), errors.Is(err, ErrBodyUnreadable),
+		errors.Is(err, streams.ErrBadLayer):
 		return http.StatusBadRequest
 	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrBadToken):
 		return http.StatusUnauthorized
@@ -62,7 +63,8 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrUnsupportedType):
 		return http.StatusUnsupportedMediaType
-	case errors.Is(err, rtc.ErrUnsupported), errors.Is(err, streams.ErrCodecChanged), errors.Is(err, rtc.ErrTooManyCandidates):
+	case errors.Is(err, rtc.ErrUnsupported), errors.Is(err, streams.ErrCodecChanged), errors.Is(err, rtc.ErrTooManyCandidates),
+		errors.Is(err, streams.ErrNoLayer):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, ErrPreconditionRequired):
 		return http.StatusPreconditionRequired

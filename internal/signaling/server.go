@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -31,6 +32,8 @@ type OfferRequest struct {
 	UserAgent  string
 	// Header is the POST's request header (read-only).
 	Header http.Header
+	// Query is the POST's URL query (read-only): WHEP's ?layer=.
+	Query url.Values
 }
 
 // Endpoint turns an offer into an answer and a running session.

@@ -157,6 +157,17 @@ func TestResponsesMatchSpec(t *testing.T) {
 	c.do("GET", "/api/v1/streams/site%2Fcam9", nil, 200)
 	c.do("DELETE", slash.header.Get("Location"), nil, 200)
 	c.do("POST", "/whip/site//cam9", obs, 400, "Content-Type", sdpType)
+	// Simulcast: the layers and a viewer's layer in the listing; layer
+	// choices the stream cannot serve.
+	sim := c.do("POST", "/whip/simul", golden(t, "chromium-156-whip-simulcast.sdp"), 201, "Content-Type", sdpType)
+	simViewer := c.do("POST", "/whep/simul?layer=low", golden(t, "chromium-156-whep.sdp"), 201, "Content-Type", sdpType)
+	if body := c.do("GET", "/api/v1/streams/simul", nil, 200).body; !strings.Contains(body, `"rid":"h"`) || !strings.Contains(body, `"choice":"low"`) {
+		t.Errorf("simulcast stream listed as %s", body)
+	}
+	c.do("POST", "/whep/simul?layer=x", golden(t, "chromium-156-whep.sdp"), 422, "Content-Type", sdpType)
+	c.do("POST", "/whep/simul?layer=a.b", golden(t, "chromium-156-whep.sdp"), 400, "Content-Type", sdpType)
+	c.do("DELETE", simViewer.header.Get("Location"), nil, 200)
+	c.do("DELETE", sim.header.Get("Location"), nil, 200)
 	whepLoc := viewer.Location()[len(a.URL()):]
 	for _, base := range []string{"/whip/cam", "/whep/cam"} {
 		c.do("OPTIONS", base, nil, 204)

@@ -24,7 +24,7 @@ func TestGoldenOffers(t *testing.T) {
 		"obs-31-whip.sdp", "ffmpeg-8.0-whip.sdp", "chromium-156-whip-h264-opus.sdp",
 		"chromium-156-whip-sendonly.sdp", "chromium-156-whip-sendrecv.sdp", "chromium-156-whip-simulcast.sdp",
 		"firefox-whip.sdp", "firefox-whip-simulcast.sdp", "aiortc-whip.sdp",
-		"gstreamer-webrtcbin-whip-h264-opus.sdp", "safari-26.5-sendrecv.sdp",
+		"gstreamer-webrtcbin-whip-h264-opus.sdp", "safari-26.5-sendrecv.sdp", "obs-32-whip-simulcast.sdp",
 	}
 	for _, f := range whip {
 		t.Run("whip/"+f, func(t *testing.T) {
@@ -40,6 +40,13 @@ func TestGoldenOffers(t *testing.T) {
 			}
 			if strings.HasPrefix(f, "obs") && !strings.Contains(r.Body, "stereo=1;sprop-stereo=1") {
 				t.Error("OBS stereo Opus not kept")
+			}
+			// Every offered simulcast layer is received, in the offer's
+			// order (OBS gives up otherwise).
+			if want := map[string]string{
+				"chromium-156-whip-simulcast.sdp": "q;h;f", "firefox-whip-simulcast.sdp": "q;h;f", "obs-32-whip-simulcast.sdp": "0;1;2",
+			}[f]; want != "" && (!strings.Contains(r.Body, "\r\na=simulcast:recv "+want+"\r\n") || strings.Count(r.Body, " recv\r\n") != 3) {
+				t.Errorf("answer does not receive simulcast %s:\n%s", want, r.Body)
 			}
 			if d := do(t, "DELETE", a.URL()+r.Header.Get("Location"), "", nil); d.Status != 200 {
 				t.Errorf("DELETE = %d", d.Status)
