@@ -27,8 +27,9 @@ ENV WISHGATE_HTTP_ADDR=:8080 \
     WISHGATE_TCP_ADDR=:8189 \
     WISHGATE_RTSP_ADDR=:8554 \
     WISHGATE_LOG_LEVEL=info
-# HTTP (WHIP, WHEP, API, pages), WebRTC media over UDP and over ICE-TCP, RTSP.
-EXPOSE 8080/tcp 8189/udp 8189/tcp 8554/tcp
+# HTTP (WHIP, WHEP, API, pages), WebRTC media over UDP and over ICE-TCP, RTSP,
+# RTP/RTCP to RTSP readers over UDP.
+EXPOSE 8080/tcp 8189/udp 8189/tcp 8554/tcp 8000/udp 8001/udp
 USER nonroot:nonroot
 HEALTHCHECK --interval=15s --timeout=5s --start-period=5s --retries=3 \
     CMD ["/usr/local/bin/wishgate", "healthcheck"]

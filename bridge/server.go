@@ -40,9 +40,17 @@ type ServerConfig struct {
 	Addr string
 	// UDPRTPAddr and UDPRTCPAddr enable RTP/RTCP over UDP for readers
 	// (":8000" and ":8001": an even port and the next one). Empty means
-	// TCP-interleaved only.
+	// TCP-interleaved only; so does a pair that cannot be bound (taken by
+	// another program), which is logged and not an error.
 	UDPRTPAddr  string
 	UDPRTCPAddr string
+	// MulticastIPRange (an IPv4 multicast CIDR, e.g. "239.10.0.0/16") with
+	// MulticastRTPPort and MulticastRTCPPort (even and next) enables
+	// UDP-multicast delivery to readers: each stream read over multicast
+	// gets a group from the range. Empty: off.
+	MulticastIPRange  string
+	MulticastRTPPort  int
+	MulticastRTCPPort int
 	// TLSConfig, if set, makes this an RTSPS server (RTSP over TLS; media
 	// interleaved in the TLS connection, or SRTP over UDP).
 	TLSConfig *tls.Config
@@ -72,6 +80,7 @@ type Server struct {
 	rtsp    *gortsplib.Server
 	ln      net.Listener
 	limited *connlimit.Listener
+	udp     []net.PacketConn // RTP, RTCP; nil when RTSP over UDP is off
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -113,11 +122,12 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	s.limited = connlimit.New(ln, cfg.Conns)
 	s.ln = s.limited
 	s.rtsp = &gortsplib.Server{
-		Handler:        s,
-		RTSPAddress:    ln.Addr().String(),
-		UDPRTPAddress:  cfg.UDPRTPAddr,
-		UDPRTCPAddress: cfg.UDPRTCPAddr,
-		TLSConfig:      cfg.TLSConfig,
+		Handler:           s,
+		RTSPAddress:       ln.Addr().String(),
+		TLSConfig:         cfg.TLSConfig,
+		MulticastIPRange:  cfg.MulticastIPRange,
+		MulticastRTPPort:  cfg.MulticastRTPPort,
+		MulticastRTCPPort: cfg.MulticastRTCPPort,
 		// Basic only: the read/publish token is the password and there is
 		// no per-user secret to build a Digest response from.
 		AuthMethods:  []rtspauth.VerifyMethod{rtspauth.VerifyMethodBasic},
@@ -125,6 +135,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		ReadTimeout:  cfg.ReadTimeout,
 		WriteTimeout: cfg.WriteTimeout,
 	}
+	s.bindUDP()
 	// Before Start: a client may connect at once, and the handlers
 	// (authorize) derive their contexts from s.ctx (a data race, or a nil
 	// context, otherwise; seen under -race in test/bridge).
@@ -132,9 +143,54 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if err := s.rtsp.Start(); err != nil {
 		s.cancel()
 		s.limited.Close()
+		for _, pc := range s.udp {
+			pc.Close()
+		}
 		return nil, fmt.Errorf("rtsp server: %w", err)
 	}
 	return s, nil
+}
+
+// bindUDP binds the RTP/RTCP pair for readers over UDP and hands it to
+// gortsplib. A pair another program holds (MediaMTX uses the same defaults)
+// leaves RTSP on TCP only, with a warning: UDP readers are then refused with
+// 461 Unsupported Transport and fall back to TCP, as ffmpeg and VLC do.
+func (s *Server) bindUDP() {
+	if s.cfg.UDPRTPAddr == "" || s.cfg.UDPRTCPAddr == "" {
+		return
+	}
+	rtp, err := net.ListenPacket("udp", s.cfg.UDPRTPAddr)
+	if err != nil {
+		s.log.Warn("RTSP over UDP is off, readers get TCP only: the RTP port is taken", "rtsp_udp_rtp_addr", s.cfg.UDPRTPAddr, "error", err.Error())
+		return
+	}
+	rtcp, err := net.ListenPacket("udp", s.cfg.UDPRTCPAddr)
+	if err != nil {
+		rtp.Close()
+		s.log.Warn("RTSP over UDP is off, readers get TCP only: the RTCP port is taken", "rtsp_udp_rtcp_addr", s.cfg.UDPRTCPAddr, "error", err.Error())
+		return
+	}
+	s.udp = []net.PacketConn{rtp, rtcp}
+	s.rtsp.UDPRTPAddress, s.rtsp.UDPRTCPAddress = rtp.LocalAddr().String(), rtcp.LocalAddr().String()
+	s.rtsp.ListenPacket = func(network, address string) (net.PacketConn, error) {
+		switch address {
+		case s.rtsp.UDPRTPAddress:
+			return rtp, nil
+		case s.rtsp.UDPRTCPAddress:
+			return rtcp, nil
+		}
+		return net.ListenPacket(network, address)
+	}
+}
+
+// UDPAddrs are the bound RTP and RTCP addresses for readers over UDP, or
+// nil when RTSP over UDP is off.
+func (s *Server) UDPAddrs() []net.Addr {
+	var out []net.Addr
+	for _, pc := range s.udp {
+		out = append(out, pc.LocalAddr())
+	}
+	return out
 }
 
 // Addr is the bound TCP address.

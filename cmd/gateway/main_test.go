@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wishgate/wishgate/internal/client"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -32,7 +34,10 @@ func TestSignalShutdown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), "WISHGATE_HTTP_ADDR=127.0.0.1:0", "WISHGATE_UDP_ADDR=127.0.0.1:0", "WISHGATE_TCP_ADDR=127.0.0.1:0")
+	udp := testutil.FreeUDPPair(t)
+	cmd.Env = append(os.Environ(), "WISHGATE_HTTP_ADDR=127.0.0.1:0", "WISHGATE_UDP_ADDR=127.0.0.1:0", "WISHGATE_TCP_ADDR=127.0.0.1:0",
+		"WISHGATE_RTSP_ADDR=127.0.0.1:0", "WISHGATE_RTSP_UDP_RTP_ADDR=127.0.0.1:"+strconv.Itoa(udp),
+		"WISHGATE_RTSP_UDP_RTCP_ADDR=127.0.0.1:"+strconv.Itoa(udp+1))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

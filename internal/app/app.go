@@ -180,17 +180,28 @@ func (a *App) URL() string { return "http://" + hostPort(a.ln.Addr()) }
 // declared camera sources.
 func (a *App) startRTSP(cfg config.Config, authz bridge.Checker, demand func(context.Context, string) error) error {
 	if cfg.RTSPAddr != "" {
-		srv, err := bridge.NewServer(bridge.ServerConfig{
+		sc := bridge.ServerConfig{
 			Addr: cfg.RTSPAddr, UDPRTPAddr: cfg.RTSPUDPRTPAddr, UDPRTCPAddr: cfg.RTSPUDPRTCPAddr,
 			Registry: a.Registry, Auth: authz, Demand: demand, Logger: a.log,
 			Conns: connLimits(cfg, "rtsp", cfg.RTSPIdleTimeout, a.log), ReadTimeout: cfg.RTSPReadTimeout, WriteTimeout: cfg.RTSPWriteTimeout,
-		})
+		}
+		if cfg.RTSPMulticastRange != "" {
+			sc.MulticastIPRange, sc.MulticastRTPPort, sc.MulticastRTCPPort = cfg.RTSPMulticastRange, cfg.RTSPMulticastRTP, cfg.RTSPMulticastRTCP
+		}
+		srv, err := bridge.NewServer(sc)
 		if err != nil {
 			a.sources.Close()
 			return err
 		}
 		a.rtsp = srv
-		a.log.Info("rtsp listening", "rtsp", "rtsp://"+hostPort(srv.Addr())+"/{name}", "udp_rtp", cfg.RTSPUDPRTPAddr)
+		udp, multicast := "off", "off"
+		if u := srv.UDPAddrs(); len(u) == 2 {
+			udp = u[0].String() + "," + u[1].String()
+		}
+		if cfg.RTSPMulticastRange != "" {
+			multicast = fmt.Sprintf("%s ports %d,%d", cfg.RTSPMulticastRange, cfg.RTSPMulticastRTP, cfg.RTSPMulticastRTCP)
+		}
+		a.log.Info("rtsp listening", "rtsp", "rtsp://"+hostPort(srv.Addr())+"/{name}", "udp", udp, "multicast", multicast)
 	}
 	if tlsCfg, err := cfg.RTSPSTLS(); err != nil || tlsCfg != nil {
 		var srv *bridge.Server

@@ -115,8 +115,11 @@ type Config struct {
 	// RTSP (bridge/): the server every stream is readable from, and cameras
 	// pulled as stream sources. Source URLs carry camera passwords: secret.
 	RTSPAddr           string        `yaml:"rtsp_addr" help:"RTSP listen address (TCP): every stream is readable at rtsp://HOST:PORT/NAME and RTSP clients publish there; empty disables RTSP"`
-	RTSPUDPRTPAddr     string        `yaml:"rtsp_udp_rtp_addr" help:"UDP address (even port, e.g. :8000) for RTP to RTSP readers; empty: RTSP over TCP only (UDP clients fall back to TCP)"`
+	RTSPUDPRTPAddr     string        `yaml:"rtsp_udp_rtp_addr" help:"UDP address (even port) for RTP to RTSP readers, like MediaMTX :8000; empty, or a port another program holds: RTSP over TCP only"`
 	RTSPUDPRTCPAddr    string        `yaml:"rtsp_udp_rtcp_addr" help:"UDP address for RTCP to RTSP readers: the RTP port + 1 (e.g. :8001)"`
+	RTSPMulticastRange string        `yaml:"rtsp_multicast_ip_range" help:"IPv4 multicast range (e.g. 239.10.0.0/16) groups for RTSP readers over UDP multicast are taken from; empty: no multicast"`
+	RTSPMulticastRTP   int           `yaml:"rtsp_multicast_rtp_port" help:"UDP port (even) of RTP sent to RTSP multicast groups"`
+	RTSPMulticastRTCP  int           `yaml:"rtsp_multicast_rtcp_port" help:"UDP port of RTCP sent to RTSP multicast groups: the RTP port + 1"`
 	RTSPSAddr          string        `yaml:"rtsps_addr" help:"RTSPS (RTSP over TLS) listen address, e.g. :8322; needs rtsps_cert and rtsps_key; empty: off"`
 	RTSPSCert          string        `yaml:"rtsps_cert" help:"PEM certificate (chain) file for RTSPS"`
 	RTSPSKey           string        `yaml:"rtsps_key" help:"PEM private key file for RTSPS"`
@@ -178,6 +181,10 @@ func Default() Config {
 		RTSPWriteTimeout:       10 * time.Second,
 		LogLevel:               "info",
 		RTSPAddr:               ":8554",
+		RTSPUDPRTPAddr:         ":8000",
+		RTSPUDPRTCPAddr:        ":8001",
+		RTSPMulticastRTP:       8002,
+		RTSPMulticastRTCP:      8003,
 		SourceCloseDelay:       10 * time.Second,
 		SourceStallTimeout:     2 * time.Second,
 		SourceBackoffBase:      time.Second,

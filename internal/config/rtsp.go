@@ -64,6 +64,19 @@ func (c Config) validateRTSP() []error {
 			bad("rtsp_udp_rtcp_addr", "port %d: must be the RTP port + 1 (%d)", rtcp, rtp+1)
 		}
 	}
+	if c.RTSPMulticastRange != "" {
+		_, n, err := net.ParseCIDR(c.RTSPMulticastRange)
+		switch {
+		case err != nil:
+			bad("rtsp_multicast_ip_range", "%q: want a CIDR range like 239.10.0.0/16", c.RTSPMulticastRange)
+		case n.IP.To4() == nil || !n.IP.IsMulticast():
+			bad("rtsp_multicast_ip_range", "%q: not an IPv4 multicast range (224.0.0.0/4; 239.0.0.0/8 is for local use)", c.RTSPMulticastRange)
+		case c.RTSPMulticastRTP <= 0 || c.RTSPMulticastRTP > 65534 || c.RTSPMulticastRTP%2 != 0:
+			bad("rtsp_multicast_rtp_port", "%d: must be an even port (RFC 3550 §11)", c.RTSPMulticastRTP)
+		case c.RTSPMulticastRTCP != c.RTSPMulticastRTP+1:
+			bad("rtsp_multicast_rtcp_port", "%d: must be the RTP port + 1 (%d)", c.RTSPMulticastRTCP, c.RTSPMulticastRTP+1)
+		}
+	}
 	if c.RTSPSAddr != "" {
 		if _, _, err := net.SplitHostPort(c.RTSPSAddr); err != nil {
 			bad("rtsps_addr", "%q: %v (empty disables RTSPS)", c.RTSPSAddr, err)

@@ -111,9 +111,17 @@ type Camera struct {
 	once   sync.Once
 }
 
+// CameraOptions are a Camera's optional transports.
+type CameraOptions struct {
+	// MulticastIPRange and MulticastRTPPort (RTCP on the next port) let
+	// clients read over UDP multicast.
+	MulticastIPRange string
+	MulticastRTPPort int
+}
+
 // StartCamera starts a camera serving aus at rtsp://127.0.0.1:PORT/cam until
 // the test ends.
-func StartCamera(t testing.TB, aus [][][]byte, fps int) *Camera {
+func StartCamera(t testing.TB, aus [][][]byte, fps int, opts CameraOptions) *Camera {
 	t.Helper()
 	var sps, pps []byte
 	for _, nal := range aus[0] {
@@ -136,6 +144,10 @@ func StartCamera(t testing.TB, aus [][][]byte, fps int) *Camera {
 		Handler:     cameraHandler{c},
 		RTSPAddress: ln.Addr().String(),
 		Listen:      func(string, string) (net.Listener, error) { return ln, nil },
+	}
+	if opts.MulticastIPRange != "" {
+		c.srv.MulticastIPRange = opts.MulticastIPRange
+		c.srv.MulticastRTPPort, c.srv.MulticastRTCPPort = opts.MulticastRTPPort, opts.MulticastRTPPort+1
 	}
 	if err := c.srv.Start(); err != nil {
 		ln.Close()
@@ -206,4 +218,30 @@ func (h cameraHandler) OnSetup(*gortsplib.ServerHandlerOnSetupCtx) (*base.Respon
 
 func (h cameraHandler) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
 	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+// FreeUDPPair finds an even UDP port on 127.0.0.1 whose successor is free
+// too (RTP and RTCP, RFC 3550 §11).
+func FreeUDPPair(t testing.TB) int {
+	t.Helper()
+	for range 100 {
+		a, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := a.LocalAddr().(*net.UDPAddr).Port
+		if port%2 != 0 || port >= 65535 {
+			a.Close()
+			continue
+		}
+		b, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port+1))
+		a.Close()
+		if err != nil {
+			continue
+		}
+		b.Close()
+		return port
+	}
+	t.Fatal("no free even UDP port pair")
+	return 0
 }

@@ -11,10 +11,12 @@ import (
 // RunIsolated re-executes the test binary, with the same arguments, in a
 // new network namespace holding only a loopback interface that is up, so
 // that nothing the tests start can reach another host. env marks the
-// re-executed binary. It reports the child's exit code and true, or false
-// when this binary already is the isolated one or no namespace can be made
-// (then RequireIsolation skips or fails the tests that need one).
-func RunIsolated(env string) (int, bool) {
+// re-executed binary; setup are shell commands run in the namespace first
+// (e.g. "ip link set lo multicast on"). It reports the child's exit code and
+// true, or false when this binary already is the isolated one or no
+// namespace can be made (then RequireIsolation skips or fails the tests
+// that need one).
+func RunIsolated(env string, setup ...string) (int, bool) {
 	if os.Getenv(env) != "" {
 		return 0, false
 	}
@@ -22,7 +24,8 @@ func RunIsolated(env string) (int, bool) {
 	if why != "" {
 		return 0, false
 	}
-	args = append(append(args, "--", "sh", "-c", `ip link set lo up && exec "$0" "$@"`), os.Args...)
+	script := strings.Join(append([]string{"ip link set lo up"}, setup...), " && ") + ` && exec "$0" "$@"`
+	args = append(append(args, "--", "sh", "-c", script), os.Args...)
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = append(os.Environ(), env+"=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr

@@ -3,7 +3,6 @@ package bridge_test
 import (
 	"bytes"
 	"crypto/tls"
-	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -19,6 +18,8 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/pion/rtp"
+
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 // camSpec describes what a fake camera sends.
@@ -121,7 +122,7 @@ func (c *camera) Start() {
 	video, audio, all := c.medias()
 	srv := &gortsplib.Server{Handler: &cameraHandler{c: c}, RTSPAddress: c.addr, TLSConfig: c.spec.tls}
 	if c.spec.udp {
-		rtpPort := freeUDPPair(c.t)
+		rtpPort := testutil.FreeUDPPair(c.t)
 		srv.UDPRTPAddress = "127.0.0.1:" + strconv.Itoa(rtpPort)
 		srv.UDPRTCPAddress = "127.0.0.1:" + strconv.Itoa(rtpPort+1)
 	}
@@ -311,30 +312,4 @@ func (h *cameraHandler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.R
 func (h *cameraHandler) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
 	h.c.plays.Add(1)
 	return &base.Response{StatusCode: base.StatusOK}, nil
-}
-
-// freeUDPPair finds an even UDP port whose successor is free too (RTP and
-// RTCP, RFC 3550 §11).
-func freeUDPPair(t *testing.T) int {
-	t.Helper()
-	for range 100 {
-		a, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := a.LocalAddr().(*net.UDPAddr).Port
-		if port%2 != 0 || port >= 65535 {
-			a.Close()
-			continue
-		}
-		b, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port+1))
-		a.Close()
-		if err != nil {
-			continue
-		}
-		b.Close()
-		return port
-	}
-	t.Fatal("no free even UDP port pair")
-	return 0
 }

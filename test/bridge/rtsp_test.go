@@ -117,7 +117,7 @@ func ffprobeStreams(t *testing.T, url string) []probeStream {
 // and UDP; the read token applies as Basic password or ?token=.
 func TestWHIPReadOverRTSP(t *testing.T) {
 	testutil.RequireTool(t, "ffmpeg")
-	rtpPort := freeUDPPair(t)
+	rtpPort := testutil.FreeUDPPair(t)
 	g := startGateway(t, func(c *config.Config) {
 		c.PublishTokens = []string{"pubtok"}
 		c.ReadTokens = []string{"readtok"}

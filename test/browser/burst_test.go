@@ -55,7 +55,7 @@ func readPlaybackStats(t *testing.T, tb *tab) playback {
 func TestCameraStartBurstPlaysSmoothly(t *testing.T) {
 	chromium := requireIsolation(t)
 	aus := testutil.EncodeH264(t, "640x360", 25, 8, "keyint=50:min-keyint=50:scenecut=0:aud=1")
-	cam := testutil.StartCamera(t, aus, 25)
+	cam := testutil.StartCamera(t, aus, 25, testutil.CameraOptions{})
 	gw := startGateway(t, nil)
 	if err := gw.Sources().Add(bridge.SourceConfig{Name: "cam", URL: cam.URL}); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,12 +28,16 @@ type reloadResult struct {
 	err     error
 }
 
-// loopbackEnv keeps every listener on 127.0.0.1:0 whatever the file says.
-func loopbackEnv(extra map[string]string) func(string) string {
+// loopbackEnv keeps every listener on 127.0.0.1 (port 0, or a free pair
+// for RTSP over UDP) whatever the file says.
+func loopbackEnv(t *testing.T, extra map[string]string) func(string) string {
 	var mu sync.Mutex
+	udp := testutil.FreeUDPPair(t)
 	m := map[string]string{
 		"WISHGATE_HTTP_ADDR": "127.0.0.1:0", "WISHGATE_UDP_ADDR": "127.0.0.1:0",
 		"WISHGATE_TCP_ADDR": "127.0.0.1:0", "WISHGATE_RTSP_ADDR": "127.0.0.1:0",
+		"WISHGATE_RTSP_UDP_RTP_ADDR":  "127.0.0.1:" + strconv.Itoa(udp),
+		"WISHGATE_RTSP_UDP_RTCP_ADDR": "127.0.0.1:" + strconv.Itoa(udp+1),
 	}
 	for k, v := range extra {
 		m[k] = v
@@ -96,7 +101,7 @@ read_tokens: [view-token-zzz]
 ice_servers: ["stun:one.example.com:3478"]
 replace: always
 `)
-	src := config.Source{Args: []string{"--config", path}, Getenv: loopbackEnv(nil)}
+	src := config.Source{Args: []string{"--config", path}, Getenv: loopbackEnv(t, nil)}
 	cfg, err := src.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +212,7 @@ max_body_bytes: 65536
 func TestReloadOnSIGHUP(t *testing.T) {
 	var mu sync.Mutex
 	token := "hup-token-one"
-	base := loopbackEnv(nil)
+	base := loopbackEnv(t, nil)
 	getenv := func(k string) string {
 		if k == "WISHGATE_PUBLISH_TOKEN" {
 			mu.Lock()
@@ -259,7 +264,7 @@ func TestReloadSources(t *testing.T) {
 sources: ["cam-a=rtsp://127.0.0.1:1/a"]
 sources_on_demand: ["cam-b=rtsp://127.0.0.1:1/b"]
 `)
-	src := config.Source{Args: []string{"--config", path}, Getenv: loopbackEnv(nil)}
+	src := config.Source{Args: []string{"--config", path}, Getenv: loopbackEnv(t, nil)}
 	cfg, err := src.Load()
 	if err != nil {
 		t.Fatal(err)
