@@ -2,8 +2,10 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/wishgate/wishgate/internal/transcode"
@@ -43,4 +45,45 @@ func RequireTranscoder(t testing.TB) {
 		t.Fatalf("the audio transcoder is required (%s=1): %v", RequireToolsEnv, err)
 	}
 	t.Skipf("skipping: %v", err)
+}
+
+// SidRootEnv names the Debian sid chroot with FFmpeg 9 (default /opt/sid),
+// built by sid-clients.sh from the shared tools (.ci/run runs it).
+const SidRootEnv = "SID_ROOT"
+
+// RequireSidFFmpeg returns the command that runs FFmpeg 9 (its WHIP muxer)
+// from the Debian sid chroot: chroot ROOT ffmpeg. The chroot shares this
+// network namespace, so 127.0.0.1 reaches the test's gateway. Missing (no
+// chroot, not root, no whip muxer): skipped, or failed under
+// WISHGATE_REQUIRE_TOOLS=1.
+func RequireSidFFmpeg(t testing.TB) []string {
+	t.Helper()
+	root := os.Getenv(SidRootEnv)
+	if root == "" {
+		root = "/opt/sid"
+	}
+	why := ""
+	chroot, err := exec.LookPath("chroot")
+	switch {
+	case err != nil:
+		why = "chroot is not installed"
+	case os.Geteuid() != 0:
+		why = "chroot needs root"
+	default:
+		if _, err := os.Stat(root + "/usr/bin/ffmpeg"); err != nil {
+			why = "no FFmpeg in the sid chroot " + root + " (run sid-clients.sh as root)"
+		} else if out, err := exec.Command(chroot, root, "ffmpeg", "-hide_banner", "-muxers").CombinedOutput(); err != nil {
+			why = fmt.Sprintf("chroot %s ffmpeg fails: %v: %.200s", root, err, out)
+		} else if !strings.Contains(string(out), " whip ") {
+			why = "the sid chroot's FFmpeg has no whip muxer"
+		}
+	}
+	if why == "" {
+		return []string{chroot, root, "ffmpeg"}
+	}
+	if os.Getenv(RequireToolsEnv) == "1" {
+		t.Fatalf("FFmpeg 9 (WHIP) is required (%s=1): %s", RequireToolsEnv, why)
+	}
+	t.Skipf("FFmpeg 9 (WHIP) not available; skipping: %s (set %s=1 to make this a failure)", why, RequireToolsEnv)
+	return nil
 }

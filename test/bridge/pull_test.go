@@ -14,6 +14,7 @@ import (
 	"github.com/wishgate/wishgate/internal/client"
 	"github.com/wishgate/wishgate/internal/config"
 	"github.com/wishgate/wishgate/internal/rtpconv"
+	"github.com/wishgate/wishgate/internal/testutil"
 	"github.com/wishgate/wishgate/streams"
 )
 
@@ -261,8 +262,8 @@ func TestCameraMode0(t *testing.T) {
 	}
 	waitLive(t, g, "m0")
 	rec := &recorder{}
-	w := newH264File(t)
-	rec.onVideo = w.write
+	w := testutil.NewH264File(t)
+	rec.onVideo = w.Write
 	v, err := client.Play(ctxTimeout(t, 10*time.Second), g.whepURL("m0"), client.PlayOptions{
 		Options: client.Options{NoAudio: true}, OnPacket: rec.onPacket,
 	})
@@ -278,7 +279,7 @@ func TestCameraMode0(t *testing.T) {
 	if c := r.videoCodec; !strings.EqualFold(c, "video/H264") {
 		t.Fatalf("codec %q", c)
 	}
-	frames := w.decode(t)
+	frames := w.Decode(t)
 	if frames < 20 {
 		t.Fatalf("ffmpeg decoded %d frames from the bridged stream, want >= 20", frames)
 	}

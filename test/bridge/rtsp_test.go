@@ -89,7 +89,7 @@ func ffmpegFrames(t *testing.T, url, transport string, frames int) (int, string)
 	if err != nil {
 		t.Fatalf("ffmpeg -i %s (%s): %v\n%s", url, transport, err, stderr)
 	}
-	return countFrames(out), stderr
+	return testutil.CountFrames(out), stderr
 }
 
 type probeStream struct {

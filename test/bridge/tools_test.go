@@ -3,10 +3,7 @@ package bridge_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,85 +13,12 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4/pkg/media/h264writer"
 
 	"github.com/wishgate/wishgate/internal/testutil"
 )
 
-// h264File writes a viewer's H.264 RTP with pion's h264writer, whole access
-// units only (a session closed mid-frame must not leave a truncated picture).
-type h264File struct {
-	mu    sync.Mutex
-	path  string
-	f     *os.File
-	w     *h264writer.H264Writer
-	au    []*rtp.Packet
-	wrote int
-}
-
-func newH264File(t *testing.T) *h264File {
-	path := filepath.Join(t.TempDir(), "viewer.h264")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &h264File{path: path, f: f, w: h264writer.NewWith(f)}
-}
-
-func (h *h264File) write(p *rtp.Packet) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.w == nil {
-		return
-	}
-	h.au = append(h.au, p.Clone())
-	if !p.Marker {
-		return
-	}
-	for _, q := range h.au {
-		if h.w.WriteRTP(q) == nil {
-			h.wrote++
-		}
-	}
-	h.au = h.au[:0]
-}
-
-// decode closes the file and decodes it with ffmpeg, failing on any decoder
-// message; it returns the number of frames.
-func (h *h264File) decode(t *testing.T) int {
-	t.Helper()
-	ffmpeg := testutil.RequireTool(t, "ffmpeg")
-	h.mu.Lock()
-	_ = h.w.Close()
-	h.w = nil
-	h.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, ffmpeg, "-hide_banner", "-v", "error", "-f", "h264", "-i", h.path, "-f", "framecrc", "-")
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ffmpeg decode: %v\n%s", err, stderr.String())
-	}
-	if s := strings.TrimSpace(stderr.String()); s != "" {
-		t.Errorf("ffmpeg reported decode errors:\n%s", s)
-	}
-	return countFrames(string(out))
-}
-
-// countFrames counts the packet lines of ffmpeg's framecrc output.
-func countFrames(framecrc string) int {
-	n := 0
-	for line := range strings.SplitSeq(framecrc, "\n") {
-		if line != "" && !strings.HasPrefix(line, "#") {
-			n++
-		}
-	}
-	return n
-}
-
-// runFFmpeg runs ffmpeg (or ffprobe) with a deadline and returns stdout and stderr.
+// runTool runs a third-party tool (skipped, or failed under
+// WISHGATE_REQUIRE_TOOLS=1, when missing) and returns stdout and stderr.
 func runTool(t *testing.T, tool string, timeout time.Duration, args ...string) (string, string, error) {
 	t.Helper()
 	path := testutil.RequireTool(t, tool)

@@ -25,6 +25,7 @@ func TestGoldenOffers(t *testing.T) {
 		"chromium-156-whip-sendonly.sdp", "chromium-156-whip-sendrecv.sdp", "chromium-156-whip-simulcast.sdp",
 		"firefox-whip.sdp", "firefox-whip-simulcast.sdp", "aiortc-whip.sdp",
 		"gstreamer-webrtcbin-whip-h264-opus.sdp", "safari-26.5-sendrecv.sdp", "obs-32-whip-simulcast.sdp",
+		"obs-32-whip.sdp",
 	}
 	for _, f := range whip {
 		t.Run("whip/"+f, func(t *testing.T) {
@@ -47,6 +48,9 @@ func TestGoldenOffers(t *testing.T) {
 				"chromium-156-whip-simulcast.sdp": "q;h;f", "firefox-whip-simulcast.sdp": "q;h;f", "obs-32-whip-simulcast.sdp": "0;1;2",
 			}[f]; want != "" && (!strings.Contains(r.Body, "\r\na=simulcast:recv "+want+"\r\n") || strings.Count(r.Body, " recv\r\n") != 3) {
 				t.Errorf("answer does not receive simulcast %s:\n%s", want, r.Body)
+			}
+			if f == "obs-32-whip.sdp" {
+				checkOBS32Answer(t, r.Body)
 			}
 			if d := do(t, "DELETE", a.URL()+r.Header.Get("Location"), "", nil); d.Status != 200 {
 				t.Errorf("DELETE = %d", d.Status)
@@ -90,6 +94,32 @@ func TestGoldenOffers(t *testing.T) {
 			}
 			do(t, "DELETE", a.URL()+r.Header.Get("Location"), "", nil)
 		})
+	}
+}
+
+// checkOBS32Answer: OBS 32 sends no candidate at all and never PATCHes, so
+// the answer's candidates are all it has; it offers audio first and
+// declares rtp-stream-id without any rid, which is not simulcast.
+func checkOBS32Answer(t *testing.T, b string) {
+	t.Helper()
+	sections := strings.Split(b, "\r\nm=")[1:]
+	if len(sections) != 2 || !strings.HasPrefix(sections[0], "audio ") || !strings.HasPrefix(sections[1], "video ") {
+		t.Fatalf("answer m-lines are not audio then video, as offered:\n%s", b)
+	}
+	if !strings.Contains(sections[0], "a=mid:0\r\n") || !strings.Contains(sections[1], "a=mid:1\r\n") {
+		t.Errorf("answer mids are not the offer's 0 and 1")
+	}
+	if !strings.Contains(sections[0], "a=candidate:") || !strings.Contains(sections[0], "a=end-of-candidates") {
+		t.Errorf("the first (bundle-tagged) section has no candidates: OBS would have none to connect to")
+	}
+	if !strings.Contains(sections[0], "a=rtpmap:111 opus/48000/2") || !strings.Contains(sections[1], "a=rtpmap:96 H264/90000") {
+		t.Errorf("answer does not keep OBS's payload types (opus 111, H264 96)")
+	}
+	if strings.Contains(b, "a=simulcast") || strings.Contains(b, "a=rid:") {
+		t.Errorf("answer turns an offer without rids into simulcast")
+	}
+	if !strings.Contains(b, "a=group:BUNDLE 0 1\r\n") {
+		t.Errorf("answer does not bundle both sections")
 	}
 }
 

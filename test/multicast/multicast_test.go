@@ -106,12 +106,7 @@ func TestRTSPReaderOverMulticast(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("ffmpeg over UDP multicast: %v\n%s", err, stderr.String())
 	}
-	frames := 0
-	for _, l := range strings.Split(stdout.String(), "\n") {
-		if l != "" && !strings.HasPrefix(l, "#") {
-			frames++
-		}
-	}
+	frames := testutil.CountFrames(stdout.String())
 	if frames != 50 {
 		t.Fatalf("ffmpeg decoded %d frames over multicast, want 50 (%s)", frames, stderr.String())
 	}
