@@ -194,7 +194,11 @@ func (n *Node) reconcile(full bool) {
 			n.mu.Lock()
 			delete(n.owned, name)
 			n.mu.Unlock()
-			n.releaseLease(n.ctx, name)
+			// Not cancelled by shutdown: Close no longer sees this lease
+			// in owned, so a release cut short here would leave it to
+			// expire by TTL instead of freeing the stream at once. The
+			// store bounds the call; Close waits for it (wg).
+			n.releaseLease(context.WithoutCancel(n.ctx), name)
 		case isOwned:
 			n.mu.Lock()
 			n.dirty[name] = true // a Publish may still be attaching: look again later
