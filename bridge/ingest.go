@@ -162,6 +162,8 @@ func newIngestTrack(in *ingest, mi int, m *description.Media, f format.Format) (
 		note.Status = "rtsp-only"
 		note.Reason = "kept for RTSP readers, left out for WHEP viewers: " +
 			strings.TrimPrefix(err.Error(), codec.ErrNotWebRTC.Error()+": ")
+	} else if err := codec.BrowserDecodable(t.codec.MimeType, t.codec.Fmtp); err != nil {
+		note.Reason = "served over WHEP, but " + err.Error()
 	}
 	t.emit = t.out
 	return t, note
@@ -201,6 +203,10 @@ func (in *ingest) logNotes(log *slog.Logger) {
 	for _, n := range in.notes {
 		switch n.Status {
 		case "bridged":
+			if n.Reason != "" {
+				log.Warn("track bridged, but browsers cannot play it", "track", n.Media, "codec", n.Codec, "reason", n.Reason)
+				continue
+			}
 			log.Info("track bridged", "track", n.Media, "codec", n.Codec)
 		case "rtsp-only":
 			log.Warn("track not sent to WebRTC viewers", "track", n.Media, "codec", n.Codec, "reason", n.Reason)

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/wishgate/wishgate/internal/codec"
 	"github.com/wishgate/wishgate/internal/rtc"
 	"github.com/wishgate/wishgate/internal/signaling"
 	"github.com/wishgate/wishgate/streams"
@@ -135,6 +136,11 @@ func (s *session) RequestLayerKeyframe(track, layer int) {
 
 func (s *session) run(ctx context.Context) {
 	s.log.Info("publish started", "remote", s.req.RemoteAddr, "tracks", describe(s.specs), "user_agent", s.req.UserAgent)
+	for i, sp := range s.specs {
+		if err := codec.BrowserDecodable(sp.Codec.MimeType, sp.Codec.Fmtp); err != nil {
+			s.log.Warn("track published, but browsers cannot play it", "track", i, "codec", sp.Codec.String(), "reason", err.Error())
+		}
+	}
 	reason := s.loop(ctx)
 	s.pub.Close()
 	_ = s.pc.Close()

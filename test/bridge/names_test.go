@@ -42,17 +42,22 @@ type apiStream struct {
 		WHEP int `json:"whep"`
 		RTSP int `json:"rtsp"`
 	} `json:"viewers"`
-	Tracks []struct {
-		Kind      string `json:"kind"`
-		Packets   uint64 `json:"packets"`
-		Keyframes uint64 `json:"keyframes"`
-	} `json:"tracks"`
+	Tracks  []apiTrack `json:"tracks"`
 	Readers []struct {
 		Kind           string `json:"kind"`
 		BytesSent      uint64 `json:"bytes_sent"`
 		PacketsSent    uint64 `json:"packets_sent"`
 		PacketsDropped uint64 `json:"packets_dropped"`
 	} `json:"readers"`
+}
+
+type apiTrack struct {
+	Kind           string `json:"kind"`
+	Fmtp           string `json:"fmtp"`
+	Packets        uint64 `json:"packets"`
+	Keyframes      uint64 `json:"keyframes"`
+	WebRTCPlayable bool   `json:"webrtc_playable"`
+	Note           string `json:"note"`
 }
 
 func getStream(t *testing.T, g *gateway, name string) (int, apiStream) {
