@@ -4,8 +4,9 @@
 // (STAP-A, AP), the VP8/VP9 payload descriptors and AV1 aggregation header,
 // where a decoder refresh point starts (Keyframe), the picture size a payload
 // declares (Resolution), parameter sets (ParamSets: from fmtp, in-band, and
-// the fmtp lines that carry them), fmtp parameters, and which codecs a
-// WebRTC peer can receive.
+// the fmtp lines that carry them), AAC configurations (AudioSpecificConfig,
+// RFC 3640 AU headers, RFC 6416 LATM StreamMuxConfig), fmtp parameters, and
+// which codecs a WebRTC peer can receive.
 //
 // RTP (de)packetization, which changes payloads rather than reading them,
 // lives in internal/rtpconv and uses this package for every bit it reads.
