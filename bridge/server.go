@@ -71,6 +71,9 @@ type ServerConfig struct {
 	// ReadTimeout closes a publisher that sends nothing, WriteTimeout a
 	// reader that takes nothing, for that long. Default 10s each.
 	ReadTimeout, WriteTimeout time.Duration
+	// Self, if set, is the gateway's own credential: camera sources that
+	// pull this gateway's streams present it instead of a user's token.
+	Self *Self
 }
 
 // Server serves every registry stream over RTSP and accepts RTSP publishers.
@@ -119,6 +122,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.Conns.Name == "" {
 		cfg.Conns.Name = component
 	}
+	cfg.Self.listening(ln.Addr(), cfg.TLSConfig != nil)
 	s.limited = connlimit.New(ln, cfg.Conns)
 	s.ln = s.limited
 	s.rtsp = &gortsplib.Server{
@@ -233,6 +237,9 @@ func token(req *base.Request, query string) string {
 
 // authorize checks the token; the response carries the RTSP status.
 func (s *Server) authorize(act auth.Action, name string, req *base.Request, query string, c *gortsplib.ServerConn) (*base.Response, error) {
+	if act == auth.ActionRead && s.cfg.Self.authorizes(token(req, query)) {
+		return nil, nil // the gateway pulling its own stream (self.go)
+	}
 	var err error
 	if az, ok := s.cfg.Auth.(auth.Authorizer); ok {
 		host, _, _ := net.SplitHostPort(remoteOf(c))

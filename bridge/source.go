@@ -40,7 +40,9 @@ type source struct {
 	cfg    SourceConfig
 	parent *Sources
 	log    *slog.Logger
-	secret string // the URL's password, scrubbed from error messages
+	// secrets are scrubbed from error messages: the URL's password and the
+	// gateway's own credential, which a pull of its own stream carries (self.go).
+	secrets []string
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -70,7 +72,11 @@ func newSource(parent *Sources, cfg SourceConfig) *source {
 		since:  time.Now(),
 	}
 	if u, err := url.Parse(cfg.URL); err == nil && u.User != nil {
-		s.secret, _ = u.User.Password()
+		pw, _ := u.User.Password()
+		s.secrets = append(s.secrets, pw)
+	}
+	if self := parent.cfg.Self; self != nil {
+		s.secrets = append(s.secrets, self.token)
 	}
 	if cfg.OnDemand {
 		s.state = StateIdle
@@ -84,7 +90,7 @@ func newSource(parent *Sources, cfg SourceConfig) *source {
 func (s *source) setState(state string, err error) {
 	msg := ""
 	if err != nil {
-		msg = redact(err.Error(), s.secret)
+		msg = redact(err.Error(), s.secrets...)
 	}
 	s.mu.Lock()
 	changed := s.state != state
@@ -289,7 +295,8 @@ func (s *source) clientTransport() *gortsplib.Transport {
 // through an outage; a new session replaces it with the same tracks, which
 // the registry turns into one continuous RTP stream for them.
 func (s *source) pull(pub **streams.Publication) (played bool, err error) {
-	u, err := base.ParseURL(s.cfg.URL)
+	raw, _ := s.parent.cfg.Self.pullURL(s.cfg.URL)
+	u, err := base.ParseURL(raw)
 	if err != nil {
 		return false, errors.New("URL does not parse")
 	}
@@ -302,7 +309,7 @@ func (s *source) pull(pub **streams.Publication) (played bool, err error) {
 		ReadTimeout:           s.parent.cfg.ReadTimeout,
 		InitialUDPReadTimeout: s.parent.cfg.UDPFallbackTimeout,
 		OnTransportSwitch: func(err error) {
-			s.log.Warn("camera transport switched from UDP to TCP", "reason", redact(err.Error(), s.secret))
+			s.log.Warn("camera transport switched from UDP to TCP", "reason", redact(err.Error(), s.secrets...))
 		},
 	}
 	if s.cfg.Fingerprint != "" {

@@ -42,6 +42,9 @@ type SourcesConfig struct {
 	// (default 1s).
 	Arbiter     Arbiter
 	StandbyPoll time.Duration
+	// Self, if set, lets a source whose URL is one of this gateway's own
+	// RTSP listeners pull without a user's token (self.go).
+	Self *Self
 }
 
 // Arbiter grants the right to pull a camera to one gateway of a cluster.

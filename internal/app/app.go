@@ -39,6 +39,7 @@ type App struct {
 	sources   *bridge.Sources // RTSP cameras
 	rtsp      *bridge.Server  // nil when rtsp_addr is empty
 	rtsps     *bridge.Server  // nil when rtsps_addr is empty
+	self      *bridge.Self    // the gateway's credential for pulling its own streams
 	http      *http.Server
 	ln        net.Listener
 	httpConns *connlimit.Listener // a.ln within the connection limits (exposure.go)
@@ -74,7 +75,10 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.holder = config.NewHolder(cfg)
-	a.authz = auth.NewSwappable(authChain(cfg, log))
+	chain := authChain(cfg, log)
+	logAuth(log, chain)
+	a.authz = auth.NewSwappable(chain)
+	a.self = bridge.NewSelf()
 	a.edge = signaling.New(signaling.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		StrictETag:   cfg.StrictETag,
@@ -102,6 +106,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	scfg := bridge.SourcesConfig{
 		Registry: a.Registry, Logger: log, CloseDelay: cfg.SourceCloseDelay,
 		BackoffBase: cfg.SourceBackoffBase, BackoffMax: cfg.SourceBackoffMax, StallTimeout: cfg.SourceStallTimeout,
+		Self: a.self,
 	}
 	demand := func(ctx context.Context, name string) error { return a.sources.Demand(ctx, name) }
 	if n := a.cluster.node; n != nil {
@@ -182,7 +187,7 @@ func (a *App) startRTSP(cfg config.Config, authz bridge.Checker, demand func(con
 	if cfg.RTSPAddr != "" {
 		sc := bridge.ServerConfig{
 			Addr: cfg.RTSPAddr, UDPRTPAddr: cfg.RTSPUDPRTPAddr, UDPRTCPAddr: cfg.RTSPUDPRTCPAddr,
-			Registry: a.Registry, Auth: authz, Demand: demand, Logger: a.log,
+			Registry: a.Registry, Auth: authz, Demand: demand, Logger: a.log, Self: a.self,
 			Conns: connLimits(cfg, "rtsp", cfg.RTSPIdleTimeout, a.log), ReadTimeout: cfg.RTSPReadTimeout, WriteTimeout: cfg.RTSPWriteTimeout,
 		}
 		if cfg.RTSPMulticastRange != "" {
@@ -208,7 +213,7 @@ func (a *App) startRTSP(cfg config.Config, authz bridge.Checker, demand func(con
 		if err == nil {
 			srv, err = bridge.NewServer(bridge.ServerConfig{
 				Addr: cfg.RTSPSAddr, TLSConfig: tlsCfg,
-				Registry: a.Registry, Auth: authz, Demand: demand, Logger: a.log,
+				Registry: a.Registry, Auth: authz, Demand: demand, Logger: a.log, Self: a.self,
 				Conns: connLimits(cfg, "rtsps", cfg.RTSPIdleTimeout, a.log), ReadTimeout: cfg.RTSPReadTimeout, WriteTimeout: cfg.RTSPWriteTimeout,
 			})
 		}

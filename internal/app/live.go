@@ -57,6 +57,13 @@ func authChain(cfg config.Config, log *slog.Logger) *auth.Chain {
 	return c
 }
 
+// logAuth states the auth rule in force (tokens never appear, their
+// stream patterns do).
+func logAuth(log *slog.Logger, c *auth.Chain) {
+	log.Info("auth", "publish", c.Rule(auth.ActionPublish), "read", c.Rule(auth.ActionRead),
+		"own_streams", "camera sources pulling this gateway's own RTSP streams need no token")
+}
+
 // iceLinks are the ICE servers for one response's Link headers: the static
 // ones, and TURN servers with credentials minted now (TURN REST API).
 func iceLinks(cfg *config.Config, now time.Time) []signaling.ICEServer {

@@ -61,7 +61,12 @@ func (a *App) Reload(cfg config.Config) (restart []string, err error) {
 			v.Field(i).Set(nv.Field(i))
 		}
 	}
-	a.authz.Swap(authChain(next, a.log))
+	chain := authChain(next, a.log)
+	a.authz.Swap(chain)
+	if slices.Contains(applied, "publish_tokens") || slices.Contains(applied, "read_tokens") ||
+		slices.ContainsFunc(applied, func(k string) bool { return strings.HasPrefix(k, "jwt_") || strings.HasPrefix(k, "auth_callback") }) {
+		logAuth(a.log, chain)
+	}
 	a.Registry.SetPolicy(streams.ReplacePolicy(next.Replace), next.GracePeriod)
 	srcErr := a.reloadSources(old, next)
 	a.holder.Store(next)

@@ -121,3 +121,32 @@ func TestNoTokenInLogs(t *testing.T) {
 		}
 	}
 }
+
+func TestChainRule(t *testing.T) {
+	for _, c := range []struct {
+		chain *Chain
+		a     Action
+		want  []string
+		not   []string
+	}{
+		{&Chain{Static: NewStatic(nil, nil)}, ActionRead, []string{"open"}, []string{"denied"}},
+		{&Chain{Static: NewStatic(nil, []Rule{{Glob: "cam*", Token: "viewsecret"}})}, ActionRead,
+			[]string{"token required", "cam*", "denied by default"}, []string{"viewsecret"}},
+		{&Chain{Static: NewStatic(nil, []Rule{{Glob: "cam*", Token: "viewsecret"}})}, ActionPublish, []string{"open"}, nil},
+		{&Chain{Static: NewStatic([]Rule{{Glob: "*", Token: "pub"}}, nil)}, ActionPublish,
+			[]string{"static token for *"}, []string{"denied", "pub)"}},
+		{&Chain{Static: NewStatic(nil, nil), Callback: &Callback{}}, ActionRead, []string{"callback", "denied by default"}, nil},
+	} {
+		got := c.chain.Rule(c.a)
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", c.a, got, w)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(got, n) {
+				t.Errorf("%s: %q has %q", c.a, got, n)
+			}
+		}
+	}
+}
