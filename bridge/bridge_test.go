@@ -160,7 +160,7 @@ func TestNewIngestRefusesPerTrack(t *testing.T) {
 		{Type: description.MediaTypeAudio, Formats: []format.Format{&format.G711{PayloadTyp: 0, MULaw: true, SampleRate: 8000, ChannelCount: 1}}},
 		{Type: description.MediaTypeAudio, Formats: []format.Format{&format.G711{PayloadTyp: 97, SampleRate: 16000, ChannelCount: 1}}},
 	}}
-	in, err := newIngest(desc, nil)
+	in, err := newIngest(desc, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestNewIngestRefusesPerTrack(t *testing.T) {
 	if strings.Join(statuses, ",") != "refused,bridged,rtsp-only" {
 		t.Fatalf("notes %v", in.notes)
 	}
-	if _, err := newIngest(&description.Session{Medias: desc.Medias[:1]}, nil); !errors.Is(err, ErrNoTracks) {
+	if _, err := newIngest(&description.Session{Medias: desc.Medias[:1]}, nil, nil); !errors.Is(err, ErrNoTracks) {
 		t.Fatalf("MJPEG only: %v, want ErrNoTracks", err)
 	}
 }
@@ -211,7 +211,7 @@ func TestIngestCountsDrops(t *testing.T) {
 		{Type: description.MediaTypeVideo, Formats: []format.Format{h264}},
 		{Type: description.MediaTypeVideo, Formats: []format.Format{vp8}},
 	}}
-	in, err := newIngest(desc, nil)
+	in, err := newIngest(desc, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestNewIngestKindsAndBounds(t *testing.T) {
 		{Type: description.MediaTypeAudio, Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1}}},
 		{Type: description.MediaTypeVideo, Formats: []format.Format{&format.Opus{PayloadTyp: 111, ChannelCount: 2}}},
 	}}
-	in, err := newIngest(desc, nil)
+	in, err := newIngest(desc, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestNewIngestKindsAndBounds(t *testing.T) {
 		desc.Medias = append(desc.Medias, &description.Media{Type: description.MediaTypeVideo,
 			Formats: []format.Format{&format.VP8{PayloadTyp: 96}}})
 	}
-	if in, err = newIngest(desc, nil); err != nil {
+	if in, err = newIngest(desc, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	last := in.notes[len(in.notes)-1]

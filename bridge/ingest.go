@@ -27,7 +27,7 @@ var ErrNoTracks = errors.New("no track can be bridged")
 type TrackNote struct {
 	Media  int    // index of the m-line in the RTSP description
 	Codec  string // e.g. "MPEG4-GENERIC/44100/2"
-	Status string // "bridged", "rtsp-only" or "refused"
+	Status string // "bridged", "transcoded", "rtsp-only" or "refused"
 	Reason string
 }
 
@@ -48,6 +48,7 @@ type ingest struct {
 	byFmt  map[format.Format]*ingestTrack
 	specs  []streams.TrackSpec
 	notes  []TrackNote
+	target Target
 	// pub receives the packets; set by the owner before media flows and
 	// only touched from the goroutine that delivers packets.
 	pub *streams.Publication
@@ -67,6 +68,9 @@ type ingestTrack struct {
 	h264 *rtpconv.H264
 	h265 *rtpconv.H265
 	emit rtpconv.Emit
+	// lpcmFrame is the bytes per sample frame of L16/L24 (0 otherwise),
+	// whose payloads are cut to fit the registry's packets.
+	lpcmFrame int
 
 	seq     uint16
 	ts      uint32
@@ -84,10 +88,15 @@ const (
 	maxNotesPerMedia = 4
 )
 
+// Target says what WebRTC viewers get for a codec they cannot play
+// (streams.Registry.ConversionTarget), or why they get nothing.
+type Target func(streams.Codec) (streams.Codec, error)
+
 // newIngest maps every media of desc to a registry track. Unsupported
-// formats are refused per track; ErrNoTracks if nothing is left.
-func newIngest(desc *description.Session, log *slog.Logger) (*ingest, error) {
-	in := &ingest{log: log, byFmt: map[format.Format]*ingestTrack{}}
+// formats are refused per track; ErrNoTracks if nothing is left. target
+// (nil: none) words the notes of tracks WebRTC cannot play as they are.
+func newIngest(desc *description.Session, log *slog.Logger, target Target) (*ingest, error) {
+	in := &ingest{log: log, byFmt: map[format.Format]*ingestTrack{}, target: target}
 	for mi, m := range desc.Medias {
 		if m.IsBackChannel || len(m.Formats) == 0 {
 			continue
@@ -136,7 +145,7 @@ func newIngestTrack(in *ingest, mi int, m *description.Media, f format.Format) (
 	kind, ok := formatKind(f)
 	if !ok {
 		return nil, TrackNote{Media: mi, Codec: codecOf(string(m.Type), f).String(), Status: "refused",
-			Reason: "codec not supported (bridged: H.264, H.265, VP8, VP9, AV1, Opus, G.711, G.722, AAC)"}
+			Reason: "codec not supported (bridged: H.264, H.265, VP8, VP9, AV1, Opus, G.711, G.722, AAC, L16, L24)"}
 	}
 	// The kind is the codec's, whatever the m-line says: an "audio" m-line
 	// carrying H.264 is video to every reader.
@@ -157,11 +166,23 @@ func newIngestTrack(in *ingest, mi int, m *description.Media, f format.Format) (
 		t.h265 = &rtpconv.H265{}
 		t.h265.SetParams(f.VPS, f.SPS, f.PPS)
 		t.codec.Fmtp = codec.H265Fmtp(f.VPS, f.SPS, f.PPS)
+	case *format.LPCM:
+		t.lpcmFrame = f.ChannelCount * f.BitDepth / 8
 	}
 	if err := codec.WebRTCPlayable(c.MimeType, c.ClockRate, c.Channels); err != nil {
-		note.Status = "rtsp-only"
-		note.Reason = "kept for RTSP readers, left out for WHEP viewers: " +
-			strings.TrimPrefix(err.Error(), codec.ErrNotWebRTC.Error()+": ")
+		why := strings.TrimPrefix(err.Error(), codec.ErrNotWebRTC.Error()+": ")
+		var dst streams.Codec
+		terr := streams.ErrNoConversions
+		if in.target != nil {
+			dst, terr = in.target(c)
+		}
+		if terr == nil {
+			note.Status = "transcoded"
+			note.Reason = fmt.Sprintf("WHEP viewers get it transcoded to %s while they watch (%s); RTSP readers get it as it is", dst, why)
+		} else {
+			note.Status = "rtsp-only"
+			note.Reason = "kept for RTSP readers, left out for WHEP viewers: " + why + "; not transcoded: " + terr.Error()
+		}
 	} else if err := codec.BrowserDecodable(t.codec.MimeType, t.codec.Fmtp); err != nil {
 		note.Reason = "served over WHEP, but " + err.Error()
 	}
@@ -174,7 +195,7 @@ func formatKind(f format.Format) (streams.Kind, bool) {
 	switch f.(type) {
 	case *format.H264, *format.H265, *format.VP8, *format.VP9, *format.AV1:
 		return streams.KindVideo, true
-	case *format.Opus, *format.G711, *format.G722, *format.MPEG4Audio, *format.MPEG4AudioLATM:
+	case *format.Opus, *format.G711, *format.G722, *format.MPEG4Audio, *format.MPEG4AudioLATM, *format.LPCM:
 		return streams.KindAudio, true
 	}
 	return 0, false
@@ -208,6 +229,8 @@ func (in *ingest) logNotes(log *slog.Logger) {
 				continue
 			}
 			log.Info("track bridged", "track", n.Media, "codec", n.Codec)
+		case "transcoded":
+			log.Info("track bridged, transcoded for WebRTC viewers", "track", n.Media, "codec", n.Codec, "detail", n.Reason)
 		case "rtsp-only":
 			log.Warn("track not sent to WebRTC viewers", "track", n.Media, "codec", n.Codec, "reason", n.Reason)
 		default:
@@ -232,9 +255,29 @@ func (in *ingest) handle(f format.Format, pkt *rtp.Packet) {
 	case t.h265 != nil:
 		t.dropped(t.h265.Push(pkt, t.emit))
 		t.checkReorder(t.h265.Stats.Reordered)
+	case t.lpcmFrame > 0:
+		t.outLPCM(pkt)
 	default:
 		t.seq = pkt.SequenceNumber
 		t.out(pkt.Payload, pkt.Marker)
+	}
+}
+
+// lpcmChunk bounds an L16/L24 payload in the registry: cameras send up to
+// a few KB per packet over TCP, more than a registry packet holds.
+const lpcmChunk = 1200
+
+// outLPCM writes an L16/L24 payload in pieces of whole sample frames
+// (RFC 3551 §4.5.11: any number of frames per packet), each stamped with
+// its first frame's time. The track numbers its packets itself.
+func (t *ingestTrack) outLPCM(pkt *rtp.Packet) {
+	payload := pkt.Payload
+	step := max(lpcmChunk/t.lpcmFrame, 1) * t.lpcmFrame
+	for len(payload) > 0 {
+		n := min(step, len(payload))
+		t.out(payload[:n], false)
+		t.ts += uint32(n / t.lpcmFrame)
+		payload = payload[n:]
 	}
 }
 

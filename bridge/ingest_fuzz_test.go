@@ -69,7 +69,7 @@ func FuzzAnnounce(f *testing.F) {
 		if desc.Unmarshal(&ssd) != nil {
 			return
 		}
-		in, err := newIngest(&desc, log)
+		in, err := newIngest(&desc, log, nil)
 		if err != nil {
 			if !errors.Is(err, ErrNoTracks) || len(in.tracks) != 0 {
 				t.Fatalf("newIngest: %v with %d tracks", err, len(in.tracks))
@@ -136,7 +136,7 @@ func FuzzIngest(f *testing.F) {
 			}
 			desc.Medias = append(desc.Medias, &description.Media{Type: typ, Formats: []format.Format{fm}})
 		}
-		in, err := newIngest(desc, log)
+		in, err := newIngest(desc, log, nil)
 		if err != nil || len(in.tracks) != len(forms) {
 			t.Fatalf("newIngest: %v", err)
 		}

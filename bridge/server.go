@@ -475,7 +475,7 @@ func (s *Server) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.Re
 		return res, err
 	}
 	log := s.log.With("stream", name, "remote", ctx.Conn.NetConn().RemoteAddr().String())
-	in, err := newIngest(ctx.Description, log)
+	in, err := newIngest(ctx.Description, log, s.cfg.Registry.ConversionTarget)
 	if err != nil {
 		log.Warn("rtsp publish refused", "error", err)
 		return &base.Response{StatusCode: base.StatusUnsupportedMediaType}, err

@@ -326,7 +326,7 @@ func (s *source) pull(pub **streams.Publication) (played bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	in, err := newIngest(desc, s.log)
+	in, err := newIngest(desc, s.log, s.parent.cfg.Registry.ConversionTarget)
 	if err != nil {
 		return false, err
 	}

@@ -3,6 +3,8 @@ package streams
 import (
 	"fmt"
 	"strings"
+
+	"github.com/wishgate/wishgate/internal/codec"
 )
 
 // Kind is the media kind of a track.
@@ -48,8 +50,19 @@ func (c Codec) String() string {
 // a stream whose codec is now o: same encoding, clock rate and channel count.
 // fmtp differences (an H.264 profile change, say) are tolerated, as decoders
 // handle them in-band.
+//
+// AAC is the exception: its decoder configuration travels only in the SDP
+// (fmtp config=, RFC 3640 §4.1, RFC 6416 §7.1), so another config is
+// another codec for every reader, RTSP readers and transcoders alike.
 func (c Codec) Compatible(o Codec) bool {
-	return strings.EqualFold(c.MimeType, o.MimeType) && c.ClockRate == o.ClockRate && c.Channels == o.Channels
+	if !strings.EqualFold(c.MimeType, o.MimeType) || c.ClockRate != o.ClockRate || c.Channels != o.Channels {
+		return false
+	}
+	switch codec.Parse(c.MimeType) {
+	case codec.MPEG4Audio, codec.MPEG4AudioLATM:
+		return strings.EqualFold(codec.FmtpParam(c.Fmtp, "config"), codec.FmtpParam(o.Fmtp, "config"))
+	}
+	return true
 }
 
 // TrackSpec is what a publisher declares for one track.

@@ -33,6 +33,21 @@ type TrackInfo struct {
 	Dropped IngestDrops
 	// Layers describes a simulcast track's layers (nil for a plain track).
 	Layers []LayerInfo
+	// Conversion describes the track's derived track, if it has one.
+	Conversion *ConversionInfo
+}
+
+// ConversionInfo describes a track's conversion into its derived track.
+type ConversionInfo struct {
+	To      Codec
+	Running bool   // converting now (the derived track has readers)
+	Readers int    // readers of the derived track
+	Starts  uint64 // conversions started so far
+	// CPU is the processor time the conversion has used, all runs.
+	CPU     time.Duration
+	Packets uint64 // packets the derived track has carried
+	// Error is why the last start failed ("" if it did not).
+	Error string
 }
 
 // SubscriberSnapshot is a snapshot of a subscriber.
@@ -103,6 +118,9 @@ func (s *Stream) infoLocked() StreamInfo {
 				ti.Width, ti.Height = best.Width, best.Height
 				ti.KeyframeAnswers = t.layers[best.Index].Answers()
 			}
+		}
+		if d := t.derived; d != nil {
+			ti.Conversion = d.conv.infoLocked(d)
 		}
 		info.Tracks = append(info.Tracks, ti)
 	}

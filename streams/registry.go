@@ -47,6 +47,9 @@ type Config struct {
 	// the publisher again this often. Zero means
 	// DefaultKeyframeRequestInterval.
 	KeyframeRequestInterval time.Duration
+	// Conversions, if set, give tracks in the codecs it converts a derived
+	// track (derived.go): a camera's AAC as Opus for WebRTC readers.
+	Conversions Conversions
 }
 
 // DefaultConfig returns the registry defaults.
@@ -65,8 +68,10 @@ type Registry struct {
 	hooks   []func(Event)
 	admit   func(name string, specs []TrackSpec, info PublisherInfo) error
 	// fanWorkers counts the tracks' fan-out worker goroutines (direct.go),
-	// which Close waits for.
-	fanWorkers sync.WaitGroup
+	// and conversions the derived tracks' conversion goroutines
+	// (derived.go); Close waits for both.
+	fanWorkers  sync.WaitGroup
+	conversions sync.WaitGroup
 }
 
 // NewRegistry creates an empty registry.
@@ -121,7 +126,7 @@ func (r *Registry) Publish(name string, specs []TrackSpec, p Publisher, info Pub
 	}
 	s := r.streams[name]
 	if s == nil {
-		s = &Stream{Name: name, reg: r, createdAt: now, subsSet: map[*Subscription]struct{}{}}
+		s = &Stream{Name: name, reg: r, createdAt: now, subsSet: map[*Subscription]struct{}{}, feeds: map[*Subscription]struct{}{}}
 		r.streams[name] = s
 	}
 	old := s.publisher.Load()
@@ -146,14 +151,16 @@ func (r *Registry) Publish(name string, specs []TrackSpec, p Publisher, info Pub
 			ended = append(ended, sub)
 			delete(s.subsSet, sub)
 		}
-		s.setSubs(s.subsSet)
-		for _, t := range s.tracks {
+		s.stopConversionsLocked()
+		s.setSubs()
+		for _, t := range s.allTracks() {
 			t.each(func(t *Track) { t.fan.close() }) // the old layout's fan-out workers
 		}
 		s.tracks = make([]*Track, len(specs))
 		for i, spec := range specs {
 			s.tracks[i] = newTrack(s, i, spec)
 		}
+		r.deriveLocked(s)
 	}
 	if s.graceTimer != nil {
 		s.graceTimer.Stop()
@@ -236,7 +243,8 @@ func (r *Registry) graceExpired(s *Stream, gen uint32) {
 // the caller ends after unlocking.
 func (r *Registry) removeLocked(s *Stream) []*Subscription {
 	s.removed = true
-	for _, t := range s.tracks {
+	s.stopConversionsLocked()
+	for _, t := range s.allTracks() {
 		t.each(func(t *Track) {
 			t.gop.close() // hand the cached packets back to the pool
 			t.hist.close()
@@ -255,7 +263,7 @@ func (r *Registry) removeLocked(s *Stream) []*Subscription {
 		subs = append(subs, sub)
 	}
 	clear(s.subsSet)
-	s.setSubs(s.subsSet)
+	s.setSubs()
 	return subs
 }
 
@@ -284,16 +292,8 @@ func (r *Registry) Subscribe(s *Stream, opts SubscribeOptions) (*Subscription, e
 		r.mu.Unlock()
 		return nil, ErrNotLive
 	}
-	sub := &Subscription{
-		stream: s,
-		info:   opts.Info,
-		since:  time.Now(),
-		queue:  make(chan queued, size),
-		tracks: make([]subTrack, len(s.tracks)),
-		done:   make(chan struct{}),
-	}
 	for _, t := range opts.Tracks {
-		if t.Index >= len(s.tracks) || s.tracks[t.Index] != t {
+		if s.trackAt(t.Index) != t {
 			r.mu.Unlock()
 			return nil, ErrCodecChanged
 		}
@@ -301,14 +301,19 @@ func (r *Registry) Subscribe(s *Stream, opts SubscribeOptions) (*Subscription, e
 			r.mu.Unlock()
 			return nil, err
 		}
-		sub.tracks[t.Index] = subTrack{track: t, enabled: true}
+	}
+	sub := newSubscription(s, opts.Tracks, opts.Info, size)
+	for _, t := range opts.Tracks {
 		if t.Layered() {
 			sub.tracks[t.Index].lay = newLayerState(t, opts.Layer)
 			sub.layerKick = make(chan struct{}, 1)
 		}
+		if t.conv != nil {
+			t.conv.addReaderLocked(s)
+		}
 	}
 	s.subsSet[sub] = struct{}{}
-	s.setSubs(s.subsSet)
+	s.setSubs()
 	n := len(s.subsSet)
 	r.mu.Unlock()
 	r.emit(Event{Type: EventSubscribed, Stream: s.Name, Subscribers: n})
@@ -323,7 +328,12 @@ func (r *Registry) unsubscribe(sub *Subscription) {
 		return
 	}
 	delete(s.subsSet, sub)
-	s.setSubs(s.subsSet)
+	for i := range sub.tracks {
+		if st := &sub.tracks[i]; st.enabled && st.track.conv != nil {
+			st.track.conv.removeReaderLocked(s)
+		}
+	}
+	s.setSubs()
 	n := len(s.subsSet)
 	removed := false
 	if n == 0 && s.publisher.Load() == nil && !s.removed {
@@ -373,6 +383,7 @@ func (r *Registry) Close() {
 		r.Delete(name)
 	}
 	r.fanWorkers.Wait()
+	r.conversions.Wait()
 }
 
 // Names lists the streams, sorted.

@@ -40,13 +40,15 @@ type Stream struct {
 
 	// guarded by reg.mu
 	tracks     []*Track
+	derived    []*Track // the tracks' derived tracks, indexed from len(tracks) (derived.go)
 	gen        uint32
 	subsSet    map[*Subscription]struct{}
+	feeds      map[*Subscription]struct{} // conversions' feeds: not readers
 	graceTimer *time.Timer
 	removed    bool
 
 	publisher atomic.Pointer[Publication]
-	subs      atomic.Pointer[[]*Subscription] // copy-on-write, read by the packet path
+	subs      atomic.Pointer[[]*Subscription] // readers and feeds, copy-on-write, read by the packet path
 }
 
 // Publication is a publisher's handle on the stream it feeds.
@@ -143,10 +145,19 @@ func allSilent(tracks []*Track) bool {
 	return true
 }
 
-func (s *Stream) setSubs(set map[*Subscription]struct{}) {
-	list := make([]*Subscription, 0, len(set))
-	for sub := range set {
+// setSubs publishes the readers and feeds to the packet path.
+func (s *Stream) setSubs() {
+	list := make([]*Subscription, 0, len(s.subsSet)+len(s.feeds))
+	for sub := range s.subsSet {
+		list = append(list, sub)
+	}
+	for sub := range s.feeds {
 		list = append(list, sub)
 	}
 	s.subs.Store(&list)
+}
+
+// allTracks is the published tracks, then the derived ones.
+func (s *Stream) allTracks() []*Track {
+	return append(append(make([]*Track, 0, len(s.tracks)+len(s.derived)), s.tracks...), s.derived...)
 }

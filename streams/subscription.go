@@ -126,6 +126,21 @@ type subTrack struct {
 	lay *layerState
 }
 
+func newSubscription(s *Stream, tracks []*Track, info SubscriberInfo, queueSize int) *Subscription {
+	sub := &Subscription{
+		stream: s,
+		info:   info,
+		since:  time.Now(),
+		queue:  make(chan queued, queueSize),
+		tracks: make([]subTrack, len(s.tracks)+len(s.derived)),
+		done:   make(chan struct{}),
+	}
+	for _, t := range tracks {
+		sub.tracks[t.Index] = subTrack{track: t, enabled: true}
+	}
+	return sub
+}
+
 // push is the producer side: never blocks.
 func (s *Subscription) push(i int, pkt *Packet) {
 	if i >= len(s.tracks) || !s.tracks[i].enabled || !s.tracks[i].takes(pkt.layer) {

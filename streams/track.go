@@ -33,6 +33,10 @@ type Track struct {
 	// a keyframe packet yet, under normMu (keyframe starts, keyframes.go).
 	auTS  uint32
 	auKey bool
+	// clockTS and clockAt, under normMu: the newest timestamp written and
+	// when it arrived (unix nanos), for RTPTimeAt.
+	clockTS uint32
+	clockAt int64
 
 	// kf learns whether the publisher answers keyframe requests (keyframes.go).
 	kf    keyframeLearner
@@ -55,6 +59,11 @@ type Track struct {
 	layer  int
 	RID    string
 	rate   rateMeter
+
+	// derived is the track's converted counterpart; conv is set on a
+	// derived track, linking it to its source (derived.go).
+	derived *Track
+	conv    *conversion
 }
 
 // TrackStats are the track's counters; all fields are read atomically.
@@ -108,6 +117,9 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 	pkt.Keyframe = t.codecID.Keyframe(pkt.Payload)
 	t.normMu.Lock()
 	t.norm.apply(h, gen, now, t.Codec.ClockRate)
+	if t.clockAt == 0 || int32(h.Timestamp-t.clockTS) > 0 {
+		t.clockTS, t.clockAt = h.Timestamp, now.UnixNano()
+	}
 	t.arrivals++
 	pkt.idx = t.arrivals
 	if pkt.idx == 1 || h.Timestamp != t.auTS {
@@ -165,6 +177,32 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 // layer's request goes to the whole track.
 type LayerKeyframer interface {
 	RequestLayerKeyframe(track, layer int)
+}
+
+// RTPTimeAt is the track's RTP timestamp for the wall-clock instant now:
+// the newest timestamp written, advanced by the time since it arrived. It
+// is what the track's sender reports tell readers (lip sync across
+// tracks), so each track's timestamps map to when the gateway received
+// them. A derived track answers through its source's clock and the
+// conversion's timestamp mapping: the same instant of the source's media
+// has the same wall clock in both. ok is false before the first packet.
+func (t *Track) RTPTimeAt(now time.Time) (uint32, bool) {
+	// A simulcast group has no timeline of its own (its viewers' ts are
+	// the current layer's, shifted per viewer): its readers' reports use
+	// send times.
+	if t.Layered() {
+		return 0, false
+	}
+	if t.conv != nil {
+		return t.conv.rtpTimeAt(now)
+	}
+	t.normMu.Lock()
+	ts, at := t.clockTS, t.clockAt
+	t.normMu.Unlock()
+	if at == 0 {
+		return 0, false
+	}
+	return ts + uint32(int64(float64(now.UnixNano()-at)/float64(time.Second)*float64(t.Codec.ClockRate))), true
 }
 
 // normalizer maps each publisher's sequence numbers and timestamps onto the

@@ -116,11 +116,12 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 		}
 		chosen = append(chosen, rtc.Chosen{Kind: kind, Codec: m.codec})
 	}
-	pc, err := h.Engine.NewPeerConnection(rtc.RoleEgress, req.Offer, chosen)
+	clocks := rtc.NewSenderClocks()
+	pc, err := h.Engine.NewPeerConnection(rtc.RoleEgress, req.Offer, chosen, clocks)
 	if err != nil {
 		return "", nil, err
 	}
-	s, err := newSession(h, req, pc, stream, matches)
+	s, err := newSession(h, req, pc, stream, matches, clocks)
 	if err != nil {
 		_ = pc.Close()
 		return "", nil, err
@@ -185,17 +186,7 @@ func matchTracks(offer *rtc.Offer, tracks []*streams.Track) ([]match, error) {
 		if m.Rejected || (m.Kind != "audio" && m.Kind != "video") {
 			continue
 		}
-		var track *streams.Track
-		for _, t := range tracks {
-			// A camera's AAC or 16 kHz G.711 is kept for RTSP readers but
-			// no browser decodes it: the viewer gets the other tracks, and
-			// this m-line is rejected as if the stream had no such medium.
-			if t.Kind.String() == m.Kind && !used[t] &&
-				codec.WebRTCPlayable(t.Codec.MimeType, t.Codec.ClockRate, t.Codec.Channels) == nil {
-				track = t
-				break
-			}
-		}
+		track := pickTrack(m.Kind, tracks, used)
 		if track == nil {
 			continue // answered inactive (rtc.bundleInactive)
 		}
@@ -219,6 +210,30 @@ func matchTracks(offer *rtc.Offer, tracks []*streams.Track) ([]match, error) {
 			rtc.ErrUnsupported, strings.Join(have, ", "))
 	}
 	return out, nil
+}
+
+// pickTrack chooses the stream track an m-line of this kind gets: the
+// first unused one WebRTC plays as it is, else the derived track of one it
+// does not (a camera's AAC transcoded to Opus, streams/derived.go). A track
+// with neither (AAC in a build without the transcoder) is kept for RTSP
+// readers only; the m-line is then answered as if the stream had no such
+// medium, and the viewer still gets the others.
+func pickTrack(kind string, tracks []*streams.Track, used map[*streams.Track]bool) *streams.Track {
+	playable := func(t *streams.Track) bool {
+		return t.Kind.String() == kind && !used[t] &&
+			codec.WebRTCPlayable(t.Codec.MimeType, t.Codec.ClockRate, t.Codec.Channels) == nil
+	}
+	for _, t := range tracks {
+		if playable(t) {
+			return t
+		}
+	}
+	for _, t := range tracks {
+		if d := t.Derived(); d != nil && playable(d) {
+			return d
+		}
+	}
+	return nil
 }
 
 // Close ends every session and waits for them.

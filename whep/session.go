@@ -43,7 +43,7 @@ type session struct {
 }
 
 func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnection,
-	stream *streams.Stream, matches []match) (*session, error) {
+	stream *streams.Stream, matches []match, clocks *rtc.SenderClocks) (*session, error) {
 	s := &session{
 		h: h, req: req, pc: pc, peer: h.Engine.NewPeer(pc), stream: stream,
 		log:     h.Logger.With("stream", req.Stream, "session", req.SessionID),
@@ -65,7 +65,8 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 		if m.track.Kind == streams.KindAudio {
 			kind = webrtc.RTPCodecTypeAudio
 		}
-		lt := &localTrack{id: m.track.Kind.String(), streamID: "wishgate", kind: kind}
+		lt := &localTrack{id: m.track.Kind.String(), streamID: "wishgate", kind: kind,
+			clocks: clocks, clock: m.track.RTPTimeAt}
 		tr, err := pc.AddTransceiverFromTrack(lt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 		if err != nil {
 			return nil, fmt.Errorf("add %s track: %w", kind, err)

@@ -8,6 +8,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/wishgate/wishgate/internal/rtc"
 	"github.com/wishgate/wishgate/internal/signaling"
 )
 
@@ -32,7 +33,7 @@ func (r *rrStats) observe(rep rtcp.ReceptionReport, now time.Time) {
 	// middle 32 bits of NTP. LSR 0 means the viewer has had no sender
 	// report from us yet, so there is no round trip to measure.
 	if rep.LastSenderReport != 0 {
-		a := uint32(ntpTime(now) >> 16)
+		a := uint32(rtc.NTPTime(now) >> 16)
 		rtt := int32(a - rep.LastSenderReport - rep.Delay)
 		// On loopback the true value is below the 15 µs resolution and
 		// rounding can make it slightly negative: that is a zero RTT, but
@@ -43,14 +44,6 @@ func (r *rrStats) observe(rep rtcp.ReceptionReport, now time.Time) {
 		}
 	}
 	r.have.Store(true)
-}
-
-// ntpTime is t as a 64-bit NTP timestamp (RFC 5905 §6).
-func ntpTime(t time.Time) uint64 {
-	const ntpEpochOffset = 2208988800 // seconds from 1900 to 1970
-	secs := uint64(t.Unix() + ntpEpochOffset)
-	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
-	return secs<<32 | frac
 }
 
 // observeRR files the report blocks of rr that are about track's SSRC.

@@ -7,6 +7,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/wishgate/wishgate/internal/rtc"
 )
 
 // localTrack is a pion TrackLocal fed by one subscription. Unlike pion's
@@ -23,6 +25,10 @@ type localTrack struct {
 	// udp: the selected ICE pair is UDP, so a write never waits for the
 	// viewer (set by the session when it connects; see sink.NonBlocking).
 	udp atomic.Bool
+	// clock is the stream track's media clock, registered with clocks
+	// for the sender reports under the SSRC pion binds (rtc.SenderClocks).
+	clocks *rtc.SenderClocks
+	clock  rtc.Clock
 }
 
 type binding struct {
@@ -38,6 +44,9 @@ func (t *localTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 	}
 	// The media engine holds exactly the codec chosen for this viewer.
 	c := codecs[0]
+	if t.clocks != nil {
+		t.clocks.Set(uint32(ctx.SSRC()), t.clock)
+	}
 	t.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), w: ctx.WriteStream()})
 	return c, nil
 }

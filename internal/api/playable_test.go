@@ -7,7 +7,7 @@ import (
 	"github.com/wishgate/wishgate/streams"
 )
 
-// TestPlayable: the API calls a track playable exactly when WHEP sends it,
+// TestPlayable: the API calls a track playable as it is exactly when WHEP sends it so,
 // and says why not.
 func TestPlayable(t *testing.T) {
 	for _, tt := range []struct {
@@ -23,7 +23,7 @@ func TestPlayable(t *testing.T) {
 		{streams.Codec{MimeType: "audio/mpeg4-generic", ClockRate: 44100, Channels: 2}, false, "AAC"},
 		{streams.Codec{MimeType: "video/JPEG", ClockRate: 90000}, false, "JPEG/90000"},
 	} {
-		ok, note := playable(tt.c)
+		ok, note := playableAsIs(tt.c)
 		if ok != tt.ok || !strings.Contains(note, tt.note) || (!ok && !strings.Contains(note, "RTSP readers still get it")) {
 			t.Errorf("%s: playable = %v %q, want %v and a note with %q", tt.c, ok, note, tt.ok, tt.note)
 		}

@@ -37,7 +37,7 @@ type sourceStatusJSON struct {
 type trackNoteJSON struct {
 	Media  int    `json:"media"`
 	Codec  string `json:"codec"`
-	Status string `json:"status"` // bridged | rtsp-only | refused
+	Status string `json:"status"` // bridged | transcoded | rtsp-only | refused
 	Reason string `json:"reason"`
 }
 

@@ -153,7 +153,7 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 			Packets: t.Packets, Bytes: t.Bytes, Keyframes: t.Keyframes,
 			IngestDropped: dropsJSON{Malformed: t.Dropped.Malformed, Unsupported: t.Dropped.Unsupported, Oversized: t.Dropped.Oversized},
 		}
-		tj.WebRTCPlayable, tj.Note = playable(t.Codec)
+		tj.WebRTCPlayable, tj.Note, tj.Transcode = a.playable(t)
 		if t.Kind == streams.KindVideo {
 			a := string(t.KeyframeAnswers)
 			tj.KeyframeAnswers = &a

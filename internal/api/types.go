@@ -54,6 +54,8 @@ type trackJSON struct {
 	Note            string  `json:"note"`
 	// Layers of a simulcast track, in the publisher's order; empty otherwise.
 	Layers []layerJSON `json:"layers"`
+	// Transcode is set when WebRTC viewers get the track transcoded.
+	Transcode *transcodeJSON `json:"transcode"`
 }
 
 type dropsJSON struct {
@@ -79,6 +81,19 @@ type readerLayerJSON struct {
 	Target   *string `json:"target"` // the layer being switched to; null when settled
 	Choice   string  `json:"choice"` // auto | high | medium | low | a rid
 	Switches uint64  `json:"switches"`
+}
+
+// transcodeJSON describes a track WebRTC viewers get transcoded.
+type transcodeJSON struct {
+	From       string  `json:"from"`     // "AAC", "G.711", "L16"
+	To         string  `json:"to"`       // "Opus"
+	ToCodec    string  `json:"to_codec"` // "opus/48000/2"
+	Running    bool    `json:"running"`
+	Readers    int     `json:"readers"`
+	Starts     uint64  `json:"starts"`
+	CPUSeconds float64 `json:"cpu_seconds"`
+	Packets    uint64  `json:"packets"`
+	Error      string  `json:"error"`
 }
 
 type readerJSON struct {

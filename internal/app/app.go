@@ -68,6 +68,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		StartBurstMaxAge:        orNegative(cfg.StartBurstMaxAge),
 		StartBurstMaxBytes:      int(orNegative(time.Duration(cfg.StartBurstMaxBytes))),
 		KeyframeRequestInterval: cfg.KeyframeRetry,
+		Conversions:             conversions(cfg, log),
 	})
 	var err error
 	a.engine, err = rtc.NewEngine(engineConfig(cfg, log))

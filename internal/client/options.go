@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -76,6 +77,9 @@ type PlayOptions struct {
 	OnRTP func(kind webrtc.RTPCodecType, raw []byte)
 	// StartPaused makes the viewer start as if Pause had been called.
 	StartPaused bool
+	// OnSenderReport, if set, receives the RTCP sender reports of each
+	// track (lip sync: they map its RTP timestamps to the sender's clock).
+	OnSenderReport func(kind webrtc.RTPCodecType, sr *rtcp.SenderReport)
 }
 
 const defaultCloseTimeout = 5 * time.Second

@@ -17,6 +17,7 @@ type Viewer struct {
 
 	onPacket  func(webrtc.RTPCodecType, webrtc.RTPCodecParameters, *rtp.Packet)
 	onRTP     func(webrtc.RTPCodecType, []byte)
+	onSR      func(webrtc.RTPCodecType, *rtcp.SenderReport)
 	received  kindCounters
 	malformed atomic.Uint64
 
@@ -73,6 +74,7 @@ func Play(ctx context.Context, endpoint string, opts PlayOptions) (*Viewer, erro
 		session:  s,
 		onPacket: opts.OnPacket,
 		onRTP:    opts.OnRTP,
+		onSR:     opts.OnSenderReport,
 		done:     make(chan struct{}),
 		tracks:   map[webrtc.RTPCodecType]*webrtc.TrackRemote{},
 	}
@@ -125,7 +127,7 @@ func (v *Viewer) handleTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 	v.tracks[track.Kind()] = track
 	v.wg.Add(2)
 	go v.readTrack(track)
-	go v.drainRTCP(recv)
+	go v.drainRTCP(track.Kind(), recv)
 }
 
 // readTrack reads RTP until the track ends. While paused it does not read
@@ -164,13 +166,27 @@ func (v *Viewer) readTrack(track *webrtc.TrackRemote) {
 }
 
 // drainRTCP reads the receiver's RTCP (sender reports) so pion's receiver
-// report interceptor sees them; the packets themselves are not needed.
-func (v *Viewer) drainRTCP(recv *webrtc.RTPReceiver) {
+// report interceptor sees them, and hands the sender reports to
+// OnSenderReport.
+func (v *Viewer) drainRTCP(kind webrtc.RTPCodecType, recv *webrtc.RTPReceiver) {
 	defer v.wg.Done()
 	buf := make([]byte, 1500)
 	for {
-		if _, _, err := recv.Read(buf); err != nil {
+		n, _, err := recv.Read(buf)
+		if err != nil {
 			return
+		}
+		if v.onSR == nil {
+			continue
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok {
+				v.onSR(kind, sr)
+			}
 		}
 	}
 }

@@ -13,7 +13,7 @@ const (
 	// MIME type that is neither audio nor video.
 	Unknown ID = iota
 	// OtherAudio is an audio codec without specific handling here
-	// (telephone-event, L16, ...). Like every audio codec, each packet is
+	// (telephone-event, ...). Like every audio codec, each packet is
 	// independently decodable.
 	OtherAudio
 	H264
@@ -29,6 +29,9 @@ const (
 	MPEG4Audio
 	// MPEG4AudioLATM is AAC in RFC 6416 "MP4A-LATM" packetization.
 	MPEG4AudioLATM
+	// L16 and L24 are linear PCM (RFC 3551 §4.5.11, RFC 3190).
+	L16
+	L24
 )
 
 // String is the encoding name as RTP uses it (RFC 3551, RFC 6184, RFC 7798,
@@ -58,12 +61,16 @@ func (id ID) String() string {
 		return "MPEG4-GENERIC"
 	case MPEG4AudioLATM:
 		return "MP4A-LATM"
+	case L16:
+		return "L16"
+	case L24:
+		return "L24"
 	}
 	return ""
 }
 
 // Audio reports whether id is an audio codec (OtherAudio included).
-func (id ID) Audio() bool { return id == OtherAudio || id >= Opus && id <= MPEG4AudioLATM }
+func (id ID) Audio() bool { return id == OtherAudio || id >= Opus && id <= L24 }
 
 // Video reports whether id is a video codec whose bitstream this package reads.
 func (id ID) Video() bool { return id >= H264 && id <= AV1 }
@@ -79,7 +86,7 @@ func Parse(mime string) ID {
 	}
 	switch {
 	case strings.EqualFold(top, "audio"):
-		for id := Opus; id <= MPEG4AudioLATM; id++ {
+		for id := Opus; id <= L24; id++ {
 			if strings.EqualFold(name, id.String()) {
 				return id
 			}

@@ -35,6 +35,8 @@ func TestParse(t *testing.T) {
 		{"AUDIO/OPUS", Opus},
 		{"audio/mpeg4-generic", MPEG4Audio},
 		{"audio/MP4A-LATM", MPEG4AudioLATM},
+		{"audio/l16", L16},
+		{"audio/L24", L24},
 		{"audio/telephone-event", OtherAudio},
 		{"audio/H264", OtherAudio},
 		{"video/opus", Unknown},
@@ -58,7 +60,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestIDAudioVideo(t *testing.T) {
-	for id := Unknown; id <= MPEG4AudioLATM; id++ {
+	for id := Unknown; id <= L24; id++ {
 		audio := id == OtherAudio || id >= Opus
 		video := id >= H264 && id <= AV1
 		if id.Audio() != audio || id.Video() != video {

@@ -129,6 +129,8 @@ type Config struct {
 	SourceBackoffBase  time.Duration `yaml:"source_backoff_base" help:"first delay before reconnecting a failed camera (doubles per attempt, jittered)"`
 	SourceBackoffMax   time.Duration `yaml:"source_backoff_max" help:"longest delay between camera reconnect attempts"`
 	SourceStallTimeout time.Duration `yaml:"source_stall_timeout" help:"a camera that sent media and then nothing for this long is down: its stream leaves live and the camera is reconnected"`
+	// AudioTranscode (internal/transcode): camera audio WebRTC cannot play.
+	AudioTranscode string `yaml:"audio_transcode" help:"auto: camera audio WebRTC cannot play (AAC, G.711 at other rates or stereo, L16/L24) reaches WebRTC viewers as Opus, transcoded once per stream while they watch; off: they get no audio from such tracks"`
 
 	// Cluster (internal/cluster, docs/cluster.md): gateways sharing one
 	// Redis serve every stream from every node. Empty URL: single node.
@@ -189,6 +191,7 @@ func Default() Config {
 		SourceStallTimeout:     2 * time.Second,
 		SourceBackoffBase:      time.Second,
 		SourceBackoffMax:       30 * time.Second,
+		AudioTranscode:         "auto",
 		ClusterRelayLinger:     10 * time.Second,
 		ClusterLeaseTTL:        6 * time.Second,
 	}

@@ -97,6 +97,9 @@ func (c Config) validateRTSP() []error {
 	if c.SourceBackoffBase < 10*time.Millisecond {
 		bad("source_backoff_base", "%s: must be at least 10ms", c.SourceBackoffBase)
 	}
+	if c.AudioTranscode != "auto" && c.AudioTranscode != "off" {
+		bad("audio_transcode", "%q: must be auto or off", c.AudioTranscode)
+	}
 	if c.SourceBackoffMax < c.SourceBackoffBase {
 		bad("source_backoff_max", "%s: must be at least source_backoff_base (%s)", c.SourceBackoffMax, c.SourceBackoffBase)
 	}

@@ -224,7 +224,9 @@ type Chosen struct {
 // NewPeerConnection builds a peer connection whose media engine knows exactly
 // the chosen codecs, so the answer names them with the offer's payload types
 // and nothing else.
-func (e *Engine) NewPeerConnection(role Role, offer *Offer, chosen []Chosen) (*webrtc.PeerConnection, error) {
+// For RoleEgress, clocks (may be nil) are the sending tracks' clocks for
+// the sender reports (senderreport.go).
+func (e *Engine) NewPeerConnection(role Role, offer *Offer, chosen []Chosen, clocks ...*SenderClocks) (*webrtc.PeerConnection, error) {
 	me := &webrtc.MediaEngine{}
 	for _, c := range chosen {
 		if err := me.RegisterCodec(codecParameters(c.Codec, role), c.Kind); err != nil {
@@ -268,11 +270,11 @@ func (e *Engine) NewPeerConnection(role Role, offer *Offer, chosen []Chosen) (*w
 		// No NACK responder here: whep answers NACKs from the stream
 		// track's history, shared by all viewers (streams/history.go),
 		// instead of pion keeping a copy of every packet per viewer.
-		sr, err := report.NewSenderInterceptor()
-		if err != nil {
-			return nil, err
+		var c *SenderClocks
+		if len(clocks) > 0 {
+			c = clocks[0]
 		}
-		ir.Add(sr)
+		ir.Add(senderReportFactory{clocks: c})
 	}
 	se := e.se
 	if rules := e.adv.Load().rewriteRules(); len(rules) > 0 {

@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/wishgate/wishgate/internal/codec"
 	"github.com/wishgate/wishgate/streams"
@@ -94,8 +93,8 @@ func describe(c streams.Codec) (source, error) {
 	if c.ClockRate == 0 || c.ClockRate > 192000 {
 		return source{}, fmt.Errorf("%w: %s at clock rate %d", ErrUnsupported, c.Name(), c.ClockRate)
 	}
-	switch strings.ToUpper(c.Name()) {
-	case "MPEG4-GENERIC":
+	switch codec.Parse(c.MimeType) {
+	case codec.MPEG4Audio:
 		s.in, s.name = inAAC, "AAC"
 		l, err := codec.ParseAULayout(c.Fmtp)
 		if err != nil {
@@ -111,7 +110,7 @@ func describe(c streams.Codec) (source, error) {
 		}
 		s.layout, s.asc = l, asc
 		s.setAAC(cfg, int(c.Channels))
-	case "MP4A-LATM":
+	case codec.MPEG4AudioLATM:
 		s.in, s.name = inLATM, "AAC"
 		if codec.FmtpParam(c.Fmtp, "cpresent") == "1" || codec.FmtpParam(c.Fmtp, "config") == "" {
 			// The configuration arrives in-band with the first element.
@@ -130,17 +129,17 @@ func describe(c streams.Codec) (source, error) {
 		}
 		s.latm, s.asc = lc, lc.ASC
 		s.setAAC(lc.AAC, int(c.Channels))
-	case "PCMU", "PCMA":
+	case codec.PCMU, codec.PCMA:
 		if c.ClockRate == 8000 && c.Channels <= 1 {
 			return source{}, fmt.Errorf("%w: 8 kHz mono G.711 plays over WebRTC as it is", ErrUnsupported)
 		}
 		s.in, s.name = inPCMU, "G.711 µ-law"
-		if strings.EqualFold(c.Name(), "PCMA") {
+		if codec.Parse(c.MimeType) == codec.PCMA {
 			s.in, s.name = inPCMA, "G.711 A-law"
 		}
-	case "L16":
+	case codec.L16:
 		s.in, s.name = inL16, "L16"
-	case "L24":
+	case codec.L24:
 		s.in, s.name = inL24, "L24"
 	default:
 		return source{}, fmt.Errorf("%w: %s", ErrUnsupported, c.Name())
@@ -206,7 +205,7 @@ func (f *Factory) New(stream string, c streams.Codec) (streams.Converter, error)
 		log.Warn("audio transcoding failed to start", "component", "transcode", "stream", stream, "codec", c.String(), "error", err)
 		return nil, err
 	}
-	t.log = log.With("component", "transcode", "stream", stream)
+	t.log, t.logged = log.With("component", "transcode", "stream", stream), true
 	t.log.Info("audio transcoding started", "from", c.String(), "to", "opus/48000/"+fmt.Sprint(t.src.outChannels()))
 	return t, nil
 }

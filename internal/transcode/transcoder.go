@@ -42,8 +42,11 @@ type Transcoder struct {
 	opts Options
 	eng  engine
 	log  *slog.Logger
-	ulaw *[256]int16
-	alaw *[256]int16
+	// logged: started by the Factory, which logged the start; Close logs
+	// the end.
+	logged bool
+	ulaw   *[256]int16
+	alaw   *[256]int16
 
 	// timeline, in the source's RTP clock (extended to 64 bits)
 	started  bool
@@ -138,6 +141,13 @@ func (t *Transcoder) startEngine() error {
 
 // Close releases the native state. The Transcoder is not used afterwards.
 func (t *Transcoder) Close() {
+	if t.logged {
+		t.log.Info("audio transcoding stopped", "cpu", t.CPU().Round(time.Microsecond),
+			"packets_in", t.Stats.In.Load(), "opus_packets", t.Stats.Out.Load(),
+			"malformed", t.Stats.Malformed.Load(), "decode_errors", t.Stats.DecodeError.Load(),
+			"gaps", t.Stats.Gaps.Load(), "resets", t.Stats.Resets.Load())
+		t.logged = false
+	}
 	if t.eng != nil {
 		t.eng.close()
 		t.eng = nil

@@ -181,3 +181,38 @@ func TestMalformedAACIsCounted(t *testing.T) {
 		t.Fatalf("malformed %d, decode errors %d; want 1 and 1", tc.Stats.Malformed.Load(), tc.Stats.DecodeError.Load())
 	}
 }
+
+// The delay the transcoder adds, deterministically: each AU arrives when
+// it is complete (its last sample captured), as from a camera; an Opus
+// packet leaves while the AU that completes it is converted. Its lateness
+// is when it leaves minus the capture instant of its first sample (its
+// timestamp: the lookahead is already out of it). The original AAC's
+// lateness is one AU; the Opus track's may be at most 40 ms more.
+func TestAddedDelay(t *testing.T) {
+	requireTranscoder(t)
+	aus, cfg := readADTS(t, testdataAudio("tone-1k-48k-stereo.aac"))
+	tc, err := New(aacCodec(t, cfg), DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	const ts0 = 480000
+	var now int64 // the current AU's arrival, in samples
+	worst, sum, n := int64(0), int64(0), 0
+	emit := func(ts uint32, _ []byte) {
+		late := now - int64(ts)
+		worst = max(worst, late)
+		sum += late
+		n++
+	}
+	for i, au := range aus {
+		now = ts0 + int64(i+1)*1024
+		tc.Convert(rtpHeader(uint32(ts0+i*1024), uint16(i)), hbrPacket(au), emit)
+	}
+	added := float64(worst-1024) / 48 // ms
+	t.Logf("Opus lateness: mean %.1f ms, worst %.1f ms; AAC's own 21.3 ms; added at worst %.1f ms",
+		float64(sum)/float64(n)/48, float64(worst)/48, added)
+	if added > 40 || added < 6.5 {
+		t.Fatalf("added delay %.1f ms, want ≤ 40 ms (and at least the 6.5 ms lookahead)", added)
+	}
+}

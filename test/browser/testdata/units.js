@@ -90,6 +90,9 @@
   check("duration", [dash.formatDuration(5), dash.formatDuration(65), dash.formatDuration(3723), dash.formatDuration(90061)].join("|") === "5s|1m 05s|1h 02m|1d 1h", [dash.formatDuration(5), dash.formatDuration(65), dash.formatDuration(3723), dash.formatDuration(90061)]);
   const tr = dash.describeTrack({ kind: "audio", codec: "MPEG4-GENERIC", clock_rate: 44100, channels: 2, webrtc_playable: false, note: "AAC: not playable in browsers" });
   check("track note", tr === "MPEG4-GENERIC 44.1 kHz stereo (AAC: not playable in browsers)", tr);
+  const tc = dash.describeTrack({ kind: "audio", codec: "MPEG4-GENERIC", clock_rate: 48000, channels: 2, webrtc_playable: true, note: "",
+    transcode: { from: "AAC", to: "Opus", running: true } });
+  check("transcoded track", tc === "MPEG4-GENERIC 48 kHz stereo (AAC → Opus, transcoding)", tc);
   const v = dash.describeViewers({ whep: 2, rtsp: 1 });
   check("viewers", v.total === 3 && v.text === "2 WHEP · 1 RTSP", v);
   check("bitrate format", stats.formatBitrate(2500000) === "2.5 Mbit/s" && stats.formatBitrate(64000) === "64 kbit/s", [stats.formatBitrate(2500000), stats.formatBitrate(64000)]);

@@ -37,7 +37,10 @@ export function describeTrack(t) {
     if (t.clock_rate) s += ` ${t.clock_rate / 1000} kHz`;
     if (t.channels === 2) s += " stereo";
   }
-  if (t.webrtc_playable === false) s += ` (${t.note || "not playable in browsers"})`;
+  if (t.transcode) {
+    // Browsers get it transcoded ("AAC → Opus"), while someone watches.
+    s += ` (${t.transcode.from} → ${t.transcode.to}${t.transcode.running ? ", transcoding" : ""})`;
+  } else if (t.webrtc_playable === false) s += ` (${t.note || "not playable in browsers"})`;
   return s;
 }
 
