@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -23,7 +24,15 @@ func healthcheck(args []string, getenv func(string) string) int {
 		fmt.Fprintln(os.Stderr, "wishgate healthcheck: invalid configuration:", err)
 		return 2
 	}
-	url := "http://" + localHostPort(cfg.HTTPAddr) + "/healthz"
+	scheme, client := "http", http.DefaultClient
+	if cfg.TLSCert != "" {
+		// Its own listener on this host: the certificate names the public
+		// host, not 127.0.0.1, so it is not verified here (nothing but the
+		// status is read).
+		scheme = "https"
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec
+	}
+	url := scheme + "://" + localHostPort(cfg.HTTPAddr) + "/healthz"
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -31,7 +40,7 @@ func healthcheck(args []string, getenv func(string) string) int {
 		fmt.Fprintln(os.Stderr, "wishgate healthcheck:", err)
 		return 1
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wishgate healthcheck:", err)
 		return 1

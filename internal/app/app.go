@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/wishgate/wishgate/internal/connlimit"
 	"github.com/wishgate/wishgate/internal/rtc"
 	"github.com/wishgate/wishgate/internal/signaling"
+	"github.com/wishgate/wishgate/internal/tlscert"
 	"github.com/wishgate/wishgate/streams"
 	"github.com/wishgate/wishgate/web"
 	"github.com/wishgate/wishgate/whep"
@@ -42,6 +44,8 @@ type App struct {
 	self      *bridge.Self    // the gateway's credential for pulling its own streams
 	http      *http.Server
 	ln        net.Listener
+	scheme    string              // "http", or "https" with tls_cert
+	tls       *tls.Config         // HTTPS on ln (exposure.go); nil for plain HTTP
 	httpConns *connlimit.Listener // a.ln within the connection limits (exposure.go)
 	cluster   clusterParts        // cluster.go; empty on a single node
 	serveDone chan error
@@ -59,7 +63,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &App{log: log}
+	a := &App{log: log, scheme: "http"}
 	a.Registry = streams.NewRegistry(streams.Config{
 		Replace:      streams.ReplacePolicy(cfg.Replace),
 		HealthWindow: 2 * time.Second,
@@ -94,6 +98,15 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		a.engine.Close()
 		return nil, fmt.Errorf("http-addr %q: %w", cfg.HTTPAddr, err)
+	}
+	if cfg.TLSCert != "" {
+		certs, err := tlscert.New(cfg.TLSCert, cfg.TLSKey, log.With("component", "http"))
+		if err != nil {
+			a.ln.Close()
+			a.engine.Close()
+			return nil, err
+		}
+		a.tls, a.scheme = certs.Config(), "https"
 	}
 	undo := func() {
 		a.ln.Close()
@@ -153,10 +166,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	a.protectSockets(cfg)
 	a.serveHTTP(cfg, e)
 	a.ops.ready.Store(true)
-	log.Info("wishgate listening",
-		"http", a.ln.Addr().String(), "webrtc_udp", a.engine.UDPAddr().String(),
-		"whip", "http://"+hostPort(a.ln.Addr())+"/whip/{name}",
-		"whep", "http://"+hostPort(a.ln.Addr())+"/whep/{name}")
+	a.logListening(log)
 	return a, nil
 }
 
@@ -180,7 +190,7 @@ func hostPort(addr net.Addr) string {
 func (a *App) HTTPAddr() net.Addr { return a.ln.Addr() }
 
 // URL is the base URL clients on this machine can use.
-func (a *App) URL() string { return "http://" + hostPort(a.ln.Addr()) }
+func (a *App) URL() string { return a.scheme + "://" + hostPort(a.ln.Addr()) }
 
 // startRTSP starts the RTSP server (unless rtsp_addr is empty) and the
 // declared camera sources.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
@@ -73,7 +74,18 @@ func (a *App) serveHTTP(cfg config.Config, h http.Handler) {
 	// Written through the accepted connection: over a TLS listener it is
 	// sent after the handshake, like any response.
 	lc.Refusal = httpRefusal
+	var ln net.Listener
+	if a.tls != nil {
+		// TLS above the limits, so that net/http sees its *tls.Conn
+		// (HTTP/2, Request.TLS); a refused connection gets its 503 over
+		// TLS from the limiter.
+		lc.Wrap = func(c net.Conn) net.Conn { return tls.Server(c, a.tls) }
+	}
 	a.httpConns = connlimit.New(a.ln, lc)
+	ln = a.httpConns
+	if a.tls != nil {
+		ln = tls.NewListener(a.httpConns, a.tls)
+	}
 	a.http = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: cfg.HTTPReadTimeout,
@@ -82,7 +94,7 @@ func (a *App) serveHTTP(cfg config.Config, h http.Handler) {
 		IdleTimeout:       cfg.HTTPIdleTimeout,
 	}
 	a.serveDone = make(chan error, 1)
-	go func() { a.serveDone <- a.http.Serve(a.httpConns) }()
+	go func() { a.serveDone <- a.http.Serve(ln) }()
 }
 
 // metricListeners are the connection-limited listeners.

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -23,8 +24,12 @@ import (
 // Document every key in config.example.yaml (a test checks it).
 type Config struct {
 	HTTPAddr string `yaml:"http_addr" help:"HTTP listen address (WHIP, WHEP, API, pages)"`
-	UDPAddr  string `yaml:"udp_addr" help:"UDP address for all WebRTC media; one IP here is the only host candidate advertised"`
-	TCPAddr  string `yaml:"tcp_addr" help:"TCP address for ICE-TCP media (clients behind UDP-blocking firewalls); empty disables"`
+	// TLSCert and TLSKey make the HTTP listener HTTPS (internal/tlscert):
+	// PEM files, picked up again when they change.
+	TLSCert string `yaml:"tls_cert" help:"PEM certificate (chain) file: the HTTP listener serves HTTPS (WHIP, WHEP, pages, API); reloaded when the file changes"`
+	TLSKey  string `yaml:"tls_key" help:"PEM private key file for tls_cert"`
+	UDPAddr string `yaml:"udp_addr" help:"UDP address for all WebRTC media; one IP here is the only host candidate advertised"`
+	TCPAddr string `yaml:"tcp_addr" help:"TCP address for ICE-TCP media (clients behind UDP-blocking firewalls); empty disables"`
 
 	// PublicIPs are the advertised addresses (NAT 1:1): IPs or DNS names,
 	// the names resolved at start-up and every NAT1To1Refresh.
@@ -213,6 +218,14 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		bad("http_addr", "%q: %v", c.HTTPAddr, err)
+	}
+	switch {
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		bad("tls_cert", "set both tls_cert and tls_key for HTTPS, or neither for plain HTTP")
+	case c.TLSCert != "":
+		if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {
+			bad("tls_cert", "%q / tls_key %q: %v", c.TLSCert, c.TLSKey, err)
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.UDPAddr); err != nil {
 		bad("udp_addr", "%q: %v", c.UDPAddr, err)

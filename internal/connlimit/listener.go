@@ -34,7 +34,12 @@ type Config struct {
 	// Refusal is written to a refused connection before it is closed
 	// (an HTTP 503, say); nil closes it without a word.
 	Refusal []byte
-	Logger  *slog.Logger
+	// Wrap, if set, is the layer the Refusal is written through when the
+	// server speaks it above this listener (a TLS server: admitted
+	// connections get their TLS from the server, which must see its own
+	// *tls.Conn; a refused one from here).
+	Wrap   func(net.Conn) net.Conn
+	Logger *slog.Logger
 }
 
 // Refusals count refused connections by reason.
@@ -204,6 +209,9 @@ func (l *Listener) refuse(c net.Conn, reason string) {
 	go func() {
 		defer l.wg.Done()
 		defer func() { <-l.bye }()
+		if l.cfg.Wrap != nil {
+			c = l.cfg.Wrap(c)
+		}
 		defer c.Close()
 		_ = c.SetDeadline(time.Now().Add(farewellTime))
 		if _, err := c.Write(l.cfg.Refusal); err != nil {
