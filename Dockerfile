@@ -1,24 +1,37 @@
-# wishgate: WHIP/WHEP gateway with an RTSP bridge.
+# wishgate: WHIP/WHEP gateway with an RTSP bridge and the audio transcoder.
 #
 #   docker build -t wishgate .
 #   docker run --rm -p 8080:8080 -p 8189:8189/udp -p 8189:8189 -p 8554:8554 \
 #     -e WISHGATE_PUBLIC_IP=203.0.113.10 wishgate
 #
 # test/docker checks this file without a Docker engine: it builds the binary
-# with the flags of the build stage below and runs it with the final
-# stage's ENTRYPOINT, CMD and ENV, then runs the HEALTHCHECK command.
+# with the flags of the build stage below, checks that the final stage
+# installs the package of every shared library the binary links, runs it
+# with the final stage's ENTRYPOINT, CMD and ENV, then runs the HEALTHCHECK.
 
-FROM golang:1.26 AS build
+# Both stages on Debian 12 (bookworm): the binary links the FFmpeg and Opus
+# shared libraries of the release it was built on.
+FROM golang:1.26-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends pkg-config libavcodec-dev libswresample-dev libopus-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Modules first: this layer stays cached while only the sources change.
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ENV CGO_ENABLED=0
+# cgo for internal/transcode (camera AAC, G.711, L16 to Opus).
+ENV CGO_ENABLED=1
 RUN go build -trimpath -ldflags="-s -w" -o /out/wishgate ./cmd/gateway
 
-# distroless/static: CA certificates, tzdata and a nonroot user, no shell.
-FROM gcr.io/distroless/static-debian12:nonroot
+# A slim Debian, not distroless/static: the binary needs libavcodec,
+# libswresample and libopus at run time. No shell is used by the image
+# itself (exec-form ENTRYPOINT and HEALTHCHECK).
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates tzdata libavcodec59 libavutil57 libswresample4 libopus0 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 65532 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin nonroot
 COPY --from=build /out/wishgate /usr/local/bin/wishgate
 # Defaults for a container: every listener on all interfaces. Set
 # WISHGATE_PUBLIC_IP to the host's reachable address (WebRTC candidates).

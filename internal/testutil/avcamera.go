@@ -245,3 +245,10 @@ func RepoRoot(t testing.TB) string {
 	t.Fatal("go.mod not found above the working directory")
 	return ""
 }
+
+// ADTSUnits is the number of access units in an ADTS file of testdata/audio.
+func ADTSUnits(t testing.TB, name string) int {
+	t.Helper()
+	aus, _ := readADTS(t, filepath.Join(RepoRoot(t), "testdata", "audio", name))
+	return len(aus)
+}

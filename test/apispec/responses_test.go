@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wishgate/wishgate/bridge"
 	"github.com/wishgate/wishgate/internal/app"
 	"github.com/wishgate/wishgate/internal/client"
 	"github.com/wishgate/wishgate/internal/config"
@@ -189,6 +190,23 @@ func TestResponsesMatchSpec(t *testing.T) {
 	// --- the control API.
 	c.do("GET", "/api/v1/streams", nil, 200)
 	c.do("GET", "/api/v1/streams/cam", nil, 200)
+	// A camera whose AAC WHEP viewers get as Opus: the track's transcode
+	// object (null in a build without the transcoder) and the source's
+	// "transcoded" track status, as the spec says.
+	aacCam := testutil.StartAVCamera(t, testutil.AVCameraConfig{AAC: "tone-1k-48k-stereo.aac"})
+	if err := a.Sources().Add(bridge.SourceConfig{Name: "aac", URL: aacCam.URL, Transport: bridge.TransportTCP}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for info, _ := a.Registry.Info("aac"); len(info.Tracks) < 2 || info.Tracks[0].Packets == 0; info, _ = a.Registry.Info("aac") {
+		if time.Now().After(deadline) {
+			t.Fatal("the AAC camera did not go live within 15 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	play(t, a, "aac", opts)
+	c.do("GET", "/api/v1/streams/aac", nil, 200)
+	c.do("GET", "/api/v1/sources/aac", nil, 200)
 	c.do("GET", "/api/v1/streams/nope", nil, 404)
 	c.do("GET", "/api/v1/streams/-bad", nil, 400)
 	c.do("DELETE", "/api/v1/streams/a//b", nil, 400)
