@@ -73,9 +73,9 @@ type match struct {
 // Offer answers a viewer with the stream's codecs at the viewer's payload
 // types. An m-line the stream has no track for (audio on a video-only
 // camera) is answered as a bundled inactive section rather than with a
-// silent track (WHEP E-02 leaves the choice; see rtc.bundleInactive);
+// silent track (see rtc.bundleInactive);
 // an m-line whose kind the stream has but in a codec the viewer lacks fails
-// the whole request with 422, naming both sides (WHEP E-10).
+// the whole request with 422, naming both sides (docs/protocol.md).
 func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource, error) {
 	h.init()
 	for _, m := range req.Offer.Media {

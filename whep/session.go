@@ -59,7 +59,7 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 	}
 	s.sink = make(sink, maxIdx)
 	s.rr = make([]rrStats, maxIdx)
-	// One MediaStream id for every track (WHEP E-03).
+	// One MediaStream id for every track (WHEP "Single MediaStream").
 	for _, m := range matches {
 		kind := webrtc.RTPCodecTypeVideo
 		if m.track.Kind == streams.KindAudio {

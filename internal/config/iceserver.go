@@ -12,7 +12,7 @@ type ICEServer struct {
 
 // ParseICEServer reads "stun:host:port" or "turn:user:pass@host:port?transport=udp"
 // (also turns:). Credentials must not hold , ; or " — OBS splits Link
-// headers on them (PROTOCOL §2.1).
+// headers on every comma (RFC 9725 §4.6 gives one field per server).
 func ParseICEServer(s string) (ICEServer, error) {
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok || rest == "" {

@@ -16,8 +16,8 @@ type AnswerOptions struct {
 	// Direction, when set ("sendonly" for WHEP, "recvonly" for WHIP), is
 	// written into every active audio/video m-section. pion turns a local
 	// sendonly transceiver matched to a sendrecv offer (Safari, Chromium
-	// addTrack) into sendrecv, but WHEP E-02 and RFC 9725 §4.2 fix the
-	// server's direction.
+	// addTrack) into sendrecv, but RFC 9725 §4.2 and WHEP ("Playback
+	// session set up") fix the server's direction.
 	Direction string
 	// Offer, when set, turns m-sections pion rejected (no track of that
 	// kind) into bundled inactive ones (see bundleInactive).
@@ -60,7 +60,7 @@ func FinalizeAnswer(answer string, opts AnswerOptions) string {
 	rtpSection := false
 	// The viewer may have offered Opus without an fmtp line (aiortc): the
 	// answer still has to say stereo or Chromium-based players downmix
-	// (PROTOCOL §2.2), so one is added after the rtpmap.
+	// (mediamtx#2043), so one is added after the rtpmap.
 	addStereoFmtp := opts.StereoOpusPT != ""
 	for _, l := range kept {
 		if strings.HasPrefix(l, "a=fmtp:"+opts.StereoOpusPT+" ") {

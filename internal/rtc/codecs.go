@@ -51,7 +51,7 @@ func clockOK(c OfferCodec) bool {
 
 // ChooseEgressCodec picks, from a viewer's m-section, the payload type that
 // carries the stream's codec, reusing the viewer's payload type number
-// (WHEP §4.2 / E-10).
+// (RFC 3264 §6.1).
 func ChooseEgressCodec(m OfferMedia, src streams.Codec) (OfferCodec, error) {
 	var best *OfferCodec
 	bestScore := -1
@@ -78,8 +78,8 @@ func egressScore(c OfferCodec, src streams.Codec) int {
 	switch codec.Parse(src.MimeType) {
 	case codec.H264:
 		if strings.TrimSpace(c.Fmtp) == "" {
-			// GStreamer's whepsrc offers every codec without fmtp lines
-			// (PROTOCOL §2.3); its decoders follow the in-band SPS and
+			// GStreamer's whepsrc offers every codec without fmtp
+			// lines; its decoders follow the in-band SPS and
 			// accept FU-A, so a bare H264 is a match of last resort.
 			return 0
 		}

@@ -161,7 +161,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	// checks that arrive.
 	se.SetRemoteIPFilter(e.policy.keepIP)
 	se.SetICETimeouts(cfg.DisconnectedTimeout, cfg.FailedTimeout, 2*time.Second)
-	// RFC 9725 §4.4.4 / W-10: answer actpass with passive; pion answers
+	// RFC 9725 §4.4.4: answer actpass with passive; pion answers
 	// active by default. A passive offer (FFmpeg 8.0) still gets active.
 	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
 		e.closeSockets()

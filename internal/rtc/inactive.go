@@ -11,7 +11,8 @@ import (
 // the first m-section, and RFC 8843 §7.3.3 does not let the answerer reject
 // the offerer-tagged section while keeping the group; Chromium refuses such
 // an answer ("Failed to setup RTCP mux"). An inactive section keeps the
-// group whole and carries no media (WHEP E-02 leaves the choice open).
+// group whole and carries no media; WHEP does not say how to answer an
+// m-line the source cannot feed.
 func bundleInactive(lines []string, offer *Offer) []string {
 	if offer == nil {
 		return lines

@@ -163,7 +163,8 @@ func TestSTUNReflexiveAddressIsAdvertised(t *testing.T) {
 	}
 }
 
-// A STUN server that never answers must not delay answers (RFC 9725 W-27):
+// A STUN server that never answers must not delay answers (OBS gives up on
+// a POST after 8 s):
 // gathering uses the last known address, never a live STUN transaction.
 func TestSilentSTUNDoesNotDelayAnswers(t *testing.T) {
 	silent, err := net.ListenPacket("udp4", "127.0.0.1:0")

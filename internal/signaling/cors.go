@@ -10,7 +10,7 @@ import (
 // cors answers every WHIP/WHEP response, preflight included, with the CORS
 // headers browsers need: Authorization must be listed explicitly (a "*" does
 // not cover it), and Location/ETag/Link must be exposed or JavaScript cannot
-// PATCH or DELETE (PROTOCOL §3.3, §3.4).
+// PATCH or DELETE (mediamtx#2453; docs/protocol.md).
 func (s *Server) cors(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		origin := c.Request().Header.Get("Origin")

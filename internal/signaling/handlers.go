@@ -32,8 +32,8 @@ func token(r *http.Request) string {
 }
 
 // readBody enforces the Content-Type (parameters such as charset are
-// accepted, PROTOCOL §3.15) and the size cap, reading the raw bytes without
-// any framework binder (§3.14).
+// accepted: RFC 9110 §8.3.1) and the size cap, reading the raw bytes
+// without any framework binder (some answer 415 to trickle-ice-sdpfrag).
 func (s *Server) readBody(c echo.Context, want string) ([]byte, error) {
 	r := c.Request()
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -145,7 +145,7 @@ func (s *Server) post(prefix string, ep Endpoint) handler {
 }
 
 // setLinks announces ICE servers, one Link field each: OBS splits a combined
-// field on commas naively (PROTOCOL §2.1).
+// field on every comma (RFC 9725 §4.6).
 func (s *Server) setLinks(h http.Header) {
 	for _, is := range s.iceServers() {
 		v := "<" + is.URL + `>; rel="ice-server"`
@@ -198,7 +198,9 @@ func (s *Server) patch(prefix string) handler {
 	}
 }
 
-// checkIfMatch applies RFC 9725 §4.3.1 with the lenient default of W-17.
+// checkIfMatch applies RFC 9725 §4.3.1, except that a missing If-Match
+// passes unless StrictETag is set: several clients send none
+// (docs/protocol.md).
 func (s *Server) checkIfMatch(ifMatch, etag string) error {
 	ifMatch = strings.TrimSpace(ifMatch)
 	switch {

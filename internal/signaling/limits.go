@@ -14,7 +14,7 @@ import (
 )
 
 // Errors of the edge's limits: 503 (capacity) or 429 (one client's rate),
-// both with Retry-After (RFC 9725 §4.5, W-21; RFC 6585 §4).
+// both with Retry-After (RFC 9725 §4.5; RFC 6585 §4).
 var (
 	ErrTooManySessions = errors.New("the gateway has as many sessions as it is configured for")
 	ErrTooManyStreams  = errors.New("the gateway has as many streams as it is configured for")

@@ -56,10 +56,10 @@ type ICEServer struct {
 
 // Config tunes the HTTP edge.
 type Config struct {
-	// MaxBodyBytes caps offers and sdpfrags (W-02).
+	// MaxBodyBytes caps offers and sdpfrags (413 above it).
 	MaxBodyBytes int64
-	// StrictETag answers 428 to a PATCH without If-Match (W-17); off by
-	// default because several clients send none.
+	// StrictETag answers 428 to a PATCH without If-Match (RFC 9725
+	// §4.3.1); off by default because several clients send none.
 	StrictETag bool
 	// RetryAfterSeconds goes with 409 (stream not live) and 503.
 	RetryAfterSeconds int

@@ -17,7 +17,7 @@ const sdpType = "application/sdp"
 var etagRe = regexp.MustCompile(`^"[^"]+"$`)
 
 // TestGoldenOffers feeds every recorded client offer to the endpoint it was
-// made for and checks the answer against the compat profile (PROTOCOL §5).
+// made for and checks the answer against docs/protocol.md.
 func TestGoldenOffers(t *testing.T) {
 	a := testutil.StartGateway(t, nil)
 	whip := []string{

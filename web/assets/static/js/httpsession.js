@@ -65,7 +65,7 @@ async function readDetail(resp) {
 /**
  * One WHIP or WHEP session: the endpoint URL, then the session URL the 201
  * names. The session URL is resolved against the endpoint URL, as the
- * Location header may be a path (PROTOCOL §2.2 / W-20).
+ * Location header may be a path (RFC 9725 §4.2; docs/protocol.md).
  */
 export class HttpSession {
   constructor(endpoint, token) {

@@ -8,7 +8,7 @@ import { Sampler } from "./stats.js";
 
 /**
  * Chromium decodes Opus as mono unless the *local* description asks for
- * stereo, and its offers never do (PROTOCOL §3.9, mediamtx#2043): add
+ * stereo, and its offers never do (mediamtx#2043): add
  * stereo=1 to every Opus fmtp before setLocalDescription and the POST.
  */
 export function mungeStereoOpus(sdp) {

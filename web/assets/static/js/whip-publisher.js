@@ -23,8 +23,9 @@ export function sendableVideoCodecs() {
 /**
  * The codec list for setCodecPreferences: the chosen codec's entries first
  * (for H.264 packetization-mode=1 only, constrained baseline 42e01f first:
- * every browser decodes it, PROTOCOL §3.8), then RTX/RED/FEC. Only the
- * chosen codec is offered, so the gateway cannot pick another.
+ * every browser decodes it, and Firefox takes 42e01f where it refuses
+ * 42001f, m1k1o/neko#109), then RTX/RED/FEC. Only the chosen codec is
+ * offered, so the gateway cannot pick another.
  */
 export function preferredCodecs(caps, codecName) {
   const want = codecName.toLowerCase();
