@@ -59,11 +59,23 @@ type App struct {
 }
 
 // New builds and starts the gateway: listeners are bound when it returns.
+// When a step fails, what the steps before it started is closed again.
 func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	a := &App{log: log, scheme: "http"}
+	if err := a.start(cfg); err != nil {
+		a.Close() // tolerates a partial start
+		return nil, err
+	}
+	return a, nil
+}
+
+// start builds the components in order, each step assigning its part of
+// a as soon as it exists, so that Close finds everything to stop.
+func (a *App) start(cfg config.Config) error {
+	log := a.log
 	a.Registry = streams.NewRegistry(streams.Config{
 		Replace:      streams.ReplacePolicy(cfg.Replace),
 		HealthWindow: 2 * time.Second,
@@ -75,9 +87,8 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		Conversions:             conversions(cfg, log),
 	})
 	var err error
-	a.engine, err = rtc.NewEngine(engineConfig(cfg, log))
-	if err != nil {
-		return nil, err
+	if a.engine, err = rtc.NewEngine(engineConfig(cfg, log)); err != nil {
+		return err
 	}
 	a.holder = config.NewHolder(cfg)
 	chain := authChain(cfg, log)
@@ -94,28 +105,18 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		Limits:       limits(cfg, a.Registry),
 	})
 	// Bound early: a cluster node advertises the port it got.
-	a.ln, err = net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		a.engine.Close()
-		return nil, fmt.Errorf("http-addr %q: %w", cfg.HTTPAddr, err)
+	if a.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return fmt.Errorf("http-addr %q: %w", cfg.HTTPAddr, err)
 	}
 	if cfg.TLSCert != "" {
 		certs, err := tlscert.New(cfg.TLSCert, cfg.TLSKey, log.With("component", "http"))
 		if err != nil {
-			a.ln.Close()
-			a.engine.Close()
-			return nil, err
+			return err
 		}
 		a.tls, a.scheme = certs.Config(), "https"
 	}
-	undo := func() {
-		a.ln.Close()
-		a.leaveCluster()
-		a.engine.Close()
-	}
 	if err := a.joinCluster(cfg); err != nil {
-		undo()
-		return nil, err
+		return err
 	}
 	scfg := bridge.SourcesConfig{
 		Registry: a.Registry, Logger: log, CloseDelay: cfg.SourceCloseDelay,
@@ -144,30 +145,24 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	a.mountCluster(cfg, e)
 	ctl, err := a.startOps(cfg, e, a.sources, a.RTSPAddr)
 	if err != nil {
-		a.sources.Close()
-		undo()
-		return nil, err
+		return err
 	}
 	ctl.MountDiagnostics(e, a.engine, func() []string { return iceURLs(a.holder.Load()) })
 	pages, err := web.New()
 	if err != nil {
-		a.stopOps()
-		undo()
-		return nil, fmt.Errorf("web pages: %w", err)
+		return fmt.Errorf("web pages: %w", err)
 	}
 	pages.Mount(e)
 
 	if err := a.startRTSP(cfg, a.authz, demand); err != nil {
-		a.stopOps()
-		undo()
-		return nil, err
+		return err
 	}
 
 	a.protectSockets(cfg)
 	a.serveHTTP(cfg, e)
 	a.ops.ready.Store(true)
 	a.logListening(log)
-	return a, nil
+	return nil
 }
 
 // orNegative maps 0 ("off" in the config) to -1 ("off" in streams.Config).
@@ -193,7 +188,8 @@ func (a *App) HTTPAddr() net.Addr { return a.ln.Addr() }
 func (a *App) URL() string { return a.scheme + "://" + hostPort(a.ln.Addr()) }
 
 // startRTSP starts the RTSP server (unless rtsp_addr is empty) and the
-// declared camera sources.
+// declared camera sources. On an error, what it started is left for
+// stopRTSP (Close).
 func (a *App) startRTSP(cfg config.Config, authz bridge.Checker, demand func(context.Context, string) error) error {
 	if cfg.RTSPAddr != "" {
 		sc := bridge.ServerConfig{
@@ -206,7 +202,6 @@ func (a *App) startRTSP(cfg config.Config, authz bridge.Checker, demand func(con
 		}
 		srv, err := bridge.NewServer(sc)
 		if err != nil {
-			a.sources.Close()
 			return err
 		}
 		a.rtsp = srv
@@ -229,23 +224,19 @@ func (a *App) startRTSP(cfg config.Config, authz bridge.Checker, demand func(con
 			})
 		}
 		if err != nil {
-			a.stopRTSP()
 			return fmt.Errorf("rtsps_addr: %w", err)
 		}
 		a.rtsps = srv
 		a.log.Info("rtsps listening", "rtsps", "rtsps://"+hostPort(srv.Addr())+"/{name}")
 	}
 	list, err := cfg.SourceConfigs()
-	if err == nil {
-		for _, sc := range list {
-			if err = a.sources.Add(sc); err != nil {
-				break
-			}
-		}
-	}
 	if err != nil {
-		a.stopRTSP()
 		return err
+	}
+	for _, sc := range list {
+		if err := a.sources.Add(sc); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -259,7 +250,9 @@ func (a *App) stopRTSP() {
 	if a.rtsps != nil {
 		a.rtsps.Close()
 	}
-	a.sources.Close()
+	if a.sources != nil {
+		a.sources.Close()
+	}
 }
 
 // RTSPAddr is the bound RTSP address, nil when RTSP is disabled.
@@ -287,29 +280,54 @@ func (a *App) UDPAddr() *net.UDPAddr { return a.engine.UDPAddr() }
 
 // Close shuts down gracefully: stop accepting requests, finish in-flight
 // ones, close every session (each peer gets a DTLS close), release sockets.
+// It stops whatever New got as far as starting, so New uses it to undo a
+// start that failed part way.
 func (a *App) Close() error {
 	var err error
 	a.closeOnce.Do(func() {
 		a.ops.ready.Store(false) // /readyz fails from the first moment of shutdown
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		err = a.http.Shutdown(ctx)
-		if serr := <-a.serveDone; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-			err = errors.Join(err, serr)
-		}
+		err = a.stopHTTP()
 		// Sessions end with "server shutting down" (each peer gets a DTLS
 		// close), then the edge forgets their URLs.
-		a.whip.Close()
-		a.whep.Close()
-		a.edge.Close()
+		if a.whip != nil {
+			a.whip.Close()
+			a.whep.Close()
+		}
+		if a.edge != nil {
+			a.edge.Close()
+		}
 		a.closeRelayEndpoint()
 		a.stopRTSP()
 		a.leaveCluster()
-		a.Registry.Close()
+		if a.Registry != nil {
+			a.Registry.Close()
+		}
 		a.stopOps()
-		err = errors.Join(err, a.engine.Close())
-		a.authz.Close()
+		if a.engine != nil {
+			err = errors.Join(err, a.engine.Close())
+		}
+		if a.authz != nil {
+			a.authz.Close()
+		}
 		a.log.Info("wishgate stopped")
 	})
+	return err
+}
+
+// stopHTTP finishes the in-flight requests and closes the HTTP listener
+// (only closes it when serving had not started).
+func (a *App) stopHTTP() error {
+	if a.http == nil {
+		if a.ln != nil {
+			a.ln.Close()
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := a.http.Shutdown(ctx)
+	if serr := <-a.serveDone; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
 	return err
 }

@@ -52,8 +52,7 @@ func (a *App) startOps(cfg config.Config, e *echo.Echo, sources *bridge.Sources,
 	if cfg.PprofAddr != "" {
 		p, err := startPprof(cfg.PprofAddr, a.log)
 		if err != nil {
-			a.ops.sampler.Close()
-			return nil, err
+			return nil, err // stopOps (Close) stops the sampler
 		}
 		a.ops.pprof = p
 	}
