@@ -215,7 +215,7 @@ func TestIngestCountsDrops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := reg.Publish("cam", in.specs, nopPublisher{}, streams.PublisherInfo{Protocol: "rtsp"})
+	pub, err := reg.Publish("cam", in.specs, nopPublisher{}, streams.PublisherInfo{Kind: streams.SessionRTSPPublish})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func FuzzSniffParamSets(f *testing.F) {
 		{Kind: streams.KindVideo, Codec: streams.Codec{MimeType: "video/H264", ClockRate: 90000, Fmtp: "packetization-mode=1"}},
 		{Kind: streams.KindVideo, Codec: streams.Codec{MimeType: "video/H265", ClockRate: 90000}},
 	}
-	pub, err := reg.Publish("fuzz", specs, nopPublisher{}, streams.PublisherInfo{Protocol: "whip"})
+	pub, err := reg.Publish("fuzz", specs, nopPublisher{}, streams.PublisherInfo{Kind: streams.SessionWHIP})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func FuzzAnnounce(f *testing.F) {
 				t.Fatalf("track %d: kind %v with MIME type %q", i, sp.Kind, sp.Codec.MimeType)
 			}
 		}
-		pub, err := reg.Publish("fuzz", in.specs, nopPublisher{}, streams.PublisherInfo{Protocol: "rtsp"})
+		pub, err := reg.Publish("fuzz", in.specs, nopPublisher{}, streams.PublisherInfo{Kind: streams.SessionRTSPPublish})
 		if err != nil {
 			t.Fatalf("publish: %v", err)
 		}
@@ -140,7 +140,7 @@ func FuzzIngest(f *testing.F) {
 		if err != nil || len(in.tracks) != len(forms) {
 			t.Fatalf("newIngest: %v", err)
 		}
-		pub, err := reg.Publish("fuzz", in.specs, nopPublisher{}, streams.PublisherInfo{Protocol: "rtsp"})
+		pub, err := reg.Publish("fuzz", in.specs, nopPublisher{}, streams.PublisherInfo{Kind: streams.SessionRTSPPublish})
 		if err != nil {
 			t.Fatalf("publish: %v", err)
 		}

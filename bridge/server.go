@@ -288,7 +288,7 @@ func (s *Server) newOutlet(name string, remote string) (*outlet, error) {
 	}
 	sub, err := s.cfg.Registry.Subscribe(st, streams.SubscribeOptions{
 		Tracks: tracks,
-		Info:   streams.SubscriberInfo{Protocol: "rtsp", SessionID: newSessionID(), RemoteAddr: remote},
+		Info:   streams.SubscriberInfo{Kind: streams.SessionRTSPRead, SessionID: newSessionID(), RemoteAddr: remote},
 	})
 	if err != nil {
 		return nil, err
@@ -484,7 +484,7 @@ func (s *Server) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.Re
 	p := &rtspPublisher{kick: func(error) { ss.Close() }}
 	p.connected.Store(true)
 	pub, err := s.cfg.Registry.Publish(name, in.specs, p, streams.PublisherInfo{
-		Protocol: "rtsp", SessionID: newSessionID(), RemoteAddr: ctx.Conn.NetConn().RemoteAddr().String(),
+		Kind: streams.SessionRTSPPublish, SessionID: newSessionID(), RemoteAddr: ctx.Conn.NetConn().RemoteAddr().String(),
 	})
 	if err != nil {
 		log.Warn("rtsp publish refused", "error", err)

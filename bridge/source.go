@@ -353,7 +353,7 @@ func (s *source) pull(pub **streams.Publication) (played bool, err error) {
 		*pub = nil
 	}
 	np, err := s.parent.cfg.Registry.Publish(s.cfg.Name, in.specs, p,
-		streams.PublisherInfo{Protocol: "rtsp-source", SessionID: newSessionID(), RemoteAddr: u.Host})
+		streams.PublisherInfo{Kind: streams.SessionRTSPSource, SessionID: newSessionID(), RemoteAddr: u.Host})
 	if err != nil {
 		return false, err
 	}

@@ -119,7 +119,8 @@ func (c *conversion) addReaderLocked(s *Stream) {
 	if c.run != nil {
 		return
 	}
-	feed := newSubscription(s, []*Track{c.src}, SubscriberInfo{Protocol: "conversion"}, DefaultQueueSize)
+	// An internal reader: no session, so no kind and no id.
+	feed := newSubscription(s, []*Track{c.src}, SubscriberInfo{}, DefaultQueueSize)
 	s.feeds[feed] = struct{}{}
 	s.setSubs()
 	run := &conversionRun{c: c, feed: feed, done: make(chan struct{})}

@@ -8,7 +8,7 @@ func TestIngestDrops(t *testing.T) {
 	r := NewRegistry(DefaultConfig())
 	t.Cleanup(r.Close)
 	pub, err := r.Publish("s", []TrackSpec{{Kind: KindVideo, Codec: h264}, {Kind: KindVideo, Codec: h264}},
-		newFakePub(), PublisherInfo{Protocol: "test"})
+		newFakePub(), PublisherInfo{Kind: SessionWHIP})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ type Publication struct {
 
 // PublisherInfo describes a publisher for listings and logs.
 type PublisherInfo struct {
-	Protocol   string // "whip", "rtsp", ...
+	Kind       SessionKind
 	SessionID  string // public id, never the resource secret
 	RemoteAddr string
 	// Origin is set for a relay: the id of the cluster node whose stream it

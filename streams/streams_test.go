@@ -91,7 +91,7 @@ func setup(t *testing.T, cfg Config) (*Registry, *Publication, *fakePub) {
 	r := NewRegistry(cfg)
 	t.Cleanup(r.Close)
 	fp := newFakePub()
-	pub, err := r.Publish("s", []TrackSpec{{Kind: KindVideo, Codec: h264}}, fp, PublisherInfo{Protocol: "test"})
+	pub, err := r.Publish("s", []TrackSpec{{Kind: KindVideo, Codec: h264}}, fp, PublisherInfo{Kind: SessionWHIP})
 	if err != nil {
 		t.Fatal(err)
 	}

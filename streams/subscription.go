@@ -35,7 +35,7 @@ type SubscribeOptions struct {
 
 // SubscriberInfo describes a subscriber for listings and logs.
 type SubscriberInfo struct {
-	Protocol   string // "whep", "rtsp"
+	Kind       SessionKind
 	SessionID  string
 	RemoteAddr string
 }

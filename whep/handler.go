@@ -33,9 +33,10 @@ type Handler struct {
 	// OnFirstFrame, if set, is called once per session with the time from
 	// the offer to the first video packet sent (metrics). It must not block.
 	OnFirstFrame func(time.Duration)
-	// Protocol names its viewers in listings (SubscriberInfo.Protocol);
-	// empty means "whep". The cluster's relay endpoint says "relay".
-	Protocol string
+	// SessionKind is what its viewers are in listings; zero means
+	// streams.SessionWHEP. The cluster's relay endpoint serves
+	// streams.SessionRelayRead.
+	SessionKind streams.SessionKind
 	// NoAdapt sends every viewer the best simulcast layer unless it asks
 	// for another (?layer=), instead of the layer its network carries:
 	// the cluster's relays, which carry the stream on to other viewers.
@@ -54,11 +55,12 @@ func (h *Handler) init() {
 	})
 }
 
-func (h *Handler) protocol() string {
-	if h.Protocol == "" {
-		return "whep"
+// Kind is what the endpoint's sessions are (signaling.Endpoint).
+func (h *Handler) Kind() streams.SessionKind {
+	if h.SessionKind == streams.SessionUnknown {
+		return streams.SessionWHEP
 	}
-	return h.Protocol
+	return h.SessionKind
 }
 
 // Action is what a WHEP POST needs a token for.
@@ -138,7 +140,7 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 	sub, err := h.Registry.Subscribe(stream, streams.SubscribeOptions{
 		Tracks: subTracks,
 		Layer:  layer,
-		Info:   streams.SubscriberInfo{Protocol: h.protocol(), SessionID: req.SessionID, RemoteAddr: req.RemoteAddr},
+		Info:   streams.SubscriberInfo{Kind: h.Kind(), SessionID: req.SessionID, RemoteAddr: req.RemoteAddr},
 	})
 	if err != nil {
 		_ = pc.Close()

@@ -38,6 +38,9 @@ func (h *Handler) init() {
 // Action is what a WHIP POST needs a token for.
 func (h *Handler) Action() auth.Action { return auth.ActionPublish }
 
+// Kind is what the endpoint's sessions are (signaling.Endpoint).
+func (h *Handler) Kind() streams.SessionKind { return streams.SessionWHIP }
+
 // Offer validates the publisher's offer (one MediaStream, at most one audio
 // and one video track, RFC 9725 §4.4.2), answers it and publishes the stream.
 func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource, error) {
@@ -84,7 +87,7 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 		return "", nil, err
 	}
 	pub, err := h.Registry.Publish(req.Stream, specs, s, streams.PublisherInfo{
-		Protocol: "whip", SessionID: req.SessionID, RemoteAddr: req.RemoteAddr,
+		Kind: streams.SessionWHIP, SessionID: req.SessionID, RemoteAddr: req.RemoteAddr,
 	})
 	if err != nil {
 		_ = pc.Close()

@@ -1,5 +1,5 @@
 // Package api is the control API under /api/v1 plus /healthz and /readyz:
-// JSON views of the registry and the WHIP/WHEP sessions, and the operator's
+// JSON views of the registry and its sessions, and the operator's
 // levers (delete a stream, kick a session). It maps its own errors to HTTP
 // statuses in one place (errors.go) with the problem+json shape of the
 // WHIP/WHEP edge.
@@ -20,10 +20,11 @@ import (
 	"github.com/wishgate/wishgate/streams"
 )
 
-// Sessions is the WHIP/WHEP edge as the API sees it (*signaling.Server).
+// Sessions is the WHIP/WHEP edge as the API sees it (*signaling.Server):
+// the traffic counters of its sessions. The sessions themselves are listed
+// and kicked through the registry.
 type Sessions interface {
 	Sessions() []signaling.SessionInfo
-	Kick(id string) bool
 }
 
 // Config wires the API to the gateway's components.

@@ -63,7 +63,7 @@ func sourceOnlyView(st bridge.SourceStatus, now time.Time) streamJSON {
 	}
 	v := streamJSON{
 		Name: st.Name, State: sourceStreamState(st.State, "waiting"),
-		Source: &sourceJSON{Kind: "rtsp-source", URL: st.URL},
+		Source: &sourceJSON{Kind: streams.SessionRTSPSource.String(), URL: st.URL},
 		Since:  since.UTC(), UptimeSeconds: now.Sub(since).Seconds(),
 		Tracks: []trackJSON{}, Readers: []readerJSON{},
 	}
@@ -116,14 +116,14 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 		Readers:       make([]readerJSON, 0, len(info.Subscribers)),
 	}
 	if p := info.Publisher; p != nil {
-		v.Source = &sourceJSON{Kind: sourceKind(p.Protocol), RemoteAddr: p.RemoteAddr, SessionID: p.SessionID, OriginNode: p.Origin}
+		v.Source = &sourceJSON{Kind: p.Kind.String(), RemoteAddr: p.RemoteAddr, SessionID: p.SessionID, OriginNode: p.Origin}
 		v.OriginNode = a.originNode(p.Origin, true)
 	}
 	if st, ok := srcs[info.Name]; ok {
 		if v.Source == nil {
-			v.Source = &sourceJSON{Kind: "rtsp-source"}
+			v.Source = &sourceJSON{Kind: streams.SessionRTSPSource.String()}
 		}
-		if v.Source.Kind == "rtsp-source" {
+		if v.Source.Kind == streams.SessionRTSPSource.String() {
 			v.Source.URL = st.URL // masked by the bridge
 			if info.State != streams.StateLive || st.State != bridge.StatePlaying {
 				// The camera is down, silent or not sending yet while its
@@ -185,7 +185,7 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 	v.IngestBitrateBps = int64(total)
 	for _, sub := range info.Subscribers {
 		r := readerJSON{
-			ID: sub.SessionID, Kind: sub.Protocol, RemoteAddr: sub.RemoteAddr, Since: sub.Since.UTC(),
+			ID: sub.SessionID, Kind: sub.Kind.Protocol(), RemoteAddr: sub.RemoteAddr, Since: sub.Since.UTC(),
 			PacketsSent: sub.Sent, PacketsDropped: sub.Dropped,
 			BytesSent: sub.SentBytes, // RTSP readers; a WHEP session counts its own below
 		}
@@ -209,24 +209,13 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 				r.RTTMs = &rtt
 			}
 		}
-		switch sub.Protocol {
-		case "whep":
+		switch sub.Kind {
+		case streams.SessionWHEP:
 			v.Viewers.WHEP++
-		case "rtsp":
+		case streams.SessionRTSPRead:
 			v.Viewers.RTSP++
 		}
 		v.Readers = append(v.Readers, r)
 	}
 	return v
-}
-
-// sourceKind names a publisher's protocol as the API does.
-func sourceKind(protocol string) string {
-	switch protocol {
-	case "rtsp":
-		return "rtsp-publish"
-	case "":
-		return "whip"
-	}
-	return protocol
 }

@@ -55,7 +55,7 @@ func (a *App) mountCluster(cfg config.Config, e *echo.Echo) {
 		return
 	}
 	a.cluster.relay = &whep.Handler{Engine: a.engine, Registry: a.Registry, Logger: a.log,
-		Demand: a.sources.Demand, Protocol: "relay", NoAdapt: true}
+		Demand: a.sources.Demand, SessionKind: streams.SessionRelayRead, NoAdapt: true}
 	l := limits(cfg, a.Registry)
 	// Relays are bounded by nodes × streams; the viewer and session caps
 	// are for users, and the full-node redirect must never apply to them.

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/wishgate/wishgate/streams"
 )
 
 // nodeRecord is a node's heartbeat: who it is, where to reach it, its load.
@@ -35,7 +37,7 @@ func (n *Node) record() nodeRecord {
 			r.Streams++
 		}
 		for _, s := range info.Subscribers {
-			if s.Protocol != relayProtocol {
+			if s.Kind != streams.SessionRelayRead {
 				r.Viewers++
 			}
 		}

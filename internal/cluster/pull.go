@@ -20,10 +20,6 @@ import (
 	"github.com/wishgate/wishgate/streams"
 )
 
-// relayProtocol names relays in listings: the publisher kind on the edge,
-// the reader kind on the origin.
-const relayProtocol = "relay"
-
 // RelayPath is where a node serves its streams to the other nodes' relays.
 const RelayPath = "/cluster/whep/"
 
@@ -100,7 +96,7 @@ func (n *Node) startPull(ctx context.Context, name string, l lease) (*pull, erro
 	}
 	p.viewer = v
 	pub, err := n.cfg.Registry.Publish(name, specs, p, streams.PublisherInfo{
-		Protocol: relayProtocol, SessionID: "relay-" + l.Node, RemoteAddr: origin.Host, Origin: l.Node,
+		Kind: streams.SessionRelay, SessionID: "relay-" + l.Node, RemoteAddr: origin.Host, Origin: l.Node,
 	})
 	if err != nil {
 		_ = v.Close()

@@ -25,12 +25,12 @@ func newCollector(cfg Config) *collector {
 	return &collector{
 		cfg:              cfg,
 		streams:          d("streams", "Streams by state.", "state"),
-		sessions:         d("sessions", "Live sessions by kind (whip, whep, rtsp-publish, rtsp-read, rtsp-source).", "kind"),
+		sessions:         d("sessions", "Live sessions by kind (whip, whep, rtsp-publish, rtsp-read, rtsp-source, relay, relay-read).", "kind"),
 		sources:          d("rtsp_sources", "Configured RTSP camera sources by state.", "state"),
 		bytesIn:          d("ingest_bytes_total", "Media payload bytes received from publishers, by track kind.", "kind"),
 		packetsIn:        d("ingest_packets_total", "RTP packets received from publishers, by track kind.", "kind"),
 		bytesOut:         d("egress_bytes_total", "Media payload bytes sent to readers (WHEP only), by protocol.", "protocol"),
-		packetsOut:       d("egress_packets_total", "RTP packets sent to readers, by protocol.", "protocol"),
+		packetsOut:       d("egress_packets_total", "RTP packets sent to readers, by protocol (whep, rtsp, relay: other nodes of the cluster).", "protocol"),
 		drops:            d("dropped_packets_total", "Packets dropped: queue_full (a reader fell behind), keyframe_wait (skipped until a reader's next keyframe); from publishers: malformed_rtp (unparsable, unnegotiated payload type, or inconsistent payload structure), unsupported_rtp (an RTSP packetization not convertible for WebRTC), oversized_rtp (larger than a packet buffer).", "reason"),
 		keyframes:        d("keyframes_total", "Keyframe packets received from publishers."),
 		keyframeRequests: d("keyframe_requests_total", "Keyframe requests (PLI) sent to publishers after throttling."),
@@ -45,10 +45,6 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// sessionKinds are the label values of wishgate_sessions, all always
-// exported so a dashboard sees zeros rather than gaps.
-var sessionKinds = []string{"whip", "whep", "rtsp-publish", "rtsp-read", "rtsp-source"}
-
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v int, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
@@ -58,24 +54,25 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	states := map[streams.State]int{streams.StateLive: 0, streams.StateWaiting: 0}
-	kinds := map[string]int{}
-	for _, k := range sessionKinds {
+	// Every kind is exported, so a dashboard sees zeros rather than gaps.
+	kinds := map[streams.SessionKind]int{}
+	for _, k := range streams.SessionKinds() {
 		kinds[k] = 0
 	}
 	for _, info := range c.cfg.Registry.List() {
 		states[info.State]++
 		if p := info.Publisher; p != nil {
-			kinds[publisherKind(p.Protocol)]++
+			kinds[p.Kind]++
 		}
 		for _, sub := range info.Subscribers {
-			kinds[readerKind(sub.Protocol)]++
+			kinds[sub.Kind]++
 		}
 	}
 	for st, n := range states {
 		gauge(c.streams, n, string(st))
 	}
 	for k, n := range kinds {
-		gauge(c.sessions, n, k)
+		gauge(c.sessions, n, k.String())
 	}
 
 	if c.cfg.Sources != nil {
@@ -101,7 +98,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		count(c.packetsIn, t.PacketsIn[kind], kind)
 	}
 	count(c.bytesOut, t.BytesOut["whep"], "whep")
-	for _, p := range []string{"whep", "rtsp"} {
+	for _, p := range []string{"whep", "rtsp", "relay"} {
 		count(c.packetsOut, t.PacketsOut[p], p)
 	}
 	count(c.drops, t.DroppedQueueFull, "queue_full")
@@ -111,21 +108,4 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	count(c.drops, t.IngestDropped.Oversized, "oversized_rtp")
 	count(c.keyframes, t.Keyframes)
 	count(c.keyframeRequests, t.KeyframeRequests)
-}
-
-func publisherKind(protocol string) string {
-	switch protocol {
-	case "rtsp":
-		return "rtsp-publish"
-	case "rtsp-source":
-		return "rtsp-source"
-	}
-	return "whip"
-}
-
-func readerKind(protocol string) string {
-	if protocol == "rtsp" {
-		return "rtsp-read"
-	}
-	return "whep"
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wishgate/wishgate/internal/auth"
 	"github.com/wishgate/wishgate/internal/rtc"
+	"github.com/wishgate/wishgate/streams"
 )
 
 // Secrets of the fuzzed edge: none may ever appear in a response.
@@ -33,6 +34,13 @@ type fakeEndpoint struct {
 }
 
 func (e *fakeEndpoint) Action() auth.Action { return e.action }
+
+func (e *fakeEndpoint) Kind() streams.SessionKind {
+	if e.action == auth.ActionPublish {
+		return streams.SessionWHIP
+	}
+	return streams.SessionWHEP
+}
 
 func (e *fakeEndpoint) Offer(req OfferRequest) (string, Resource, error) {
 	if strings.Contains(req.Offer.SDP, "a=inactive") {
@@ -97,7 +105,7 @@ func FuzzEdge(f *testing.F) {
 	// One session the fuzzer can address by choosing the "session" paths.
 	live := &fakeResource{peer: peer, done: make(chan struct{})}
 	tk, _ := s.lim.admit("whip", "live")
-	s.add("livesecret", "whip", "live", live, OfferRequest{SessionID: "pub1"}, tk)
+	s.add("livesecret", "whip", streams.SessionWHIP, "live", live, OfferRequest{SessionID: "pub1"}, tk)
 
 	methods := []string{"POST", "PATCH", "DELETE", "OPTIONS", "GET", "HEAD", "PUT"}
 	f.Fuzz(func(t *testing.T, sel uint8, name, ctype, authz, ifMatch, origin string, body []byte) {

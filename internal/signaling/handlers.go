@@ -131,7 +131,7 @@ func (s *Server) post(prefix string, ep Endpoint) handler {
 		if err != nil {
 			return s.writeError(c, err)
 		}
-		if !s.add(secret, prefix, name, res, req, tk) {
+		if !s.add(secret, prefix, ep.Kind(), name, res, req, tk) {
 			res.Close()
 			return s.writeError(c, ErrShuttingDown)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wishgate/wishgate/internal/auth"
 	"github.com/wishgate/wishgate/internal/rtc"
+	"github.com/wishgate/wishgate/streams"
 )
 
 // Resource is a live WHIP or WHEP session addressed by its resource URL.
@@ -39,6 +40,8 @@ type OfferRequest struct {
 // Endpoint turns an offer into an answer and a running session.
 type Endpoint interface {
 	Action() auth.Action
+	// Kind is what the endpoint's sessions are in listings and metrics.
+	Kind() streams.SessionKind
 	Offer(req OfferRequest) (answer string, res Resource, err error)
 }
 
@@ -104,6 +107,7 @@ type entry struct {
 	res    Resource
 	stream string
 	prefix string
+	kind   streams.SessionKind
 	ended  bool
 	// deleted: a DELETE was answered 200; any later one is 404.
 	deleted bool
@@ -140,13 +144,13 @@ func New(cfg Config) *Server {
 // add registers a new session; the ticket is released when it ends. It
 // reports false, leaving res to the caller, if the server is closing: a
 // POST that finished negotiating while Close ran must not outlive it.
-func (s *Server) add(secret, prefix, stream string, res Resource, req OfferRequest, tk *ticket) bool {
+func (s *Server) add(secret, prefix string, kind streams.SessionKind, stream string, res Resource, req OfferRequest, tk *ticket) bool {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		return false
 	}
-	s.sessions[secret] = &entry{res: res, stream: stream, prefix: prefix,
+	s.sessions[secret] = &entry{res: res, stream: stream, prefix: prefix, kind: kind,
 		id: req.SessionID, remote: req.RemoteAddr, since: time.Now()}
 	s.wg.Add(1) // under mu: Close's Wait comes after it sets closing
 	s.mu.Unlock()

@@ -3,6 +3,8 @@ package signaling
 import (
 	"sort"
 	"time"
+
+	"github.com/wishgate/wishgate/streams"
 )
 
 // MediaStats is what a session knows of its own traffic. Resources that can
@@ -28,11 +30,14 @@ type StatsReporter interface {
 	MediaStats() MediaStats
 }
 
-// SessionInfo describes one WHIP or WHEP session by its public id; the
-// resource secret never leaves this package.
+// SessionInfo describes one session of the edge by its public id; the
+// resource secret never leaves this package. The catalogue of every
+// session, whatever its protocol, is the registry's (streams.Registry
+// Sessions and Kick); the edge adds what only it knows: the traffic
+// counters, and the sessions that ended while their URL still answers.
 type SessionInfo struct {
 	ID         string
-	Kind       string // the mount prefix: "whip" or "whep"
+	Kind       streams.SessionKind
 	Stream     string
 	RemoteAddr string
 	Since      time.Time
@@ -51,7 +56,7 @@ func (s *Server) Sessions() []SessionInfo {
 	s.mu.Unlock()
 	out := make([]SessionInfo, 0, len(entries))
 	for _, e := range entries {
-		info := SessionInfo{ID: e.id, Kind: e.prefix, Stream: e.stream, RemoteAddr: e.remote, Since: e.since, Ended: e.ended}
+		info := SessionInfo{ID: e.id, Kind: e.kind, Stream: e.stream, RemoteAddr: e.remote, Since: e.since, Ended: e.ended}
 		if r, ok := e.res.(StatsReporter); ok {
 			st := r.MediaStats()
 			info.Stats = &st
@@ -65,24 +70,4 @@ func (s *Server) Sessions() []SessionInfo {
 		return out[i].ID < out[j].ID
 	})
 	return out
-}
-
-// Kick ends the live session whose public id is id, as a DELETE would, and
-// returns once it has ended: its peer connection is closed, so the remote
-// peer sees the DTLS close. It reports whether such a session was live.
-func (s *Server) Kick(id string) bool {
-	s.mu.Lock()
-	var res Resource
-	for _, e := range s.sessions {
-		if e.id == id && !e.ended {
-			res = e.res
-			break
-		}
-	}
-	s.mu.Unlock()
-	if res == nil {
-		return false
-	}
-	res.Close()
-	return true
 }

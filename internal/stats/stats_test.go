@@ -61,7 +61,7 @@ func TestBitrateOverWindow(t *testing.T) {
 // them.
 func TestSessionTotals(t *testing.T) {
 	tot := newTotals()
-	whep := signaling.SessionInfo{ID: "v", Kind: "whep", Stats: &signaling.MediaStats{BytesSent: 1000, PacketsSent: 10}}
+	whep := signaling.SessionInfo{ID: "v", Kind: streams.SessionWHEP, Stats: &signaling.MediaStats{BytesSent: 1000, PacketsSent: 10}}
 	tot.update(nil, []signaling.SessionInfo{whep})
 	tot.update(nil, nil) // gone
 	got := tot.snapshot()

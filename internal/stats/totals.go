@@ -15,7 +15,8 @@ type Totals struct {
 	BytesIn, PacketsIn map[string]uint64
 	Keyframes          uint64
 	KeyframeRequests   uint64
-	// By reader protocol ("whep", "rtsp"). Bytes are known for WHEP only.
+	// By reader protocol (streams.SessionKind.Protocol: "whep", "rtsp",
+	// "relay"). Bytes are known for WHEP only.
 	BytesOut, PacketsOut map[string]uint64
 	// Packets a reader did not get because its queue was full, and packets
 	// skipped while it waited for a keyframe.
@@ -94,16 +95,16 @@ func (t *totals) update(infos []streams.StreamInfo, sess []signaling.SessionInfo
 			t.get("ingest_oversized").observe(k, tr.Dropped.Oversized)
 		}
 		for _, sub := range info.Subscribers {
-			k := info.Name + "/" + sub.Protocol + "/" + sub.SessionID + "/" + strconv.FormatInt(sub.Since.UnixNano(), 36)
-			if sub.Protocol != "whep" { // WHEP's come from its sessions, with bytes
-				t.get("packets_out/"+protocolLabel(sub.Protocol)).observe(k, sub.Sent)
+			k := info.Name + "/" + sub.Kind.String() + "/" + sub.SessionID + "/" + strconv.FormatInt(sub.Since.UnixNano(), 36)
+			if sub.Kind != streams.SessionWHEP { // WHEP's come from its sessions, with bytes
+				t.get("packets_out/"+sub.Kind.Protocol()).observe(k, sub.Sent)
 			}
 			t.get("dropped").observe(k, sub.Dropped)
 			t.get("skipped").observe(k, sub.Skipped)
 		}
 	}
 	for _, s := range sess {
-		if s.Stats != nil && s.Kind == "whep" {
+		if s.Stats != nil && s.Kind == streams.SessionWHEP {
 			t.get("bytes_out/whep").observe(s.ID, s.Stats.BytesSent)
 			t.get("packets_out/whep").observe(s.ID, s.Stats.PacketsSent)
 		}
@@ -111,15 +112,6 @@ func (t *totals) update(infos []streams.StreamInfo, sess []signaling.SessionInfo
 	for _, c := range t.c {
 		c.sweep()
 	}
-}
-
-// protocolLabel bounds the label values a reader protocol can produce.
-func protocolLabel(p string) string {
-	switch p {
-	case "whep", "rtsp":
-		return p
-	}
-	return "other"
 }
 
 func (t *totals) snapshot() Totals {

@@ -21,6 +21,7 @@ import (
 	"github.com/wishgate/wishgate/internal/client"
 	"github.com/wishgate/wishgate/internal/config"
 	"github.com/wishgate/wishgate/internal/testutil"
+	"github.com/wishgate/wishgate/streams"
 )
 
 // publishWHIP publishes the H.264 sample (looped, 25 fps) and silent Opus
@@ -236,7 +237,7 @@ func TestFFmpegPublishRTSP(t *testing.T) {
 	if !strings.EqualFold(s.audioCodec, "audio/opus") {
 		t.Errorf("audio %q, want opus", s.audioCodec)
 	}
-	if info, _ := g.Registry.Info("ff"); info.Publisher == nil || info.Publisher.Protocol != "rtsp" {
+	if info, _ := g.Registry.Info("ff"); info.Publisher == nil || info.Publisher.Kind != streams.SessionRTSPPublish {
 		t.Errorf("publisher %+v, want protocol rtsp", info.Publisher)
 	}
 

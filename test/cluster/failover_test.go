@@ -15,6 +15,7 @@ import (
 	"github.com/wishgate/wishgate/internal/client"
 	"github.com/wishgate/wishgate/internal/config"
 	"github.com/wishgate/wishgate/internal/testutil"
+	"github.com/wishgate/wishgate/streams"
 )
 
 // retryPublish publishes as OBS reconnecting does: again after a refusal
@@ -93,7 +94,7 @@ func originDies(t *testing.T, to int) {
 	if to == 3 && (info.Publisher == nil || info.Publisher.Origin != "n3") {
 		t.Fatalf("node 2 relays from %+v, want n3", info.Publisher)
 	}
-	if to == 2 && (info.Publisher == nil || info.Publisher.Protocol != "whip") {
+	if to == 2 && (info.Publisher == nil || info.Publisher.Kind != streams.SessionWHIP) {
 		t.Fatalf("node 2's publisher is %+v, want the WHIP publisher that replaced the relay", info.Publisher)
 	}
 	t.Logf("resumed at frame %d (new publisher started at %d)", firstNew, next)

@@ -53,6 +53,24 @@ func TestClusterMetrics(t *testing.T) {
 	if strings.Contains(body, "wishgate_cluster_relay_bytes_total 0\n") {
 		t.Error("no relay bytes counted")
 	}
+	// The relay is a session of its own kind on both nodes: the pulled
+	// stream on the edge, the reader that pulls on the origin.
+	for i, kind := range []string{"relay-read", "relay"} {
+		if b := scrape(t, nodes[i].URL()); !strings.Contains(b, `wishgate_sessions{kind="`+kind+`"} 1`+"\n") {
+			t.Errorf("node %d: /metrics lacks one session of kind %s", i+1, kind)
+		}
+		var sess struct {
+			Items []struct{ Kind, Stream string } `json:"items"`
+		}
+		getJSON(t, nodes[i], "/api/v1/sessions", &sess)
+		found := false
+		for _, it := range sess.Items {
+			found = found || (it.Kind == kind && it.Stream == "m")
+		}
+		if !found {
+			t.Errorf("node %d: /api/v1/sessions %+v has no %s session of m", i+1, sess.Items, kind)
+		}
+	}
 	single := testutil.StartGateway(t, nil)
 	if strings.Contains(scrape(t, single.URL()), "wishgate_cluster_") {
 		t.Error("a single gateway exports cluster metrics")
@@ -68,6 +86,9 @@ func scrape(t *testing.T, base string) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %d %v", resp.StatusCode, err)
+	}
 	return string(b)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/wishgate/wishgate/internal/cluster"
 	"github.com/wishgate/wishgate/internal/config"
 	"github.com/wishgate/wishgate/internal/testutil"
+	"github.com/wishgate/wishgate/streams"
 )
 
 func TestMain(m *testing.M) {
@@ -279,7 +280,7 @@ func relayReaders(t *testing.T, a *app.App, stream string) int {
 	}
 	n := 0
 	for _, s := range info.Subscribers {
-		if s.Protocol == "relay" {
+		if s.Kind == streams.SessionRelayRead {
 			n++
 		}
 	}

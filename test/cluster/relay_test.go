@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wishgate/wishgate/internal/cluster"
+	"github.com/wishgate/wishgate/streams"
 )
 
 // A stream published on node 1 plays on nodes 2 and 3 byte for byte; each
@@ -53,7 +54,7 @@ func TestRelayFansOut(t *testing.T) {
 	}
 	for _, edge := range nodes[1:] {
 		info, _ := edge.Registry.Info("site/show")
-		if info.Publisher == nil || info.Publisher.Protocol != "relay" || info.Publisher.Origin != "n1" {
+		if info.Publisher == nil || info.Publisher.Kind != streams.SessionRelay || info.Publisher.Origin != "n1" {
 			t.Fatalf("edge publisher %+v, want a relay from n1", info.Publisher)
 		}
 		if len(info.Subscribers) != 5 {

@@ -9,6 +9,7 @@ import (
 	"github.com/wishgate/wishgate/internal/app"
 	"github.com/wishgate/wishgate/internal/config"
 	"github.com/wishgate/wishgate/internal/testutil"
+	"github.com/wishgate/wishgate/streams"
 )
 
 // A camera declared on three nodes is pulled by exactly one; viewers on
@@ -58,7 +59,7 @@ func TestCameraOnEveryNode(t *testing.T) {
 	other := (first + 1) % 3
 	v := play(t, nodes[other], "cam")
 	v.waitFrames(t, 20)
-	if info, _ := nodes[other].Registry.Info("cam"); info.Publisher == nil || info.Publisher.Protocol != "relay" {
+	if info, _ := nodes[other].Registry.Info("cam"); info.Publisher == nil || info.Publisher.Kind != streams.SessionRelay {
 		t.Fatalf("the standby node's stream: %+v, want a relay", info.Publisher)
 	}
 	if cam.open() != 1 {
