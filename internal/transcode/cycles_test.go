@@ -67,7 +67,7 @@ func TestStartStopCyclesDoNotLeak(t *testing.T) {
 		GracePeriod: time.Second, Conversions: &Factory{Options: DefaultOptions(), Logger: slog.New(slog.DiscardHandler)}})
 	defer reg.Close()
 	pub, err := reg.Publish("cam", []streams.TrackSpec{{Kind: streams.KindAudio, Codec: aacCodec(t, cfg)}},
-		nopPublisher{}, streams.PublisherInfo{Protocol: "test"})
+		nopPublisher{}, streams.PublisherInfo{Kind: streams.SessionRTSPSource})
 	if err != nil {
 		t.Fatal(err)
 	}
