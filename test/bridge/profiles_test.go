@@ -38,12 +38,13 @@ func readmeRTSPPublish(t *testing.T) []string {
 	return nil
 }
 
-// runFFmpeg runs args (args[0] is "ffmpeg") for at most the test's time.
+// runFFmpeg runs the command args (args[0] is "ffmpeg") until the test ends,
+// logging what ffmpeg said if the test failed.
 func runFFmpeg(t *testing.T, args []string) {
 	t.Helper()
 	ffmpeg := testutil.RequireTool(t, "ffmpeg")
 	ctx, cancel := context.WithCancel(context.Background())
-	args = append([]string{"-hide_banner", "-v", "error", "-t", "30"}, args[1:]...)
+	args = append([]string{"-hide_banner", "-v", "error"}, args[1:]...)
 	cmd := exec.CommandContext(ctx, ffmpeg, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -85,8 +86,8 @@ func videoTrack(t *testing.T, g *gateway, name string) (track apiTrack) {
 func TestREADMEPublishIsBrowserVideo(t *testing.T) {
 	g := startGateway(t, nil)
 	readme := readmeRTSPPublish(t)
-	at := func(name string, args []string) []string {
-		out := append([]string(nil), args...)
+	at := func(name string, args []string) []string { // at most 30 s, to this gateway
+		out := append([]string{args[0], "-t", "30"}, args[1:]...)
 		out[len(out)-1] = g.rtspURL(name)
 		return out
 	}

@@ -1,9 +1,7 @@
 package bridge_test
 
 import (
-	"context"
 	"encoding/json"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -186,33 +184,13 @@ func TestWHIPReadOverRTSP(t *testing.T) {
 // startFFmpegPublish publishes a live test pattern to url until the test ends.
 func startFFmpegPublish(t *testing.T, url string, extra ...string) {
 	t.Helper()
-	ffmpeg := testutil.RequireTool(t, "ffmpeg")
-	ctx, cancel := context.WithCancel(context.Background())
-	args := []string{"-hide_banner", "-v", "error", "-re",
+	args := []string{"ffmpeg", "-re",
 		"-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
 		"-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "25", "-preset", "ultrafast"}
 	args = append(args, extra...)
 	args = append(args, "-c:a", "libopus", "-t", "60", "-f", "rtsp", "-rtsp_transport", "tcp", url)
-	cmd := exec.CommandContext(ctx, ffmpeg, args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	cmd.WaitDelay = 3 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		if t.Failed() {
-			t.Logf("ffmpeg publisher: %s", stderr.String())
-		}
-	})
+	runFFmpeg(t, args)
 }
 
 // TestFFmpegPublishRTSP: ffmpeg publishes over RTSP (ANNOUNCE/RECORD) with
