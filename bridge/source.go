@@ -150,6 +150,11 @@ func (s *source) demand(ctx context.Context) error {
 	defer t.Stop()
 	select {
 	case <-ch:
+		// The reader subscribes next: the close delay counts from now,
+		// not from the demand, however long the camera took.
+		s.mu.Lock()
+		s.lastUsed = time.Now()
+		s.mu.Unlock()
 		return nil
 	case <-t.C:
 	case <-ctx.Done():
@@ -381,7 +386,9 @@ func (s *source) watch(c *gortsplib.Client, in *ingest, kicked <-chan error, pub
 	idle := time.NewTicker(s.parent.idleCheckPeriod())
 	defer idle.Stop()
 	stall := s.parent.cfg.StallTimeout
-	watchdog := time.NewTicker(max(stall/8, 10*time.Millisecond))
+	// Fine enough to report the first packet at once: on-demand readers
+	// wait for it (demand).
+	watchdog := time.NewTicker(min(max(stall/8, 10*time.Millisecond), 50*time.Millisecond))
 	defer watchdog.Stop()
 	for {
 		select {
