@@ -405,6 +405,7 @@ type sessionData struct {
 	in     *ingest
 	p      *rtspPublisher
 	conn   atomic.Pointer[connlimit.Conn] // busy while playing or recording (conns.go)
+	decode decodeErrors                   // rtsperrors.go
 }
 
 // OnSetup implements gortsplib.ServerHandlerOnSetup.

@@ -316,6 +316,16 @@ func (s *source) pull(pub **streams.Publication) (played bool, err error) {
 		OnTransportSwitch: func(err error) {
 			s.log.Warn("camera transport switched from UDP to TCP", "reason", redact(err.Error(), s.secrets...))
 		},
+		// Loss is in the client's statistics; not a log line per gap.
+		OnPacketsLost: func(uint64) {},
+	}
+	var decode decodeErrors
+	var in *ingest // set below, before PLAY
+	c.OnDecodeError = func(err error) {
+		if decode.count(in, c.Stats().Session.Medias) {
+			s.log.Info("camera sent packets that cannot be decoded (counted, logged once per connection)",
+				"error", redact(err.Error(), s.secrets...))
+		}
 	}
 	if s.cfg.Fingerprint != "" {
 		c.TLSConfig = pinnedTLS(s.cfg.Fingerprint)
@@ -331,8 +341,7 @@ func (s *source) pull(pub **streams.Publication) (played bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	in, err := newIngest(desc, s.log, s.parent.cfg.Registry.ConversionTarget)
-	if err != nil {
+	if in, err = newIngest(desc, s.log, s.parent.cfg.Registry.ConversionTarget); err != nil {
 		return false, err
 	}
 	var medias []*description.Media

@@ -115,19 +115,25 @@ func (n *Node) startPull(ctx context.Context, name string, l lease) (*pull, erro
 func (p *pull) write(kind webrtc.RTPCodecType, raw []byte) {
 	pub := p.pub.Load()
 	if pub == nil {
-		return
+		return // before the publication exists: no track to feed yet
 	}
 	i := p.index[0]
 	if kind == webrtc.RTPCodecTypeAudio {
 		i = p.index[1]
 	}
 	if i < 0 {
-		return
+		return // a kind the relay did not ask the origin for
 	}
 	pkt := streams.NewPacket()
+	if len(raw) > len(pkt.Buffer()) {
+		pkt.Release()
+		pub.Drop(i, streams.DropOversized)
+		return
+	}
 	n := copy(pkt.Buffer(), raw)
 	if err := pkt.Unmarshal(pkt.Buffer()[:n]); err != nil {
 		pkt.Release()
+		pub.Drop(i, streams.DropMalformed)
 		return
 	}
 	p.n.metrics.relayBytes.Add(uint64(n))
