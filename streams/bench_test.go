@@ -51,3 +51,28 @@ func BenchmarkFanout(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*viewers), "ns/viewer-packet")
 }
+
+// BenchmarkLayersRanked is what an adapter reads of a simulcast track per
+// receiver report: every layer's snapshot (size, bitrate) and their rank.
+func BenchmarkLayersRanked(b *testing.B) {
+	r := NewRegistry(DefaultConfig())
+	defer r.Close()
+	pub, err := r.Publish("s", []TrackSpec{{Kind: KindVideo, Codec: vp8, Layers: []string{"q", "h", "f"}}}, newFakePub(), PublisherInfo{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for l := range 3 {
+		p := NewPacket()
+		p.Header = rtp.Header{Version: 2, PayloadType: 96}
+		p.SetPayload(vp8Key(320<<l, 180<<l, byte(l), 0))
+		pub.WriteLayer(0, l, p, time.Now())
+	}
+	t := pub.Tracks()[0]
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if len(Ranked(t.Layers())) != 3 {
+			b.Fatal("layers")
+		}
+	}
+}

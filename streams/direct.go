@@ -239,17 +239,21 @@ func (s *Subscription) runDirect(ctx context.Context, sink Sink, tick <-chan tim
 		}
 	}
 	s.directMu.Lock()
-	for drained := false; !drained; {
+	for {
+		var q queued
 		select {
-		case q := <-s.queue:
-			err := s.deliver(q.track, q.pkt, sink, q.pkt.Header.Timestamp)
-			q.pkt.Release()
-			if err != nil {
-				s.directMu.Unlock()
-				return err
-			}
-		default:
-			drained = true
+		case q = <-s.audioQ:
+		case q = <-s.queue:
+		default: // drained
+		}
+		if q.pkt == nil {
+			break
+		}
+		err := s.deliver(q.track, q.pkt, sink, q.pkt.Header.Timestamp)
+		q.pkt.Release()
+		if err != nil {
+			s.directMu.Unlock()
+			return err
 		}
 	}
 	for i := range s.tracks {

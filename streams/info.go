@@ -60,6 +60,8 @@ type SubscriberSnapshot struct {
 	Skipped   uint64
 	// Layers: the subscriber's layer of each simulcast track it reads.
 	Layers []SubscriberLayer
+	// VideoPaused: an adapter paused the subscriber's video (SetPaused).
+	VideoPaused bool
 }
 
 // Info returns a snapshot of the stream name.
@@ -128,7 +130,7 @@ func (s *Stream) infoLocked() StreamInfo {
 		info.Subscribers = append(info.Subscribers, SubscriberSnapshot{
 			SubscriberInfo: sub.info, Since: sub.since,
 			Sent: sub.Sent.Load(), SentBytes: sub.SentBytes.Load(), Dropped: sub.Dropped.Load(), Skipped: sub.Skipped.Load(),
-			Layers: sub.layerList(),
+			Layers: sub.layerList(), VideoPaused: sub.videoPaused(),
 		})
 	}
 	return info

@@ -40,7 +40,8 @@ type LayerInfo struct {
 	Bytes         uint64
 	Keyframes     uint64
 	LastPacket    time.Time
-	// Active: the layer sent media within the last two seconds.
+	// Active: the layer sent media within the last two seconds (padding
+	// alone does not count: a browser probes on a layer it paused).
 	Active bool
 }
 
@@ -63,13 +64,13 @@ func (t *Track) Layers() []LayerInfo {
 
 func (l *Track) layerInfo(now time.Time) LayerInfo {
 	w, h := l.size.get()
-	last := l.stats.LastPacket()
+	media := l.stats.lastMediaUnixNano.Load()
 	bytes := l.stats.Bytes.Load()
 	return LayerInfo{
 		Index: l.layer, RID: l.RID, Width: w, Height: h,
 		BitrateBps: l.rate.bitrate(now, bytes),
 		Packets:    l.stats.Packets.Load(), Bytes: bytes, Keyframes: l.stats.Keyframes.Load(),
-		LastPacket: last, Active: !last.IsZero() && now.Sub(last) < activeWindow,
+		LastPacket: l.stats.LastPacket(), Active: media != 0 && now.UnixNano()-media < int64(activeWindow),
 	}
 }
 
@@ -155,6 +156,19 @@ func (sp TrackSpec) checkLayers() error {
 		seen[rid] = true
 	}
 	return nil
+}
+
+// Bitrate is the track's ingest bitrate (payload bits per second over the
+// last seconds); for a simulcast track, its layers' together.
+func (t *Track) Bitrate() float64 {
+	now := time.Now()
+	var bps float64
+	t.each(func(t *Track) {
+		if t.group != nil || !t.Layered() {
+			bps += t.rate.bitrate(now, t.stats.Bytes.Load())
+		}
+	})
+	return bps
 }
 
 // PacketCount is the packets the track received, its layers' together.

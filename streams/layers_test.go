@@ -65,6 +65,17 @@ func (p *simulcastPub) frame(l int, key bool) {
 	p.n[l]++
 }
 
+// padding sends a packet without payload on layer l.
+func (p *simulcastPub) padding(l int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pkt := NewPacket()
+	pkt.Header = rtp.Header{Version: 2, SequenceNumber: p.seq[l], Timestamp: p.ts[l] - 1500, PayloadType: 96}
+	pkt.Payload = pkt.Buffer()[:0]
+	p.pub.WriteLayer(0, l, pkt, time.Now())
+	p.seq[l]++
+}
+
 // all sends one picture on every layer.
 func (p *simulcastPub) all(key bool) {
 	for l := range 3 {
@@ -99,7 +110,9 @@ func layersOf(s *recSink) []byte {
 	defer s.mu.Unlock()
 	out := make([]byte, len(s.pls))
 	for i, p := range s.pls {
-		if len(p) > 6 && p[1]&1 == 0 {
+		if len(p) < 5 {
+			out[i] = 255 // padding
+		} else if len(p) > 6 && p[1]&1 == 0 {
 			out[i] = p[11]
 		} else {
 			out[i] = p[4]
@@ -220,7 +233,8 @@ func checkTimeline(t *testing.T, s *recSink, maxStep time.Duration) {
 		if s.seqs[i] != s.seqs[i-1]+1 {
 			t.Fatalf("sequence %d after %d", s.seqs[i], s.seqs[i-1])
 		}
-		if d := int32(s.ts[i] - s.ts[i-1]); d <= 0 || d > int32(maxStep.Seconds()*90000) {
+		padding := len(s.pls[i]) == 0 || len(s.pls[i-1]) == 0 // padding repeats a picture's timestamp
+		if d := int32(s.ts[i] - s.ts[i-1]); d < 0 || d == 0 && !padding || d > int32(maxStep.Seconds()*90000) {
 			t.Fatalf("timestamp step %d at packet %d (%d after %d)", d, i, s.ts[i], s.ts[i-1])
 		}
 	}
@@ -350,8 +364,8 @@ func TestUrgentSwitchUsesTheCache(t *testing.T) {
 	}
 }
 
-// When the layer being sent falls silent, the subscriber moves to the best
-// active one, and back when it returns.
+// When the layer being sent falls silent (padding is silence), the
+// subscriber moves to the best active one, and back when it returns.
 func TestSilentLayerIsLeft(t *testing.T) {
 	r, p := setupLayers(t, DefaultConfig())
 	p.all(true)
@@ -367,7 +381,8 @@ func TestSilentLayerIsLeft(t *testing.T) {
 			t.Fatal("still on the silent layer")
 		}
 		p.frame(0, key)
-		p.frame(1, key) // f sends nothing
+		p.frame(1, key)
+		p.padding(2) // f sends only padding, as a browser probing on a paused layer does
 		time.Sleep(50 * time.Millisecond)
 	}
 	for key := true; ; key = false {
@@ -404,7 +419,13 @@ func TestRetransmitAfterSwitch(t *testing.T) {
 	sink.wait(t, 5)
 	sink.mu.Lock()
 	oldSeq, seq, ts, pl := sink.seqs[1], sink.seqs[3], sink.ts[3], append([]byte(nil), sink.pls[3]...)
+	newest := sink.ts[4]
 	sink.mu.Unlock()
+	// The sender reports' clock follows the switch: now is the newest
+	// packet's time on the viewer's timeline, not q's own.
+	if now, ok := sub.RTPTimeAt(0, time.Now()); !ok || int32(now-newest) < 0 || int32(now-newest) > 90000 {
+		t.Errorf("RTPTimeAt %d, newest packet sent %d", now, newest)
+	}
 	if sub.Retransmit(0, oldSeq, sink) {
 		t.Fatal("answered a NACK for the old layer's packet")
 	}

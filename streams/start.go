@@ -116,16 +116,12 @@ func (s *Subscription) awaitKeyframes(ctx context.Context, sink Sink, ask []int)
 			return nil
 		}
 		select {
-		case q := <-s.queue:
-			var err error
-			if stale(q.pkt, time.Now()) {
-				s.Dropped.Add(1)
-				s.tracks[q.track].markDrop(q.pkt)
-			} else {
-				err = s.deliver(q.track, q.pkt, sink, q.pkt.Header.Timestamp)
+		case q := <-s.audioQ:
+			if err := s.take(q, sink); err != nil {
+				return err
 			}
-			q.pkt.Release()
-			if err != nil {
+		case q := <-s.queue:
+			if err := s.take(q, sink); err != nil {
 				return err
 			}
 		case <-timer.C:

@@ -10,9 +10,13 @@ import (
 )
 
 // DefaultQueueSize bounds a subscriber's queue: about one second of a
-// 2.5 Mbit/s video plus its audio. A subscriber further behind than that skips
+// 2.5 Mbit/s video (audio has a queue of its own). A subscriber further behind than that skips
 // to the next keyframe instead of building up delay.
 const DefaultQueueSize = 320
+
+// audioQueueSize bounds a subscriber's audio queue: over a second of 20 ms
+// packets.
+const audioQueueSize = 64
 
 // Sink receives a subscriber's packets on the subscriber's own goroutine.
 // hdr is scratch space owned by the subscription: the sink may rewrite SSRC and
@@ -50,7 +54,11 @@ type Subscription struct {
 	stream *Stream
 	info   SubscriberInfo
 	since  time.Time
+	// queue holds video (and any track but audio), audioQ audio: a reader
+	// too slow for the video drops video and skips to its next keyframe,
+	// while the audio, in its own queue, keeps flowing.
 	queue  chan queued
+	audioQ chan queued
 	tracks []subTrack // indexed by stream track index
 
 	done    chan struct{}
@@ -124,6 +132,12 @@ type subTrack struct {
 
 	// lay is the subscriber's layer state of a simulcast track (switch.go).
 	lay *layerState
+	// paused: the subscriber takes none of the track's packets (SetPaused);
+	// pauses counts the pauses, so that the consumer, which sees nothing
+	// while paused, resumes at a keyframe (seenPauses is its copy).
+	paused     atomic.Bool
+	pauses     atomic.Uint32
+	seenPauses uint32
 }
 
 func newSubscription(s *Stream, tracks []*Track, info SubscriberInfo, queueSize int) *Subscription {
@@ -132,6 +146,7 @@ func newSubscription(s *Stream, tracks []*Track, info SubscriberInfo, queueSize 
 		info:   info,
 		since:  time.Now(),
 		queue:  make(chan queued, queueSize),
+		audioQ: make(chan queued, audioQueueSize),
 		tracks: make([]subTrack, len(s.tracks)+len(s.derived)),
 		done:   make(chan struct{}),
 	}
@@ -156,7 +171,7 @@ func (s *Subscription) push(i int, pkt *Packet) {
 	}
 	pkt.Retain()
 	select {
-	case s.queue <- queued{track: i, pkt: pkt}:
+	case s.queueOf(i) <- queued{track: i, pkt: pkt}:
 	default:
 		pkt.Release()
 		s.Dropped.Add(1)
@@ -230,16 +245,12 @@ func (cacheSwitch) Error() string { return "layer switch from the cache" }
 func (s *Subscription) runQueued(ctx context.Context, sink Sink, tick <-chan time.Time) error {
 	for {
 		select {
-		case q := <-s.queue:
-			var err error
-			if stale(q.pkt, time.Now()) {
-				s.Dropped.Add(1)
-				s.tracks[q.track].markDrop(q.pkt)
-			} else {
-				err = s.deliver(q.track, q.pkt, sink, q.pkt.Header.Timestamp)
+		case q := <-s.audioQ:
+			if err := s.take(q, sink); err != nil {
+				return err
 			}
-			q.pkt.Release()
-			if err != nil {
+		case q := <-s.queue:
+			if err := s.take(q, sink); err != nil {
 				return err
 			}
 		case <-tick:
@@ -266,6 +277,22 @@ func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 	}
 	if pkt.idx != 0 && pkt.idx <= st.lastIdx {
 		return nil // already delivered (or skipped) once
+	}
+	if p := st.pauses.Load(); p != st.seenPauses {
+		st.seenPauses = p
+		st.resync = st.started
+		st.waiting = st.track.Kind == KindVideo
+	}
+	// Every packet of the track reaches the subscriber or is dropped for
+	// it, so a jump in arrival index is a drop: dropAt marks only the first
+	// of several that come while it is pending, and a keyframe between two
+	// of them would otherwise end the wait before the second gap.
+	if st.lastIdx != 0 && pkt.idx > st.lastIdx+1 {
+		st.resync = true
+		if st.track.Kind == KindVideo && !st.waiting {
+			st.waiting = true
+			st.src().RequestKeyframe()
+		}
 	}
 	st.lastIdx = max(st.lastIdx, pkt.idx)
 	if d := st.dropAt.Load(); d != 0 {
@@ -403,9 +430,31 @@ func (s *Subscription) Retransmit(i int, seq uint16, sink Sink) bool {
 	return true
 }
 
+func (s *Subscription) queueOf(i int) chan queued {
+	if s.tracks[i].track.Kind == KindAudio {
+		return s.audioQ
+	}
+	return s.queue
+}
+
+// take writes one dequeued packet to sink, unless it waited too long.
+func (s *Subscription) take(q queued, sink Sink) error {
+	var err error
+	if stale(q.pkt, time.Now()) {
+		s.Dropped.Add(1)
+		s.tracks[q.track].markDrop(q.pkt)
+	} else {
+		err = s.deliver(q.track, q.pkt, sink, q.pkt.Header.Timestamp)
+	}
+	q.pkt.Release()
+	return err
+}
+
 func (s *Subscription) drain() {
 	for {
 		select {
+		case q := <-s.audioQ:
+			q.pkt.Release()
 		case q := <-s.queue:
 			q.pkt.Release()
 		default:

@@ -123,9 +123,10 @@ func (st *subTrack) current() *Track {
 }
 
 // takes reports whether the subscriber wants a packet of that layer now
-// (always, for a plain track). The producer asks before queueing.
+// (any, for a plain track), unless the track is paused. The producer asks
+// before queueing.
 func (st *subTrack) takes(layer uint8) bool {
-	return st.lay == nil || st.lay.want.Load()&(1<<layer) != 0
+	return !st.paused.Load() && (st.lay == nil || st.lay.want.Load()&(1<<layer) != 0)
 }
 
 // layerGate decides, on the consumer side, whether a packet of a
@@ -409,4 +410,63 @@ func (s *Subscription) layerList() []SubscriberLayer {
 		}
 	}
 	return out
+}
+
+// SetPaused stops (or resumes) sending track i to the subscriber: an
+// adapter whose viewer's path does not carry even the lowest video layer
+// pauses the video so that the audio keeps flowing. Video resumes at a
+// keyframe, which it requests.
+func (s *Subscription) SetPaused(i int, paused bool) {
+	if i < 0 || i >= len(s.tracks) || !s.tracks[i].enabled {
+		return
+	}
+	st := &s.tracks[i]
+	if paused {
+		if !st.paused.Swap(true) {
+			st.pauses.Add(1)
+		}
+		return
+	}
+	if st.paused.Swap(false) {
+		st.current().RequestKeyframe()
+	}
+}
+
+// Paused reports whether track i is paused (SetPaused).
+func (s *Subscription) Paused(i int) bool {
+	return i >= 0 && i < len(s.tracks) && s.tracks[i].paused.Load()
+}
+
+func (s *Subscription) videoPaused() bool {
+	for i := range s.tracks {
+		if st := &s.tracks[i]; st.enabled && st.track.Kind == KindVideo && st.paused.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// Bitrate is the ingest bitrate of the subscribed track i (0 for a track
+// not subscribed).
+func (s *Subscription) Bitrate(i int) float64 {
+	if i < 0 || i >= len(s.tracks) || !s.tracks[i].enabled {
+		return 0
+	}
+	return s.tracks[i].track.Bitrate()
+}
+
+// RTPTimeAt is track i's RTP timestamp for the instant now on this
+// subscriber's timeline (Track.RTPTimeAt): for a simulcast track, its
+// current layer's clock with the offset that layer is sent with, so the
+// sender reports a viewer gets follow its layer switches.
+func (s *Subscription) RTPTimeAt(i int, now time.Time) (uint32, bool) {
+	if i < 0 || i >= len(s.tracks) || !s.tracks[i].enabled {
+		return 0, false
+	}
+	st := &s.tracks[i]
+	if st.lay == nil {
+		return st.track.RTPTimeAt(now)
+	}
+	ts, ok := st.current().RTPTimeAt(now)
+	return ts + st.lay.outTS.Load(), ok
 }

@@ -73,6 +73,10 @@ type TrackStats struct {
 	Keyframes         atomic.Uint64
 	KeyframeRequests  atomic.Uint64
 	lastPacketUnixNan atomic.Int64
+	// lastMediaUnixNano: the last packet with a payload. Padding-only
+	// packets (a browser probing its bandwidth on a layer it paused) do not
+	// make a simulcast layer active.
+	lastMediaUnixNano atomic.Int64
 	// dropped counts the publisher's packets that never reached the track
 	// (Publication.Drop).
 	dropped ingestDrops
@@ -154,6 +158,9 @@ func (t *Track) write(pkt *Packet, gen uint32, now time.Time) {
 	t.stats.Packets.Add(1)
 	t.stats.Bytes.Add(uint64(len(pkt.Payload)))
 	t.stats.lastPacketUnixNan.Store(now.UnixNano())
+	if len(pkt.Payload) > 0 {
+		t.stats.lastMediaUnixNano.Store(now.UnixNano())
+	}
 
 	// Cache before fanning out: a subscriber that snapshots the cache in
 	// between sees the packet twice and drops the queued copy by its
@@ -187,9 +194,8 @@ type LayerKeyframer interface {
 // conversion's timestamp mapping: the same instant of the source's media
 // has the same wall clock in both. ok is false before the first packet.
 func (t *Track) RTPTimeAt(now time.Time) (uint32, bool) {
-	// A simulcast group has no timeline of its own (its viewers' ts are
-	// the current layer's, shifted per viewer): its readers' reports use
-	// send times.
+	// A simulcast group has no timeline of its own: its viewers' are
+	// their current layer's, shifted per viewer (Subscription.RTPTimeAt).
 	if t.Layered() {
 		return 0, false
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
@@ -152,5 +153,30 @@ func BenchmarkViewerWrite(b *testing.B) {
 		if err := hs.sess.sink.WriteRTP(0, &hdr, payload); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkAdaptReport is what a viewer's bandwidth adaptation costs per
+// receiver report (about one a second per viewer): the report's deltas,
+// the track's bitrate, the controller. Nothing of it runs per packet.
+func BenchmarkAdaptReport(b *testing.B) {
+	hs := newHarness(b, nil)
+	a := hs.sess.adapt
+	if a == nil {
+		b.Fatal("no adapter: the viewer is not in auto")
+	}
+	rep := rtcp.ReceptionReport{SSRC: hs.sess.sink[0].bound.Load().ssrc}
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		now = now.Add(time.Second)
+		rep.LastSequenceNumber += 300
+		if i%7 == 3 {
+			rep.FractionLost, rep.TotalLost = 40, rep.TotalLost+30 // now and then a lossy interval
+		} else {
+			rep.FractionLost = 0
+		}
+		a.observe(hs.sess, rep, &hs.sess.rr[0], now)
 	}
 }

@@ -147,6 +147,9 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 		return "", nil, err
 	}
 	s.sub = sub
+	s.subClock.Store(sub)
+	s.adapt = newAdapter(s, matches, layer)
+	s.video = findVideo(matches)
 	if !h.sessions.Go(s.run) {
 		sub.Close()
 		_ = pc.Close()

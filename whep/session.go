@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -40,6 +41,11 @@ type session struct {
 	rr      []rrStats           // by stream track index, from receiver reports (stats.go)
 	sendIdx []int
 	resend  *rate.Limiter // NACK retransmission budget (nack.go)
+	adapt   *adapter      // the video's bandwidth adaptation, nil without video (adapt.go)
+	video   videoMedia    // the video m-line, for the layer extension (ext.go)
+	// subClock is sub for the sender reports' clock, which pion's
+	// goroutines read.
+	subClock atomic.Pointer[streams.Subscription]
 }
 
 func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnection,
@@ -65,8 +71,20 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 		if m.track.Kind == streams.KindAudio {
 			kind = webrtc.RTPCodecTypeAudio
 		}
+		clock := m.track.RTPTimeAt
+		if m.track.Layered() {
+			// The viewer's timeline: its current layer's, shifted. pion's
+			// report goroutine may ask before the subscription exists.
+			i := m.track.Index
+			clock = func(now time.Time) (uint32, bool) {
+				if sub := s.subClock.Load(); sub != nil {
+					return sub.RTPTimeAt(i, now)
+				}
+				return 0, false
+			}
+		}
 		lt := &localTrack{id: m.track.Kind.String(), streamID: "wishgate", kind: kind,
-			clocks: clocks, clock: m.track.RTPTimeAt}
+			clocks: clocks, clock: clock}
 		tr, err := pc.AddTransceiverFromTrack(lt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 		if err != nil {
 			return nil, fmt.Errorf("add %s track: %w", kind, err)

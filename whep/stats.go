@@ -59,6 +59,9 @@ func (s *session) observeRR(track int, rr *rtcp.ReceiverReport) {
 	for _, rep := range rr.Reports {
 		if rep.SSRC == b.ssrc {
 			s.rr[track].observe(rep, now)
+			if a := s.adapt; a != nil && a.track == track {
+				a.observe(s, rep, &s.rr[track], now)
+			}
 		}
 	}
 }

@@ -35,6 +35,8 @@ func main() {
 	flag.DurationVar(&cfg.FloorTime, "floor", 2*time.Second, "time per floor measurement (the stream replayed to 16 receivers); 0 skips the floors")
 	flag.BoolVar(&cfg.ViewerNACK, "viewer-nack", true, "viewers send NACKs for lost packets, as browsers do")
 	flag.StringVar(&cfg.Link, "link", "", "also allow a server on the subnet of this veth interface (another network namespace of this machine)")
+	flag.BoolVar(&cfg.Simulcast, "simulcast", false, "publish the video as three simulcast layers (q, h, f), f being the configured stream")
+	flag.StringVar(&cfg.Layer, "layer", "", "the viewers' ?layer= (low, medium, high or a rid; empty: auto, the gateway adapts)")
 	flag.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file (- for stdout)")
 	verbose := flag.Bool("v", false, "log progress to stderr")
 	flag.Parse()

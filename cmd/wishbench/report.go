@@ -24,6 +24,8 @@ type Report struct {
 		WarmupS    float64 `json:"warmup_s"`
 		MeasureS   float64 `json:"measure_s"`
 		ViewerNACK bool    `json:"viewer_nack"`
+		Simulcast  bool    `json:"simulcast"`
+		Layer      string  `json:"layer"`
 	} `json:"config"`
 
 	// PacketRate is RTP packets per second one viewer receives (video+audio).

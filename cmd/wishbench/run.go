@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -31,7 +32,11 @@ type Config struct {
 	// Link, if set, also allows a peer on this veth interface's own subnet
 	// (a server in another network namespace of this machine).
 	Link string
-	Log  *slog.Logger
+	// Simulcast publishes three layers (simulcast.go); Layer, if set, is
+	// the viewers' ?layer= (high: no adaptation; empty: auto).
+	Simulcast bool
+	Layer     string
+	Log       *slog.Logger
 }
 
 // sentLog records what the publisher sent, for the delivered ratio.
@@ -74,6 +79,12 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	r.Config.StaggerMS = float64(cfg.Stagger.Microseconds()) / 1000
 	r.Config.WarmupS, r.Config.MeasureS = cfg.Warmup.Seconds(), cfg.Measure.Seconds()
 	r.Config.ViewerNACK = cfg.ViewerNACK
+	r.Config.Simulcast, r.Config.Layer = cfg.Simulcast, cfg.Layer
+	var rids []string
+	var layers []*client.SynthVideo
+	if cfg.Simulcast {
+		rids, layers = simulcastLayers(eff)
+	}
 
 	hc := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64},
 		CheckRedirect: client.RedirectPolicy(cfg.Token)} // a full cluster node answers 307
@@ -82,7 +93,7 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	// The publisher.
 	pubCtx, cancelPub := context.WithTimeout(ctx, 15*time.Second)
 	pub, err := client.Publish(pubCtx, cfg.WHIP, client.PublishOptions{Options: client.Options{
-		Token: cfg.Token, HTTPClient: hc, AcceptWeakETag: true, ConfigureSettingEngine: onLink(cfg.Link)}})
+		Token: cfg.Token, HTTPClient: hc, AcceptWeakETag: true, ConfigureSettingEngine: onLink(cfg.Link)}, Simulcast: rids})
 	if err == nil {
 		err = pub.WaitConnected(pubCtx)
 	}
@@ -99,6 +110,10 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	paceDone := make(chan struct{})
 	go func() {
 		defer close(paceDone)
+		if cfg.Simulcast {
+			paceSimulcast(paceCtx, pub, layers, client.NewSynthAudio(cfg.Synth), sent.add)
+			return
+		}
 		client.PaceSynth(paceCtx, pub, video, client.NewSynthAudio(cfg.Synth), sent.add)
 	}()
 	defer func() { stopPace(); <-paceDone }()
@@ -137,7 +152,7 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 		if err := sleepUntil(ctx, start.Add(time.Duration(i)*cfg.Stagger)); err != nil {
 			break
 		}
-		v := &viewer{id: i, endpoint: cfg.WHEP, token: cfg.Token, hc: hc, maxPayload: eff.MaxPayload}
+		v := &viewer{id: i, endpoint: withLayer(cfg.WHEP, cfg.Layer), token: cfg.Token, hc: hc, maxPayload: eff.MaxPayload}
 		viewers[i] = v
 		joins.Add(1)
 		go func() {
@@ -323,4 +338,16 @@ func whepFromWHIP(whip string) string {
 		return whip[:i] + "/whep/" + whip[i+len("/whip/"):]
 	}
 	return ""
+}
+
+// withLayer adds ?layer= to a WHEP URL.
+func withLayer(whep, layer string) string {
+	if layer == "" {
+		return whep
+	}
+	sep := "?"
+	if strings.Contains(whep, "?") {
+		sep = "&"
+	}
+	return whep + sep + "layer=" + url.QueryEscape(layer)
 }

@@ -189,6 +189,7 @@ func (a *API) streamView(info streams.StreamInfo, srcs map[string]bridge.SourceS
 			PacketsSent: sub.Sent, PacketsDropped: sub.Dropped,
 			BytesSent: sub.SentBytes, // RTSP readers; a WHEP session counts its own below
 		}
+		r.VideoPaused = sub.VideoPaused
 		if len(sub.Layers) > 0 {
 			l := sub.Layers[0]
 			r.Layer = &readerLayerJSON{RID: l.RID, Choice: l.Choice.String(), Switches: l.Switches}

@@ -110,6 +110,9 @@ type readerJSON struct {
 	FractionLost *float64 `json:"fraction_lost"`
 	// Layer is null unless the stream's video has simulcast layers.
 	Layer *readerLayerJSON `json:"layer"`
+	// VideoPaused: the reader's network does not carry the video, which is
+	// paused so that the audio keeps flowing.
+	VideoPaused bool `json:"video_paused"`
 }
 
 type viewersJSON struct {

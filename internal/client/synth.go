@@ -338,6 +338,9 @@ func (v *SynthVideo) Next(now time.Time) []*rtp.Packet {
 	return v.pkts
 }
 
+// Frame is the number of the next picture Next builds.
+func (v *SynthVideo) Frame() uint64 { return v.frame }
+
 // IsKeyframe reports whether frame n of this generator is an IDR on its
 // schedule (ForceKeyframe adds more).
 func (v *SynthVideo) IsKeyframe(n uint64) bool { return n%uint64(v.gopFrames) == 0 }
@@ -367,6 +370,9 @@ func NewSynthAudio(cfg SynthConfig) *SynthAudio {
 	size := max(1+synthMarkLen, cfg.AudioBitrate/8/50)
 	return &SynthAudio{size: size, buf: make([]byte, size)}
 }
+
+// Frame is the number of the next packet Next builds.
+func (a *SynthAudio) Frame() uint64 { return a.frame }
 
 // Interval is the packet duration.
 func (a *SynthAudio) Interval() time.Duration { return 20 * time.Millisecond }

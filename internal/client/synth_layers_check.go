@@ -23,7 +23,8 @@ import (
 // must belong to a key picture and the gap must cover the packets of that
 // picture before it. A change of layer is the same: the first packet of the
 // new layer must belong to a key picture, after at least its predecessors
-// in that picture. Safe for concurrent use.
+// in that picture, or else the gap must hold a whole key picture of the new
+// layer and this picture's packets before it. Safe for concurrent use.
 type LayerCheck struct {
 	gen *SynthLayers
 
@@ -142,7 +143,13 @@ func (c *LayerCheck) Report() LayerReport {
 			}
 		case prev.layer != k.layer:
 			r.Switches = append(r.Switches, LayerSwitch{From: prev.layer, To: k.layer, At: p.at})
-			if gap := int(p.ext - prev.ext - 1); !k.key || gap < k.pos {
+			// The new layer starts at a key picture: this one, or one
+			// lost on the way with at least its packets.
+			need := k.pos
+			if !k.key {
+				need += c.gen.PacketsOf(k.layer, true)
+			}
+			if gap := int(p.ext - prev.ext - 1); gap < need {
 				r.Problems = append(r.Problems, fmt.Sprintf("seq %d: switch from layer %d to %d at picture %d packet %d (key %v, %d lost before)",
 					p.ext, prev.layer, k.layer, k.frame, k.pos, k.key, gap))
 			}

@@ -122,6 +122,16 @@ func TestLayerCheck(t *testing.T) {
 			}
 		})
 	}
+	t.Run("switch whose key picture was lost", func(t *testing.T) {
+		rep := run(t, func(g *SynthLayers, r *relay) {
+			r.send(g.Next(2, time.Now()), nil)
+			r.send(g.Next(0, time.Now()), func(int) bool { return true }) // q's key picture, all lost
+			r.send(g.Next(0, time.Now()), nil)
+		})
+		if len(rep.Problems) != 0 || len(rep.Switches) != 1 {
+			t.Fatalf("%+v", rep)
+		}
+	})
 	t.Run("network loss is not the gateway's", func(t *testing.T) {
 		rep := run(t, func(g *SynthLayers, r *relay) {
 			for n := 0; n < 12; n++ {

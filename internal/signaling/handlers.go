@@ -35,6 +35,11 @@ func token(r *http.Request) string {
 // accepted: RFC 9110 §8.3.1) and the size cap, reading the raw bytes
 // without any framework binder (some answer 415 to trickle-ice-sdpfrag).
 func (s *Server) readBody(c echo.Context, want string) ([]byte, error) {
+	return s.readBodyLimit(c, want, s.cfg.MaxBodyBytes)
+}
+
+// readBodyLimit is readBody with a cap of its own.
+func (s *Server) readBodyLimit(c echo.Context, want string, limit int64) ([]byte, error) {
 	r := c.Request()
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !strings.EqualFold(mt, want) {
@@ -44,10 +49,10 @@ func (s *Server) readBody(c echo.Context, want string) ([]byte, error) {
 		}
 		return nil, &typeError{got: got, want: want}
 	}
-	if r.ContentLength > s.cfg.MaxBodyBytes {
+	if r.ContentLength > limit {
 		return nil, ErrTooLarge
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return nil, ErrTooLarge
@@ -140,6 +145,9 @@ func (s *Server) post(prefix string, ep Endpoint) handler {
 		h.Set("ETag", res.Peer().ETag())
 		h.Set("Accept-Patch", typeFrag)
 		s.setLinks(h)
+		if prefix == "whep" {
+			s.extLinks(h, SessionPath(prefix, name, secret), res)
+		}
 		return c.Blob(http.StatusCreated, typeSDP, []byte(answer))
 	}
 }

@@ -45,7 +45,7 @@ var (
 func statusOf(err error) int {
 	switch {
 	case errors.Is(err, streams.ErrBadName), errors.Is(err, rtc.ErrMalformed), errors.Is(err, ErrBodyUnreadable),
-		errors.Is(err, streams.ErrBadLayer):
+		errors.Is(err, streams.ErrBadLayer), errors.Is(err, ErrBadJSON):
 		return http.StatusBadRequest
 	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrBadToken):
 		return http.StatusUnauthorized
@@ -64,7 +64,7 @@ func statusOf(err error) int {
 	case errors.Is(err, ErrUnsupportedType):
 		return http.StatusUnsupportedMediaType
 	case errors.Is(err, rtc.ErrUnsupported), errors.Is(err, streams.ErrCodecChanged), errors.Is(err, rtc.ErrTooManyCandidates),
-		errors.Is(err, streams.ErrNoLayer):
+		errors.Is(err, streams.ErrNoLayer), errors.Is(err, ErrLayerUnsupported):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, ErrPreconditionRequired):
 		return http.StatusPreconditionRequired

@@ -44,6 +44,9 @@ func (s *Server) Mount(e *echo.Echo, prefix string, ep Endpoint) {
 	base := "/" + prefix + "/"
 	serve := func(c echo.Context) error {
 		name, secret, isSession := splitTarget(c.Request().URL.Path, base)
+		if secret, sub, ok := strings.Cut(secret, "/"); isSession && ok {
+			return s.extension(c, prefix, name, secret, sub) // ext.go
+		}
 		h := endpoint[c.Request().Method]
 		if isSession {
 			h = session[c.Request().Method]

@@ -96,7 +96,8 @@ type Server struct {
 	log *slog.Logger
 
 	mu       sync.Mutex
-	sessions map[string]*entry // by secret
+	sessions map[string]*entry       // by secret
+	sse      map[string]*eventStream // by id (sse.go)
 	closing  bool
 	quit     chan struct{}
 	wg       sync.WaitGroup
@@ -137,7 +138,7 @@ func New(cfg Config) *Server {
 	if cfg.Auth == nil {
 		cfg.Auth = auth.NewStatic(nil, nil)
 	}
-	return &Server{cfg: cfg, log: cfg.Logger.With("component", "signaling"), sessions: map[string]*entry{}, quit: make(chan struct{}),
+	return &Server{cfg: cfg, log: cfg.Logger.With("component", "signaling"), sessions: map[string]*entry{}, sse: map[string]*eventStream{}, quit: make(chan struct{}),
 		lim: newLimiter(cfg.Limits)}
 }
 
@@ -158,6 +159,7 @@ func (s *Server) add(secret, prefix string, kind streams.SessionKind, stream str
 		defer s.wg.Done()
 		<-res.Done()
 		tk.done()
+		s.endEventStreams(secret)
 		s.mu.Lock()
 		if e := s.sessions[secret]; e != nil {
 			e.ended = true

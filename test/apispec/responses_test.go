@@ -27,6 +27,8 @@ const (
 	jsonType = "application/json"
 )
 
+var extLink = regexp.MustCompile(`<([^>]+)>;\s*rel="([^"]+)"`)
+
 func golden(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "sdp", name))
@@ -167,7 +169,38 @@ func TestResponsesMatchSpec(t *testing.T) {
 	}
 	c.do("POST", "/whep/simul?layer=x", golden(t, "chromium-156-whep.sdp"), 422, "Content-Type", sdpType)
 	c.do("POST", "/whep/simul?layer=a.b", golden(t, "chromium-156-whep.sdp"), 400, "Content-Type", sdpType)
-	c.do("DELETE", simViewer.header.Get("Location"), nil, 200)
+	// The WHEP core extensions on that session.
+	ext := map[string]string{}
+	for _, l := range simViewer.header.Values("Link") {
+		if m := extLink.FindStringSubmatch(l); m != nil {
+			ext[m[2]] = m[1]
+		}
+	}
+	layer, sse := ext["urn:ietf:params:whep:ext:core:layer"], ext["urn:ietf:params:whep:ext:core:server-sent-events"]
+	if layer == "" || sse == "" {
+		t.Fatalf("no extension Links: %q", simViewer.header.Values("Link"))
+	}
+	c.do("OPTIONS", layer, nil, 204)
+	c.do("POST", layer, []byte(`{"encodingId":"h"}`), 200, "Content-Type", jsonType)
+	c.do("POST", layer, []byte(`{"encodingId":"x"}`), 422, "Content-Type", jsonType)
+	c.do("POST", layer, []byte(`{"encodingId":`), 400, "Content-Type", jsonType)
+	c.do("POST", layer, []byte(`{}`), 415, "Content-Type", "text/plain")
+	c.do("POST", strings.Replace(layer, "/-/", "/-/x", 1), []byte(`{}`), 404, "Content-Type", jsonType)
+	c.do("OPTIONS", sse, nil, 204)
+	c.do("POST", sse, []byte(`["nope"]`), 400, "Content-Type", jsonType)
+	events := c.do("POST", sse, []byte(`["layers","inactive"]`), 201, "Content-Type", jsonType).header.Get("Location")
+	c.do("OPTIONS", events, nil, 204)
+	// An event stream lasts until it is deleted (or its session ends).
+	end := time.AfterFunc(1500*time.Millisecond, func() { c.do("DELETE", events, nil, 200) })
+	if r := c.do("GET", events, nil, 200); !strings.Contains(r.body, "event: layers") {
+		t.Errorf("event stream %q", r.body)
+	}
+	end.Stop()
+	c.do("GET", events, nil, 404)
+	c.do("DELETE", events, nil, 404)
+	end = time.AfterFunc(1500*time.Millisecond, func() { c.do("DELETE", simViewer.header.Get("Location"), nil, 200) })
+	c.do("GET", sse, nil, 200)
+	end.Stop()
 	c.do("DELETE", sim.header.Get("Location"), nil, 200)
 	whepLoc := viewer.Location()[len(a.URL()):]
 	for _, base := range []string{"/whip/cam", "/whep/cam"} {

@@ -31,7 +31,7 @@ import (
 func TestMain(m *testing.M) {
 	// Bodies kin-openapi has no decoder for are text to these schemas.
 	for _, ct := range []string{"application/sdp", "application/trickle-ice-sdpfrag", "text/html",
-		"text/javascript", "text/css", "image/svg+xml"} {
+		"text/javascript", "text/css", "image/svg+xml", "text/event-stream"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
 	}
 	goleak.VerifyTestMain(m)
@@ -60,8 +60,9 @@ func loadSpec(t *testing.T) *openapi3.T {
 var echoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 
 var wildcards = map[string][]string{
-	"/whip/*":           {"/whip/{name}", "/whip/{name}/-/{secret}"},
-	"/whep/*":           {"/whep/{name}", "/whep/{name}/-/{secret}"},
+	"/whip/*": {"/whip/{name}", "/whip/{name}/-/{secret}"},
+	"/whep/*": {"/whep/{name}", "/whep/{name}/-/{secret}", "/whep/{name}/-/{secret}/layer",
+		"/whep/{name}/-/{secret}/sse", "/whep/{name}/-/{secret}/sse/{id}"},
 	"/cluster/whep/*":   {"/cluster/whep/{name}", "/cluster/whep/{name}/-/{secret}"},
 	"/api/v1/streams/*": {"/api/v1/streams/{name}"},
 	"/api/v1/sources/*": {"/api/v1/sources/{name}"},

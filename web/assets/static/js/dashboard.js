@@ -41,7 +41,41 @@ export function describeTrack(t) {
     // Browsers get it transcoded ("AAC → Opus"), while someone watches.
     s += ` (${t.transcode.from} → ${t.transcode.to}${t.transcode.running ? ", transcoding" : ""})`;
   } else if (t.webrtc_playable === false) s += ` (${t.note || "not playable in browsers"})`;
+  if (t.layers && t.layers.length) s += ` · simulcast: ${describeLayers(t.layers)}`;
   return s;
+}
+
+/** "f 1280×720 1.5 Mbit/s 12 kf, h …": a simulcast track's layers, best first. */
+export function describeLayers(layers) {
+  return [...layers]
+    .sort((a, b) => (b.width || 0) * (b.height || 0) - (a.width || 0) * (a.height || 0) || b.bitrate_bps - a.bitrate_bps)
+    .map((l) => {
+      const size = l.width && l.height ? ` ${l.width}×${l.height}` : "";
+      return l.active ? `${l.rid}${size} ${formatBitrate(l.bitrate_bps)} ${l.keyframes} kf` : `${l.rid}${size} off`;
+    })
+    .join(", ");
+}
+
+/**
+ * The readers' simulcast layers: a summary ("f×2, q×1", and how many have
+ * their video paused) and one line per reader.
+ */
+export function describeReaderLayers(readers) {
+  const counts = new Map();
+  const lines = [];
+  for (const r of readers || []) {
+    if (!r.layer) continue;
+    counts.set(r.layer.rid, (counts.get(r.layer.rid) || 0) + 1);
+    let line = `${r.id}: ${r.layer.rid} (${r.layer.choice}`;
+    if (r.layer.target) line += `, switching to ${r.layer.target}`;
+    line += ")";
+    if (r.video_paused) line += ", video paused";
+    lines.push(line);
+  }
+  const paused = (readers || []).filter((r) => r.video_paused).length;
+  let summary = [...counts].map(([rid, n]) => `${rid}×${n}`).join(", ");
+  if (paused) summary += `${summary ? ", " : ""}${paused} video paused`;
+  return { summary, lines };
 }
 
 export function describeViewers(v, readers) {
@@ -104,6 +138,33 @@ function newRow(name) {
   return tr;
 }
 
+/**
+ * The viewers cell: the count, and for a simulcast stream each reader's
+ * layer in a disclosure (rebuilt only when it changes, so it stays open).
+ */
+function renderViewers(cell, text, layers) {
+  if (!cell.firstChild) cell.append(document.createElement("span"));
+  setText(cell.firstChild, text);
+  let details = cell.querySelector("details");
+  if (!layers.lines.length) {
+    if (details) details.remove();
+    return;
+  }
+  if (!details) {
+    details = document.createElement("details");
+    details.className = "layers";
+    details.append(document.createElement("summary"), document.createElement("ul"));
+    cell.append(details);
+  }
+  setText(details.firstChild, `layers: ${layers.summary}`);
+  const ul = details.lastChild;
+  const key = layers.lines.join("\n");
+  if (ul.dataset.key !== key) {
+    ul.dataset.key = key;
+    ul.replaceChildren(...layers.lines.map((l) => Object.assign(document.createElement("li"), { textContent: l })));
+  }
+}
+
 function render(items) {
   const seen = new Set();
   const tbody = $("streams").querySelector("tbody");
@@ -131,7 +192,7 @@ function render(items) {
     setText(c[3], tracks.map(describeTrack).join(", ") || "—");
     setText(c[4], it.state === "live" || it.ingest_bitrate_bps ? formatBitrate(it.ingest_bitrate_bps) : "—");
     const v = describeViewers(it.viewers, it.readers);
-    setText(c[5], v.text);
+    renderViewers(c[5], v.text, describeReaderLayers(it.readers));
     c[5].dataset.total = String(v.total);
     setText(c[6], it.state === "live" ? formatDuration(it.uptime_seconds) : "—");
     // An RTSP camera stream is fed by the gateway itself: nothing to publish.

@@ -8,6 +8,7 @@ const player = mountPlayer(document.getElementById("player"), {
   name,
   token: param("token"),
   showStats: param("stats") === "1",
+  layer: param("layer"),
   globalKeys: true,
 });
 window.wishgate = { player };

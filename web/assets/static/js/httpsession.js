@@ -48,6 +48,30 @@ export function parseIceServers(link) {
   return servers;
 }
 
+const REL_LAYER = "urn:ietf:params:whep:ext:core:layer";
+const REL_SSE = "urn:ietf:params:whep:ext:core:server-sent-events";
+
+/**
+ * The WHEP core extensions a 201 links: the layer selection URL and the
+ * server-sent events URL with the events it offers, resolved against base.
+ */
+export function parseExtensions(link, base) {
+  const out = { layer: null, sse: null, events: [] };
+  if (!link) return out;
+  for (const part of link.split(/,\s*(?=<)/)) {
+    const m = part.match(/^\s*<([^>]+)>(.*)$/);
+    if (!m) continue;
+    const rel = (m[2].match(/;\s*rel="?([^";]+)"?/) || [])[1];
+    const url = new URL(m[1], base).href;
+    if (rel === REL_LAYER) out.layer = url;
+    if (rel === REL_SSE) {
+      out.sse = url;
+      out.events = ((m[2].match(/;\s*events="([^"]*)"/) || [])[1] || "").split(",").filter(Boolean);
+    }
+  }
+  return out;
+}
+
 /** Reads a problem+json detail (RFC 9457) or a short text body. */
 async function readDetail(resp) {
   try {
@@ -73,6 +97,7 @@ export class HttpSession {
     this.token = token || "";
     this.location = null;
     this.etag = null;
+    this.extensions = { layer: null, sse: null, events: [] };
   }
 
   headers(extra) {
@@ -108,6 +133,7 @@ export class HttpSession {
     this.location = new URL(loc, this.endpoint).href;
     this.etag = resp.headers.get("ETag");
     this.answerIceServers = parseIceServers(resp.headers.get("Link"));
+    this.extensions = parseExtensions(resp.headers.get("Link"), this.endpoint);
     return await resp.text();
   }
 
@@ -143,4 +169,13 @@ export class HttpSession {
       // The gateway also notices a dead peer by consent freshness (RFC 7675).
     }
   }
+}
+
+/** POSTs a JSON body to an extension URL; resolves with the JSON answer. */
+export async function postJSON(url, body, token) {
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = "Bearer " + token;
+  const resp = await fetch(url, { method: "POST", headers, body: JSON.stringify(body) });
+  if (!resp.ok) throw new HttpError(resp.status, await readDetail(resp));
+  return { location: resp.headers.get("Location"), body: resp.status === 200 ? await resp.json().catch(() => null) : null };
 }

@@ -5,6 +5,7 @@
 import { WhepPlayer } from "./whep-player.js";
 import { describe } from "./stats.js";
 import { namePath } from "./page.js";
+import { layerLabel, sortLayers } from "./layers.js";
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -22,7 +23,7 @@ function el(tag, attrs = {}, ...children) {
  * this page's gateway (/whep/NAME); the web component passes its own.
  * @returns {WhepPlayer}
  */
-export function mountPlayer(container, { name, token = "", showStats = false, globalKeys = false, endpoint = "" }) {
+export function mountPlayer(container, { name, token = "", showStats = false, globalKeys = false, endpoint = "", layer = "" }) {
   const video = el("video", { playsinline: "", autoplay: "", "aria-label": `Live stream ${name}` });
   video.muted = true; // browsers only autoplay muted video
   video.playsInline = true;
@@ -45,12 +46,14 @@ export function mountPlayer(container, { name, token = "", showStats = false, gl
   const statsBtn = el("button", { type: "button", "aria-pressed": String(showStats), title: "Statistics (S)", text: "Stats" });
   const fsBtn = el("button", { type: "button", title: "Fullscreen (F)", text: "Fullscreen" });
   const live = el("span", { class: "live-badge", hidden: "", text: "LIVE" });
-  const controls = el("div", { class: "controls" }, muteBtn, statsBtn, fsBtn, live);
+  // Quality: Auto, then each simulcast layer; shown when there is a choice.
+  const quality = el("select", { class: "quality", "aria-label": "Quality", title: "Quality (simulcast layer)", hidden: "" });
+  const controls = el("div", { class: "controls" }, muteBtn, statsBtn, fsBtn, quality, live);
 
   const root = el("div", { class: "player", tabindex: "-1" }, video, status, unmuteHint, statsBox, controls);
   container.append(root);
 
-  const player = new WhepPlayer(video, endpoint || `/whep/${namePath(name)}`, { token });
+  const player = new WhepPlayer(video, endpoint || `/whep/${namePath(name)}`, { token, layer });
 
   function renderMute() {
     muteBtn.textContent = video.muted ? "Unmute" : "Mute";
@@ -77,9 +80,35 @@ export function mountPlayer(container, { name, token = "", showStats = false, gl
       video.webkitEnterFullscreen(); // iOS Safari: only the video element
     }
   }
+  function renderQuality() {
+    const lc = player.layers;
+    const layers = lc ? sortLayers(lc.layers) : [];
+    quality.hidden = layers.length < 2;
+    if (quality.hidden) return;
+    const active = lc.active;
+    const want = [["auto", "Auto" + (player.layerChoice === "auto" && active ? ` (${active.width ? active.width + "×" + active.height : active.rid})` : "")],
+      ...layers.map((l) => [l.rid, layerLabel(l)])];
+    // Rebuilt only when the layers change, so an open menu stays open.
+    if (quality.options.length !== want.length || want.some(([v], i) => quality.options[i].value !== v)) {
+      quality.replaceChildren(...want.map(([value, text]) => el("option", { value, text })));
+    } else {
+      want.forEach(([, text], i) => {
+        if (quality.options[i].textContent !== text) quality.options[i].textContent = text;
+      });
+    }
+    quality.value = player.layerChoice === "auto" || !layers.some((l) => l.rid === player.layerChoice) ? "auto" : player.layerChoice;
+  }
+  function layerRow() {
+    const a = player.layers && player.layers.active;
+    if (!a) return null;
+    const size = a.width ? ` ${a.width}×${a.height}` : "";
+    return ["Layer", `${a.rid}${size} (${player.layerChoice === "auto" ? "auto" : "chosen"})`];
+  }
   function renderStats(s) {
     if (statsBox.hidden) return;
     const rows = describe(s);
+    const lr = layerRow();
+    if (lr) rows.splice(1, 0, lr);
     statsBox.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
   }
 
@@ -131,6 +160,13 @@ export function mountPlayer(container, { name, token = "", showStats = false, gl
     renderMute();
   });
   player.addEventListener("stats", (ev) => renderStats(ev.detail));
+  player.addEventListener("layers", () => {
+    renderQuality();
+    renderStats(player.stats);
+  });
+  quality.addEventListener("change", () => {
+    player.selectLayer(quality.value).catch((err) => console.warn("wishgate player: layer choice refused:", err));
+  });
   player.addEventListener("autoplayblocked", () => {
     unmuteHint.hidden = false;
   });

@@ -5,10 +5,11 @@ import { nameFromPath, namePath, nameRule, param, validName, copyText, embedSnip
 const $ = (id) => document.getElementById(id);
 const form = $("publish-form");
 const preview = $("preview");
-const fields = ["name", "source", "camera", "mic", "resolution", "fps", "codec", "token"].map($);
+const fields = ["name", "source", "camera", "mic", "resolution", "fps", "codec", "simulcast", "token"].map($);
 
 $("name").value = nameFromPath("publish") || param("name");
 $("token").value = param("token");
+$("simulcast").checked = param("simulcast") === "1";
 $("title-name").textContent = $("name").value;
 
 // Offer the codecs this browser can encode; H.264 first (every browser and
@@ -153,6 +154,7 @@ async function goLive(ev) {
     codec: media.getVideoTracks().length ? $("codec").value : "",
     maxBitrate: Number($("bitrate").value),
     maxFramerate: Number($("fps").value),
+    simulcast: $("simulcast").checked,
   });
   window.wishgate.publisher = publisher;
   publisher.addEventListener("state", (e) => {

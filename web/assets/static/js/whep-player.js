@@ -3,6 +3,7 @@
 // session), and reports its state in words. The UI lives in player-ui.js.
 
 import { HttpError, HttpSession } from "./httpsession.js";
+import { LayerControl } from "./layers.js";
 import { HttpPeer, SessionLoop } from "./peer.js";
 import { Sampler } from "./stats.js";
 
@@ -92,7 +93,8 @@ export class WhepPlayer extends SessionLoop {
   /**
    * @param {HTMLVideoElement} video
    * @param {string} endpoint the WHEP endpoint URL (may be relative)
-   * @param {{token?: string}} [opts]
+   * @param {{token?: string, layer?: string}} [opts] layer: the simulcast layer
+   *   to ask for ("auto", "low", "medium", "high" or a rid)
    */
   constructor(video, endpoint, opts = {}) {
     super("player");
@@ -103,6 +105,25 @@ export class WhepPlayer extends SessionLoop {
     this.stats = null; // latest Sampler result
     this.connections = 0; // sessions that reached "connected"
     this.iceRestarts = 0;
+    this.layerChoice = opts.layer || "auto";
+    this.layers = null; // the session's LayerControl (layers.js)
+  }
+
+  /**
+   * Chooses the simulcast layer (a rid, or "auto") for this session and the
+   * sessions after it.
+   */
+  async selectLayer(rid) {
+    this.layerChoice = rid || "auto";
+    if (this.layers) await this.layers.select(this.layerChoice);
+  }
+
+  /** The endpoint with the layer choice, for the next POST. */
+  endpointURL() {
+    if (this.layerChoice === "auto") return this.endpoint;
+    const u = new URL(this.endpoint, window.location.href);
+    u.searchParams.set("layer", this.layerChoice);
+    return u.href;
   }
 
   /** Stops playback and DELETEs the session. */
@@ -167,7 +188,7 @@ export class WhepPlayer extends SessionLoop {
    */
   async connectOnce(kinds = ["video", "audio"]) {
     this.abort = new AbortController();
-    const session = new HttpSession(this.endpoint, this.token);
+    const session = new HttpSession(this.endpointURL(), this.token);
     const iceServers = await session.iceServers(this.abort.signal);
     const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
     for (const kind of kinds) pc.addTransceiver(kind, { direction: "recvonly" });
@@ -184,13 +205,20 @@ export class WhepPlayer extends SessionLoop {
     this.pc = pc;
     this.peer = peer;
     let narrower = null;
+    let layers = null;
     try {
       await peer.negotiate(this.abort.signal);
+      layers = new LayerControl(session.extensions, this.token, this.layerChoice);
+      this.layers = layers;
+      layers.addEventListener("change", () => this.dispatchEvent(new CustomEvent("layers", { detail: layers })));
+      layers.start().catch((err) => console.warn("wishgate player: no layer events:", err));
       return await this.supervise(pc, peer);
     } catch (err) {
       if (!(err instanceof NarrowOffer) || kinds.length < 2) throw err;
       narrower = err.kinds;
     } finally {
+      if (layers) layers.close();
+      if (this.layers === layers) this.layers = null;
       await peer.close();
       if (this.pc === pc) this.pc = null;
     }

@@ -99,11 +99,28 @@ export function classifyPublish(err, hasToken, codec, attempt) {
   return { message: "Cannot reach the gateway — retrying", detail: String((err && err.message) || err), retryIn: backoff };
 }
 
+/**
+ * Three simulcast layers, named as browsers usually name them: "q" at a
+ * quarter of the size, "h" at half, "f" full size, the cap shared about
+ * 1:3:10 (RFC 8853 via sendEncodings; the gateway receives them all).
+ */
+export function simulcastEncodings(maxBitrate, maxFramerate) {
+  const top = maxBitrate || 2500000;
+  const enc = [
+    { rid: "q", scaleResolutionDownBy: 4, maxBitrate: Math.round(top / 10) },
+    { rid: "h", scaleResolutionDownBy: 2, maxBitrate: Math.round(top / 3) },
+    { rid: "f", maxBitrate: top },
+  ];
+  if (maxFramerate) enc.forEach((e) => (e.maxFramerate = maxFramerate));
+  return enc;
+}
+
 export class WhipPublisher extends SessionLoop {
   /**
    * @param {string} endpoint WHIP endpoint URL (may be relative)
    * @param {MediaStream} stream what to send
-   * @param {{token?: string, codec?: string, maxBitrate?: number, maxFramerate?: number}} opts
+   * @param {{token?: string, codec?: string, maxBitrate?: number, maxFramerate?: number, simulcast?: boolean}} opts
+   *   simulcast: send the video as three layers (simulcastEncodings)
    */
   constructor(endpoint, stream, opts = {}) {
     super("publisher");
@@ -121,15 +138,30 @@ export class WhipPublisher extends SessionLoop {
     this.setState("stopped", "Not live");
   }
 
-  /** Changes the video bitrate cap on the fly. */
+  /** Changes the video bitrate cap on the fly (every layer's, in proportion). */
   async setMaxBitrate(bps) {
     this.opts.maxBitrate = bps;
     const sender = this.pc && this.pc.getSenders().find((s) => s.track && s.track.kind === "video");
     if (!sender) return;
     const p = sender.getParameters();
     if (!p.encodings || !p.encodings.length) return;
-    p.encodings[0].maxBitrate = bps;
+    const want = this.videoEncodings();
+    p.encodings.forEach((e, i) => {
+      if (want[i] && want[i].maxBitrate) e.maxBitrate = want[i].maxBitrate;
+    });
     await sender.setParameters(p).catch(() => {});
+  }
+
+  /** The video's sendEncodings: one, or three simulcast layers. */
+  videoEncodings() {
+    return this.opts.simulcast ? simulcastEncodings(this.opts.maxBitrate, this.opts.maxFramerate) : [this.singleEncoding()];
+  }
+
+  singleEncoding() {
+    const enc = {};
+    if (this.opts.maxBitrate) enc.maxBitrate = this.opts.maxBitrate;
+    if (this.opts.maxFramerate) enc.maxFramerate = this.opts.maxFramerate;
+    return enc;
   }
 
   sleep(ms) {
@@ -174,12 +206,7 @@ export class WhipPublisher extends SessionLoop {
     const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
     for (const track of this.stream.getTracks()) {
       const init = { direction: "sendonly", streams: [this.stream] };
-      if (track.kind === "video") {
-        const enc = {};
-        if (this.opts.maxBitrate) enc.maxBitrate = this.opts.maxBitrate;
-        if (this.opts.maxFramerate) enc.maxFramerate = this.opts.maxFramerate;
-        init.sendEncodings = [enc];
-      }
+      if (track.kind === "video") init.sendEncodings = this.videoEncodings();
       const tr = pc.addTransceiver(track, init);
       if (track.kind === "video" && this.opts.codec) setPreferences(tr, "video", this.opts.codec);
       if (track.kind === "audio") setPreferences(tr, "audio", "opus");

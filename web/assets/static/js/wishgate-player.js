@@ -26,6 +26,7 @@ class WishgatePlayer extends HTMLElement {
       name,
       token: this.getAttribute("token") || "",
       showStats: this.hasAttribute("stats"),
+      layer: this.getAttribute("layer") || "",
       endpoint: new URL(`/whep/${namePath(name)}`, gateway).href,
     });
   }
