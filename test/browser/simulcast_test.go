@@ -103,6 +103,17 @@ func TestSimulcastFromChromium(t *testing.T) {
 				t.Errorf("the player opened %d sessions: the layer changed on the running one", n)
 			}
 			def.screenshot("simulcast-" + codec + "-menu.png")
+
+			// The dashboard lists the layers and each viewer's layer.
+			dash := b.newTab("dashboard", gw.URL()+"/")
+			dash.waitJS(15*time.Second, fmt.Sprintf(`(() => { const row = document.querySelector('tr[data-name=%q]');
+			  if (!row) return false;
+			  const tracks = row.querySelector("td.tracks").innerText, viewers = row.querySelector("td.viewers");
+			  viewers.querySelector("details") && (viewers.querySelector("details").open = true);
+			  return tracks.includes("simulcast:") && tracks.includes(%q) && /layers: .*%s×2/.test(viewers.innerText); })()`,
+				name, fmt.Sprintf("%d×%d", top.Width, top.Height), low.RID),
+				"the layers and the viewers' layers on the dashboard")
+			dash.screenshot("simulcast-" + codec + "-dashboard.png")
 			if ex := b.exceptions(); len(ex) > 0 {
 				t.Errorf("uncaught page exceptions: %v", ex)
 			}
