@@ -32,6 +32,17 @@ func run(t *testing.T, args ...string) error {
 	return nil
 }
 
+// viewerAddress puts viewerIP on lo (this namespace's) for the test.
+func viewerAddress(t *testing.T) {
+	t.Helper()
+	testutil.RequireIsolation(t, isolatedEnv)
+	testutil.RequireTool(t, "ip")
+	if err := run(t, "ip", "addr", "add", viewerIP.String()+"/8", "dev", "lo"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = run(t, "ip", "addr", "del", viewerIP.String()+"/8", "dev", "lo") })
+}
+
 // shape limits what lo carries to viewerIP to rate, with a queue of limit
 // packets (a home link's buffer: about half a second at 400 kbit/s), and
 // returns the func that lifts the limit. An HTB class does the shaping (the
@@ -72,12 +83,7 @@ func shape(t *testing.T, rate string, limit int) (lift func()) {
 // gateway left out: every switch starts at a key picture of the new layer.
 // Audio keeps flowing throughout.
 func TestShapedViewerMovesDownAndBackUp(t *testing.T) {
-	testutil.RequireIsolation(t, isolatedEnv)
-	testutil.RequireTool(t, "ip")
-	if err := run(t, "ip", "addr", "add", viewerIP.String()+"/8", "dev", "lo"); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = run(t, "ip", "addr", "del", viewerIP.String()+"/8", "dev", "lo") }()
+	viewerAddress(t)
 
 	a := testutil.StartGateway(t, nil)
 	g := testutil.ThreeLayers()
@@ -149,12 +155,7 @@ func TestShapedViewerMovesDownAndBackUp(t *testing.T) {
 // audio has the path to itself, and resumes the video, at a keyframe, once
 // the limit is lifted.
 func TestShapedViewerOfPlainStreamKeepsAudio(t *testing.T) {
-	testutil.RequireIsolation(t, isolatedEnv)
-	testutil.RequireTool(t, "ip")
-	if err := run(t, "ip", "addr", "add", viewerIP.String()+"/8", "dev", "lo"); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = run(t, "ip", "addr", "del", viewerIP.String()+"/8", "dev", "lo") }()
+	viewerAddress(t)
 
 	a := testutil.StartGateway(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
