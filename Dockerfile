@@ -20,9 +20,10 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-# cgo for internal/transcode (camera AAC, G.711, L16 to Opus).
+# cgo and the transcode tag for internal/transcode (camera AAC, G.711, L16
+# to Opus).
 ENV CGO_ENABLED=1
-RUN go build -trimpath -ldflags="-s -w" -o /out/wishgate ./cmd/gateway
+RUN go build -tags transcode -trimpath -ldflags="-s -w" -o /out/wishgate ./cmd/gateway
 
 # A slim Debian, not distroless/static: the binary needs libavcodec,
 # libswresample and libopus at run time. No shell is used by the image

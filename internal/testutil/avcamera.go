@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
-	"github.com/bluenviron/gortsplib/v4/pkg/base"
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
@@ -90,7 +89,7 @@ func StartAVCamera(t testing.TB, cfg AVCameraConfig) *AVCamera {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	c.srv = &gortsplib.Server{Handler: avCameraHandler{c}, RTSPAddress: addr,
+	c.srv = &gortsplib.Server{Handler: cameraHandler{&c.stream}, RTSPAddress: addr,
 		Listen: func(string, string) (net.Listener, error) { return ln, nil }}
 	if err := c.srv.Start(); err != nil {
 		t.Fatal(err)
@@ -179,20 +178,6 @@ func (c *AVCamera) feed(frames [][][]byte, aus [][]byte, rate int, latm bool) {
 		}
 		j++
 	}
-}
-
-type avCameraHandler struct{ c *AVCamera }
-
-func (h avCameraHandler) OnDescribe(*gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
-	return &base.Response{StatusCode: base.StatusOK}, h.c.stream, nil
-}
-
-func (h avCameraHandler) OnSetup(*gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
-	return &base.Response{StatusCode: base.StatusOK}, h.c.stream, nil
-}
-
-func (h avCameraHandler) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
-	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 
 // h264Frames reads testdata/rtsp/testsrc-baseline.h264 into access units

@@ -141,7 +141,7 @@ func StartCamera(t testing.TB, aus [][][]byte, fps int, opts CameraOptions) *Cam
 		PayloadTyp: 96, SPS: sps, PPS: pps, PacketizationMode: 1,
 	}}}
 	c.srv = &gortsplib.Server{
-		Handler:     cameraHandler{c},
+		Handler:     cameraHandler{&c.stream},
 		RTSPAddress: ln.Addr().String(),
 		Listen:      func(string, string) (net.Listener, error) { return ln, nil },
 	}
@@ -206,14 +206,17 @@ func (c *Camera) Close() {
 	})
 }
 
-type cameraHandler struct{ c *Camera }
+// cameraHandler serves a test camera's one stream to every client. It
+// holds the camera's stream field: the stream is made once the server
+// runs, before any client can ask.
+type cameraHandler struct{ stream **gortsplib.ServerStream }
 
 func (h cameraHandler) OnDescribe(*gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
-	return &base.Response{StatusCode: base.StatusOK}, h.c.stream, nil
+	return &base.Response{StatusCode: base.StatusOK}, *h.stream, nil
 }
 
 func (h cameraHandler) OnSetup(*gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
-	return &base.Response{StatusCode: base.StatusOK}, h.c.stream, nil
+	return &base.Response{StatusCode: base.StatusOK}, *h.stream, nil
 }
 
 func (h cameraHandler) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {

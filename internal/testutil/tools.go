@@ -33,7 +33,7 @@ func RequireTool(t testing.TB, name string) string {
 }
 
 // RequireTranscoder skips a test when the build has no audio transcoder
-// (built without cgo or the FFmpeg/Opus libraries), or fails it when
+// (built without cgo or the transcode tag), or fails it when
 // WISHGATE_REQUIRE_TOOLS=1: CI builds with them and must run these tests.
 func RequireTranscoder(t testing.TB) {
 	t.Helper()
@@ -45,6 +45,23 @@ func RequireTranscoder(t testing.TB) {
 		t.Fatalf("the audio transcoder is required (%s=1): %v", RequireToolsEnv, err)
 	}
 	t.Skipf("skipping: %v", err)
+}
+
+// HasTranscoder reports whether the build has the audio transcoder, for
+// tests that check both builds' behaviour. Without it the test goes on
+// (checking the build without), except under WISHGATE_REQUIRE_TOOLS=1,
+// where it fails: CI must test the transcoder.
+func HasTranscoder(t testing.TB) bool {
+	t.Helper()
+	err := transcode.Available()
+	if err == nil {
+		return true
+	}
+	if os.Getenv(RequireToolsEnv) == "1" {
+		t.Fatalf("the audio transcoder is required (%s=1): %v", RequireToolsEnv, err)
+	}
+	t.Logf("checking the build without the audio transcoder: %v", err)
+	return false
 }
 
 // SidRootEnv names the Debian sid chroot with FFmpeg 9 (default /opt/sid),

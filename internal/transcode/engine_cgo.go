@@ -1,4 +1,4 @@
-//go:build cgo && !notranscode
+//go:build cgo && transcode
 
 package transcode
 

@@ -1,13 +1,12 @@
-//go:build !cgo || notranscode
+//go:build !cgo || !transcode
 
 package transcode
 
 import "fmt"
 
-// Available reports why this build cannot transcode: it was built without
-// cgo (CGO_ENABLED=0, or no C compiler found) or with the notranscode tag.
+// Available reports why this build cannot transcode (builtWithout).
 func Available() error {
-	return fmt.Errorf("%w (built without cgo): %s", ErrUnavailable, HowToEnable)
+	return fmt.Errorf("%w (%s): %s", ErrUnavailable, builtWithout, HowToEnable)
 }
 
 // Versions is empty: no native libraries are linked.

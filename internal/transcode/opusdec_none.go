@@ -1,8 +1,8 @@
-//go:build !cgo || notranscode
+//go:build !cgo || !transcode
 
 package transcode
 
-// OpusDecoder is unavailable in a build without cgo.
+// OpusDecoder is unavailable in a build without the transcoder.
 type OpusDecoder struct{ channels int }
 
 // NewOpusDecoder reports that this build has no Opus decoder.

@@ -4,11 +4,12 @@
 // Opus at 48 kHz, in-process, for the registry's derived tracks
 // (streams.Conversions).
 //
-// The native work (FFmpeg's AAC decoder, libswresample, libopus) needs cgo
-// and the libraries' development packages at build time (engine_cgo.go).
-// A build without them (CGO_ENABLED=0, no C compiler, or the notranscode
-// tag) still builds and runs: Available reports why it cannot transcode,
-// and the registry then offers no derived tracks.
+// The native work (FFmpeg's AAC decoder, libswresample, libopus) is cgo
+// behind the transcode build tag (engine_cgo.go), which `make build`, `make
+// test` and the Dockerfile set when the libraries' development packages are
+// installed. A build without it (the default of `go build` and `go run`,
+// CGO_ENABLED=0) needs Go alone and runs the same: Available reports why it
+// cannot transcode, and the registry then offers no derived tracks.
 //
 // Depacketizing, G.711/L16 decoding and the output timeline are Go; the
 // native side gets one call per batch of access units or per 20 ms of PCM,
@@ -31,9 +32,9 @@ var ErrUnavailable = errors.New("this build has no audio transcoder")
 var ErrUnsupported = errors.New("codec is not transcoded")
 
 // HowToEnable says how to get a build that transcodes.
-const HowToEnable = "build with cgo and the FFmpeg/Opus development packages " +
-	"(Debian: apt-get install gcc pkg-config libavcodec-dev libswresample-dev libopus-dev; then `make build`), " +
-	"or use the Docker image"
+const HowToEnable = "install gcc, pkg-config and the FFmpeg/Opus development packages " +
+	"(Debian: apt-get install gcc pkg-config libavcodec-dev libswresample-dev libopus-dev), then `make build` " +
+	"(or go build -tags transcode ./cmd/gateway); or use the Docker image"
 
 // Options tune the Opus encoder.
 type Options struct {

@@ -25,7 +25,7 @@ import (
 // camSpec describes what a fake camera sends.
 type camSpec struct {
 	video string // "h264" (FU-A at 1400 bytes, SPS/PPS only in the SDP), "h265"
-	audio string // "", "opus", "pcma", "aac"
+	audio string // "", "opus", "pcma", "pcmu16" (16 kHz stereo), "aac"
 	mjpeg bool   // add an MJPEG track the bridge must refuse
 	udp   bool   // also serve RTP over UDP
 	// udpLost: UDP transport is accepted but no datagram ever arrives (a
@@ -97,6 +97,8 @@ func (c *camera) medias() (video *description.Media, audio *description.Media, a
 	switch c.spec.audio {
 	case "opus":
 		audio = &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{&format.Opus{PayloadTyp: 111, ChannelCount: 2}}}
+	case "pcmu16":
+		audio = &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{&format.G711{PayloadTyp: 98, MULaw: true, SampleRate: 16000, ChannelCount: 2}}}
 	case "pcma":
 		audio = &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{&format.G711{PayloadTyp: 8, SampleRate: 8000, ChannelCount: 1}}}
 	case "aac":
@@ -236,6 +238,9 @@ func audioPacket(codec string, seq uint16, n uint32) *rtp.Packet {
 	case "opus":
 		p.PayloadType, p.Timestamp = 111, n*960
 		p.Payload = []byte{0xF8, 0xFF, 0xFE} // a 20 ms silent Opus frame (RFC 6716 §3.1, code 0, DTX)
+	case "pcmu16":
+		p.PayloadType, p.Timestamp = 98, n*320
+		p.Payload = bytes.Repeat([]byte{0xFF}, 2*320) // µ-law silence, 20 ms of 16 kHz stereo
 	case "pcma":
 		p.PayloadType, p.Timestamp = 8, n*160
 		p.Payload = bytes.Repeat([]byte{0xD5}, 160) // A-law silence

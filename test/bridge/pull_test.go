@@ -15,7 +15,6 @@ import (
 	"github.com/wishgate/wishgate/internal/config"
 	"github.com/wishgate/wishgate/internal/rtpconv"
 	"github.com/wishgate/wishgate/internal/testutil"
-	"github.com/wishgate/wishgate/internal/transcode"
 	"github.com/wishgate/wishgate/streams"
 )
 
@@ -119,9 +118,12 @@ func TestCameraToWHEP(t *testing.T) {
 		// a build without the transcoder keeps it for RTSP only.
 		{"h264-aac", camSpec{video: "h264", audio: "aac"}, "audio/opus", "mpeg4-generic/44100/2): transcoded"},
 		{"h264-mjpeg", camSpec{video: "h264", mjpeg: true}, "", ""},
+		// G.711 at 16 kHz in stereo, which WebRTC does not play either.
+		{"h264-pcmu16", camSpec{video: "h264", audio: "pcmu16"}, "audio/opus", "pcmu/16000/2): transcoded"},
 	}
-	if transcode.Available() != nil {
+	if !testutil.HasTranscoder(t) {
 		cases[2].wantAudio, cases[2].note = "", "mpeg4-generic/44100/2): rtsp-only"
+		cases[4].wantAudio, cases[4].note = "", "pcmu/16000/2): rtsp-only"
 	}
 	g := startGateway(t, nil)
 	for _, tc := range cases {

@@ -222,6 +222,9 @@ func TestDockerfile(t *testing.T) {
 	if goBuild == nil {
 		t.Fatal("no RUN go build in the build stage")
 	}
+	if i := slices.Index(goBuild, "-tags"); i < 0 || i+1 == len(goBuild) || !slices.Contains(strings.Split(goBuild[i+1], ","), "transcode") {
+		t.Errorf("go build without -tags transcode (the audio transcoder): %q", goBuild)
+	}
 	if !slices.Contains(goBuild, "-trimpath") {
 		t.Errorf("go build without -trimpath: %q", goBuild)
 	}
@@ -289,12 +292,13 @@ func TestDockerfile(t *testing.T) {
 	defer cancel()
 	gb := exec.CommandContext(ctx, "go", args...)
 	gb.Dir = root
-	gb.Env = append(os.Environ(), "CGO_ENABLED="+buildEnv["CGO_ENABLED"])
+	gb.Env = append(os.Environ(), "CGO_ENABLED="+buildEnv["CGO_ENABLED"], "GOFLAGS=")
 	if out, err := gb.CombinedOutput(); err != nil {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	if out, err := exec.CommandContext(ctx, "go", "version", "-m", bin).Output(); err != nil || !strings.Contains(string(out), "CGO_ENABLED=1") || !strings.Contains(string(out), "-trimpath=true") {
-		t.Errorf("built binary is not cgo/trimmed (err %v):\n%s", err, out)
+	if out, err := exec.CommandContext(ctx, "go", "version", "-m", bin).Output(); err != nil || !strings.Contains(string(out), "CGO_ENABLED=1") || !strings.Contains(string(out), "-trimpath=true") ||
+		!strings.Contains(string(out), "-tags=transcode") {
+		t.Errorf("built binary is not cgo/trimmed/tagged transcode (err %v):\n%s", err, out)
 	}
 	// Every shared library it needs comes from a package the image installs.
 	checkRuntimeLibraries(t, bin, final)
