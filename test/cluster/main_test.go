@@ -154,15 +154,27 @@ type feed struct {
 
 func publish(t *testing.T, a *app.App, name string, gop uint32, start uint32) *feed {
 	t.Helper()
+	return publishAt(t, a.URL(), name, gop, start)
+}
+
+// publishAt publishes to the gateway whose base URL is base.
+func publishAt(t *testing.T, base, name string, gop uint32, start uint32) *feed {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	pub, err := client.Publish(ctx, a.URL()+"/whip/"+name, client.PublishOptions{})
+	pub, err := client.Publish(ctx, base+"/whip/"+name, client.PublishOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := pub.WaitConnected(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return feedOn(t, pub, gop, start)
+}
+
+// feedOn starts a feed on a connected publisher.
+func feedOn(t *testing.T, pub *client.Publisher, gop uint32, start uint32) *feed {
+	t.Helper()
 	f := &feed{pub: pub, gop: gop, quit: make(chan struct{})}
 	f.frame.Store(start)
 	f.wg.Add(1)

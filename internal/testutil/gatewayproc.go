@@ -1,0 +1,109 @@
+package testutil
+
+import (
+	"bufio"
+	"context"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BuildGateway compiles cmd/gateway into the test's temporary directory
+// and returns the binary's path.
+func BuildGateway(t testing.TB) string {
+	t.Helper()
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	bin := filepath.Join(t.TempDir(), "gateway")
+	out, err := exec.Command(goBin, "build", "-o", bin, "github.com/wishgate/wishgate/cmd/gateway").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build ./cmd/gateway: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// GatewayProcess is a gateway binary the test runs as a process of its
+// own, so that it can die as a crashed one does (SIGKILL: no goodbye to
+// any peer, nothing released).
+type GatewayProcess struct {
+	// URL is the base URL of its HTTP listener, read from its start-up line.
+	URL string
+
+	cmd    *exec.Cmd
+	exited chan struct{}
+	mu     sync.Mutex
+	log    []string
+}
+
+var listening = regexp.MustCompile(`wishgate listening.* whip=(https?://[^ ]+?)/whip/`)
+
+// StartGatewayProcess runs bin with args and waits (up to 30 s) for its
+// start-up line; its log goes to the test's log. It is killed when the
+// test ends if it still runs.
+func StartGatewayProcess(t testing.TB, bin string, args ...string) *GatewayProcess {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = cmd.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	g := &GatewayProcess{cmd: cmd, exited: make(chan struct{})}
+	base := make(chan string, 1)
+	go func() {
+		defer close(g.exited)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			g.mu.Lock()
+			g.log = append(g.log, line)
+			g.mu.Unlock()
+			if m := listening.FindStringSubmatch(line); m != nil {
+				select {
+				case base <- m[1]:
+				default:
+				}
+			}
+		}
+		_ = cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		g.Kill()
+		for _, l := range g.Log() {
+			t.Log(l)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	select {
+	case g.URL = <-base:
+		return g
+	case <-g.exited:
+		t.Fatalf("%s exited before listening:\n%s", bin, strings.Join(g.Log(), "\n"))
+	case <-ctx.Done():
+		t.Fatalf("%s did not log its start-up line within 30 s:\n%s", bin, strings.Join(g.Log(), "\n"))
+	}
+	return nil
+}
+
+// Kill ends the process with SIGKILL and waits until it is gone.
+// Idempotent.
+func (g *GatewayProcess) Kill() {
+	_ = g.cmd.Process.Signal(syscall.SIGKILL)
+	<-g.exited
+}
+
+// Log is what the process has logged so far, one line each.
+func (g *GatewayProcess) Log() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.log...)
+}
