@@ -71,6 +71,7 @@ func (n *Node) load(r nodeRecord) (float64, bool) {
 // heartbeat writes this node's record with the TTL.
 func (n *Node) heartbeat() error {
 	rec := n.record()
+	n.lastBeat = time.Now()
 	b, _ := json.Marshal(rec)
 	res, err := n.st.run(n.ctx, heartbeatScript, []string{keyNode + n.cfg.NodeID},
 		string(b), n.instance, n.cfg.URL, ms(n.cfg.LeaseTTL))

@@ -104,31 +104,58 @@ func (n *Node) maintain() {
 	defer n.wg.Done()
 	t := time.NewTicker(n.renew)
 	defer t.Stop()
+	later := time.NewTimer(time.Hour)
+	later.Stop()
+	defer later.Stop()
 	for {
+		var again time.Duration
 		select {
 		case <-n.ctx.Done():
 			return
 		case <-t.C:
-			n.tick(true)
+			again = n.tick(true)
 		case <-n.wake:
-			n.tick(false)
+			again = n.tick(false)
+		case <-later.C:
+			again = n.tick(false)
+		}
+		if again > 0 {
+			later.Reset(again)
 		}
 	}
 }
 
-func (n *Node) tick(full bool) {
+// loadBeatGap is the shortest time between two heartbeats written because
+// the node's room for viewers changed: however fast viewers come and go
+// around a limit, that costs Redis at most ten writes per renewal period.
+func (n *Node) loadBeatGap() time.Duration { return n.renew / 10 }
+
+// tick does the maintain loop's work; full is the periodic round. It
+// returns when to look again at a change of load it put off (0: none).
+func (n *Node) tick(full bool) time.Duration {
 	if full {
 		n.cpu.sample()
 		if err := n.heartbeat(); err != nil {
-			return
+			return 0
 		}
 	}
 	n.mu.Lock()
 	rejoin, loadChanged := n.rejoin, n.loadChanged
 	n.rejoin, n.loadChanged = false, false
 	n.mu.Unlock()
-	if !full && loadChanged && n.record().Full != n.lastFull.Load() {
-		_ = n.heartbeat()
+	var again time.Duration
+	if !full && loadChanged {
+		// Whether this node is full goes to Redis at once, so that the
+		// other nodes stop (or resume) redirecting viewers here; but not
+		// more often than loadBeatGap.
+		if wait := time.Until(n.lastBeat.Add(n.loadBeatGap())); wait > 0 {
+			n.mu.Lock()
+			n.loadChanged = true
+			n.mu.Unlock()
+			again = wait
+		} else if n.record().Full != n.lastFull.Load() {
+			_ = n.heartbeat()
+		}
 	}
 	if rejoin {
 		n.log.Info("rejoining the cluster: registering this node's streams again")
@@ -141,7 +168,7 @@ func (n *Node) tick(full bool) {
 		n.owned = map[string]owned{}
 		n.mu.Unlock()
 		if err := n.heartbeat(); err != nil {
-			return
+			return again
 		}
 		full = true
 	}
@@ -151,6 +178,7 @@ func (n *Node) tick(full bool) {
 			n.renewSources()
 		}
 	}
+	return again
 }
 
 // reconcile brings the leases in line with the registry: renew what we

@@ -84,6 +84,7 @@ type Node struct {
 	// heartbeat said about room for viewers.
 	loadChanged bool
 	lastFull    atomic.Bool
+	lastBeat    time.Time // the last heartbeat's time; the maintain loop's (and register's before it)
 	closed      bool
 }
 
