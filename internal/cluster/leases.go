@@ -34,7 +34,7 @@ func (n *Node) admit(name string, specs []streams.TrackSpec, info streams.Publis
 	if info.Origin != "" {
 		return nil
 	}
-	l := n.newLease(trackRecs(specs), time.Now(), true)
+	l := n.newLease(trackRecs(specs, n.cfg.Registry.ConversionTarget), time.Now(), true)
 	if !n.st.up.Load() {
 		n.setPending(name, l)
 		return nil
@@ -320,12 +320,11 @@ func (n *Node) register1(name string, info streams.StreamInfo) {
 	if info.Publisher == nil || n.cfg.Registry == nil {
 		return
 	}
-	var specs []trackRec
+	var specs []streams.TrackSpec
 	for _, t := range info.Tracks {
-		specs = append(specs, trackRec{Kind: t.Kind.String(), MimeType: t.Codec.MimeType, ClockRate: t.Codec.ClockRate,
-			Channels: t.Codec.Channels, Fmtp: t.Codec.Fmtp})
+		specs = append(specs, streams.TrackSpec{Kind: t.Kind, Codec: t.Codec})
 	}
-	mine := n.newLease(specs, info.Since, n.healthy(info))
+	mine := n.newLease(trackRecs(specs, n.cfg.Registry.ConversionTarget), info.Since, n.healthy(info))
 	key := keyStream + name
 	cur, exists, err := n.st.get(n.ctx, key)
 	if err != nil {

@@ -65,10 +65,33 @@ func TestRelaySpecs(t *testing.T) {
 	}
 }
 
+// A lease records a track the owner converts as its conversion's codec
+// (what the owner serves a relay); playable tracks stay as they are.
+func TestLeaseTracksConverted(t *testing.T) {
+	opus := streams.Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2}
+	convert := func(c streams.Codec) (streams.Codec, error) {
+		if c.MimeType == "audio/mpeg4-generic" {
+			return opus, nil
+		}
+		return streams.Codec{}, streams.ErrNoConversions
+	}
+	specs := []streams.TrackSpec{
+		{Kind: streams.KindVideo, Codec: streams.Codec{MimeType: "video/H264", ClockRate: 90000}},
+		{Kind: streams.KindAudio, Codec: streams.Codec{MimeType: "audio/mpeg4-generic", ClockRate: 44100, Channels: 1}},
+	}
+	got := relaySpecs(trackRecs(specs, convert))
+	if len(got) != 2 || got[0].Codec.MimeType != "video/H264" || got[1].Codec != opus {
+		t.Fatalf("relay of a converted camera: %+v", got)
+	}
+	if got := relaySpecs(trackRecs(specs, nil)); len(got) != 1 || got[0].Kind != streams.KindVideo {
+		t.Fatalf("relay without conversions: %+v", got)
+	}
+}
+
 // A lease survives its encoding; garbage is no lease.
 func TestLeaseRoundTrip(t *testing.T) {
 	l := lease{Node: "n1", Instance: "i", URL: "http://x:1", Since: time.Unix(5, 0).UTC(), Healthy: true,
-		Tracks: trackRecs([]streams.TrackSpec{{Kind: streams.KindVideo, Codec: streams.Codec{MimeType: "video/VP8", ClockRate: 90000}}})}
+		Tracks: trackRecs([]streams.TrackSpec{{Kind: streams.KindVideo, Codec: streams.Codec{MimeType: "video/VP8", ClockRate: 90000}}}, nil)}
 	got, ok := decodeLease(l.encode())
 	if !ok || got.Node != "n1" || !got.Since.Equal(l.Since) || len(got.Tracks) != 1 || got.Tracks[0].Kind != "video" {
 		t.Fatalf("round trip: %+v %v", got, ok)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wishgate/wishgate/internal/codec"
 	"github.com/wishgate/wishgate/streams"
 )
 
@@ -28,11 +29,21 @@ type trackRec struct {
 	Fmtp      string `json:"fmtp,omitempty"`
 }
 
-func trackRecs(specs []streams.TrackSpec) []trackRec {
+// trackRecs describes tracks as WebRTC readers of the owner get them: a
+// track WebRTC cannot play that the owner converts (a camera's AAC) is
+// recorded as its conversion's codec (Opus), which the owner's WHEP
+// endpoint serves to a relay as to any viewer. convert is the owner's
+// streams.Registry.ConversionTarget.
+func trackRecs(specs []streams.TrackSpec, convert func(streams.Codec) (streams.Codec, error)) []trackRec {
 	out := make([]trackRec, len(specs))
 	for i, s := range specs {
-		out[i] = trackRec{Kind: s.Kind.String(), MimeType: s.Codec.MimeType, ClockRate: s.Codec.ClockRate,
-			Channels: s.Codec.Channels, Fmtp: s.Codec.Fmtp}
+		c := s.Codec
+		if codec.WebRTCPlayable(c.MimeType, c.ClockRate, c.Channels) != nil && convert != nil {
+			if to, err := convert(c); err == nil {
+				c = to
+			}
+		}
+		out[i] = trackRec{Kind: s.Kind.String(), MimeType: c.MimeType, ClockRate: c.ClockRate, Channels: c.Channels, Fmtp: c.Fmtp}
 	}
 	return out
 }
