@@ -67,7 +67,8 @@ func TestTranscodedAudioThroughRelay(t *testing.T) {
 	if !strings.EqualFold(gotMime, webrtc.MimeTypeOpus) {
 		t.Fatalf("node 2's viewer gets audio as %q, want Opus", gotMime)
 	}
-	// The tone is there, not silence: decode the last second.
+	// The tone is there, not silence: decode the last second (a decoder
+	// started mid-stream takes a few packets to reach the full level).
 	dec, err := transcode.NewOpusDecoder(2)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +85,7 @@ func TestTranscodedAudioThroughRelay(t *testing.T) {
 			peak = max(peak, s, -s)
 		}
 	}
-	if peak < 3000 {
+	if peak < 1000 { // the tone peaks at 4096 (1/8 of full scale); silence decodes to about 0
 		t.Fatalf("the relayed Opus decodes to near silence (peak %d)", peak)
 	}
 
