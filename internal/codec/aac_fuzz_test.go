@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 )
 
@@ -105,6 +106,54 @@ func FuzzLATM(f *testing.F) {
 		}
 		if c, ok, _ := s.Config(); ok && len(c.ASC) == 0 {
 			t.Fatal("in-band config without an AudioSpecificConfig")
+		}
+	})
+}
+
+// FuzzAACFmtp: any fmtp line of an AAC track (RFC 3640 mode and AU-header
+// lengths, config= as an AudioSpecificConfig or a LATM StreamMuxConfig)
+// parses or fails with ErrAACConfig, never panics, and a layout it accepts
+// splits any payload into AUs inside it.
+func FuzzAACFmtp(f *testing.F) {
+	f.Add("streamtype=5;profile-level-id=15;mode=AAC-hbr;config=1190;sizelength=13;indexlength=3;indexdeltalength=3", []byte{0x00, 0x10, 0x00, 0x20, 1, 2, 3, 4})
+	f.Add("profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=1210", []byte{0x00, 0x10, 0x00, 0x08, 7})
+	f.Add("mode=generic;constantsize=4;config=2B118800", []byte{1, 2, 3, 4, 5, 6, 7, 8})
+	f.Add("mode=AAC-lbr;config=1408;sizelength=70", []byte{0xff})
+	f.Add("profile-level-id=30;cpresent=0;object=2;config=400024203fc0", []byte{3, 1, 2, 3})
+	f.Add("config=zz;sizelength=-1;indexlength=99999999999999999999", []byte{})
+	f.Fuzz(func(t *testing.T, fmtp string, payload []byte) {
+		if l, err := ParseAULayout(fmtp); err == nil {
+			aus, err := l.SplitAUs(payload, make([]AU, 0, 16))
+			if err == nil {
+				total := 0
+				for _, au := range aus {
+					if len(au.Data) == 0 || au.Size < len(au.Data) {
+						t.Fatalf("AU %+v from layout %+v", au, l)
+					}
+					total += len(au.Data)
+				}
+				if total > len(payload) {
+					t.Fatalf("%d AU bytes from a %d-byte payload", total, len(payload))
+				}
+			}
+		} else if !errors.Is(err, ErrAACConfig) {
+			t.Fatalf("layout error %v is not ErrAACConfig", err)
+		}
+		b, err := ParseFmtpConfig(fmtp)
+		if err != nil {
+			if !errors.Is(err, ErrAACConfig) {
+				t.Fatalf("config error %v is not ErrAACConfig", err)
+			}
+			return
+		}
+		if len(b) > maxASCBytes {
+			t.Fatalf("config of %d bytes accepted", len(b))
+		}
+		if _, err := ParseAudioSpecificConfig(b); err != nil && !errors.Is(err, ErrAACConfig) {
+			t.Fatalf("AudioSpecificConfig error %v is not ErrAACConfig", err)
+		}
+		if _, err := ParseStreamMuxConfig(b); err != nil && !errors.Is(err, ErrAACConfig) {
+			t.Fatalf("StreamMuxConfig error %v is not ErrAACConfig", err)
 		}
 	})
 }

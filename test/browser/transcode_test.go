@@ -73,7 +73,8 @@ const peakFrequency = `(() => {
 // A camera's AAC plays in the browser: the project's RTSP test camera sends
 // H.264 and a 1 kHz AAC-LC tone (testdata/audio, made with ffmpeg); the
 // player page in Chromium gets the audio as Opus, Web Audio finds the
-// 1 kHz tone in it, and the audio starts within a second of the video.
+// 1 kHz tone in it, and the audio starts within a second of the video; the
+// dashboard says "AAC → Opus".
 func TestCameraAACPlaysInChromium(t *testing.T) {
 	chromium := requireIsolation(t)
 	testutil.RequireTranscoder(t)
@@ -100,7 +101,8 @@ func TestCameraAACPlaysInChromium(t *testing.T) {
 	if gap > time.Second || gap < -time.Second {
 		t.Fatalf("audio started %v after video, want within a second", gap)
 	}
-	time.Sleep(500 * time.Millisecond) // a full analyser window of tone
+	// A full analyser window (16384 samples, 0.34 s at 48 kHz) of tone.
+	player.waitJS(5*time.Second, `performance.now() - window.__av.audioAt > 500`, "half a second of audio")
 	f, err := eval[float64](player, peakFrequency)
 	if err != nil {
 		t.Fatal(err)
@@ -118,4 +120,11 @@ func TestCameraAACPlaysInChromium(t *testing.T) {
 	if err != nil || codec != "audio/opus" {
 		t.Fatalf("audio codec %q (%v), want audio/opus", codec, err)
 	}
+	// The dashboard lists the camera's audio as transcoded, running for
+	// the player.
+	dash := b.newTab("dashboard", gw.URL()+"/")
+	dash.waitJS(15*time.Second, `(() => {
+	  const row = document.querySelector('tr[data-name="cam"]');
+	  return !!row && row.textContent.includes("AAC → Opus, transcoding");
+	})()`, `the camera's row saying "AAC → Opus, transcoding"`)
 }
