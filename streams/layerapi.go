@@ -28,15 +28,17 @@ func (s *Subscription) SetLayer(i int, c LayerChoice) error {
 }
 
 // SetAutoLayer is an adapter's pick for a subscriber in LayerAuto: the rid
-// its network carries now. Ignored in other modes.
-func (s *Subscription) SetAutoLayer(i int, rid string) {
+// its network carries now, and what it carries in bits per second (0:
+// not known). A switch made from the cache is paced to fit in that.
+// Ignored in other modes.
+func (s *Subscription) SetAutoLayer(i int, rid string, bps float64) {
 	if i < 0 || i >= len(s.tracks) || s.tracks[i].lay == nil {
 		return
 	}
 	ls := s.tracks[i].lay
 	ls.choiceMu.Lock()
 	changed := ls.auto != rid && ls.choice.Mode == LayerAuto
-	ls.auto = rid
+	ls.auto, ls.autoBps = rid, bps
 	ls.choiceMu.Unlock()
 	if changed {
 		s.kickLayers()

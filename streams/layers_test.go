@@ -474,3 +474,64 @@ func TestPick(t *testing.T) {
 		}
 	}
 }
+
+// An adapter's switch down on a congested path, made from the cache, is
+// paced to what the adapter says the path carries rather than at the burst
+// speed of a joining viewer.
+func TestCacheSwitchDownIsPacedToThePath(t *testing.T) {
+	r, p := setupLayers(t, DefaultConfig())
+	p.all(true)
+	const frames = 30 // 1 s of q's GOP after its key frame
+	for range frames {
+		p.all(false)
+	}
+	s, tracks, _ := r.Lookup("s")
+	sub, err := r.Subscribe(s, SubscribeOptions{Tracks: tracks, Layer: LayerChoice{Mode: LayerAuto}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &timedSink{recSink: *newRecSink()}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = sub.Run(ctx, sink) }()
+	defer func() { cancel(); <-done; sub.Close() }()
+	sink.wait(t, frames+1) // f's cached GOP
+	// q's GOP is 31 packets of 6 bytes after its key frame: 1.5 kbit.
+	// At 2 kbit/s (80 %: 1.6) it takes most of a second; a joiner's burst
+	// of a 1 s span would take 125 ms.
+	sub.SetAutoLayer(0, "q", 2000)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if l, _ := sub.Layer(0); l.RID == "q" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no switch to q")
+		}
+		p.all(false) // no key frame: the switch comes from the cache
+		time.Sleep(30 * time.Millisecond)
+	}
+	waitFor(t, func() bool {
+		n := 0
+		for _, l := range layersOf(&sink.recSink) {
+			if l == 0 {
+				n++
+			}
+		}
+		return n >= frames+1
+	})
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	first, last := -1, -1
+	for i, pl := range sink.pls {
+		if pl[4] == 0 || len(pl) > 11 && pl[1]&1 == 0 && pl[11] == 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if d := sink.at[last].Sub(sink.at[first]); d < 500*time.Millisecond {
+		t.Fatalf("q's cached GOP went out in %v: not paced to the 2 kbit/s the path carries", d)
+	}
+}

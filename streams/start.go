@@ -189,7 +189,7 @@ func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) err
 	}
 	span := time.Duration(last.Timestamp-s.burst[0].Header.Timestamp) * time.Second /
 		time.Duration(max(1, st.track.Codec.ClockRate))
-	pace := burstDuration(span)
+	pace := st.burstPace(burstDuration(span), span, total)
 	start := time.Now()
 	frame, sent := 0, 0
 	st.bursting = true

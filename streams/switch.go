@@ -31,7 +31,8 @@ import (
 // sent fast right after the old layer's last picture, exactly as a new
 // viewer starts (startFromCache), within the bounds a start burst has
 // (Config.StartBurstMaxAge and StartBurstMaxBytes); at once when the layer
-// is known to ignore requests (keyframes.go). A switch up that an adapter tries on its
+// is known to ignore requests (keyframes.go). An adapter's switch down is
+// paced to what it measured the path to carry (burstPace). A switch up that an adapter tries on its
 // own is never made from the cache: a burst of the larger layer is the
 // worst probe of a network that has only just recovered.
 
@@ -46,6 +47,7 @@ type layerState struct {
 	choiceMu sync.Mutex
 	choice   LayerChoice
 	auto     string
+	autoBps  float64 // what the adapter says the path carries; 0 unknown
 
 	// consumer state: the reader's goroutine, or the track's st.mu in
 	// direct delivery
@@ -325,4 +327,24 @@ func (s *Subscription) leaveFans() {
 		}
 		st.lay.joined = 0
 	}
+}
+
+// burstPace stretches a cached-GOP burst of total bytes to fit the path an
+// adapter measured (at 80 % of it): a switch down on a congested path must
+// not send the smaller layer's GOP faster than the path takes it. Never
+// longer than the span of media it carries, or the viewer would fall behind.
+func (st *subTrack) burstPace(pace, span time.Duration, total int) time.Duration {
+	ls := st.lay
+	if ls == nil {
+		return pace
+	}
+	ls.choiceMu.Lock()
+	bps := ls.autoBps
+	auto := ls.choice.Mode == LayerAuto
+	ls.choiceMu.Unlock()
+	if !auto || bps <= 0 {
+		return pace
+	}
+	fit := time.Duration(float64(total) * 8 / (0.8 * bps) * float64(time.Second))
+	return max(pace, min(fit, span))
 }

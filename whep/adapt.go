@@ -54,7 +54,7 @@ func (a *adapter) set(s *session, on bool) {
 		start := ""
 		if best, ok := streams.Best(s.sub.Layers(a.track)); ok {
 			start = best.RID
-			s.sub.SetAutoLayer(a.track, start)
+			s.sub.SetAutoLayer(a.track, start, 0)
 		}
 		a.ctl = adapt.New(adapt.Config{}, start, time.Now())
 		return
@@ -111,7 +111,7 @@ func (a *adapter) observe(s *session, rep rtcp.ReceptionReport, rr *rrStats, now
 		"estimate_bps", int64(a.ctl.Estimate()), "lost", r.Lost, "rtt", r.RTT)
 	s.sub.SetPaused(a.track, d.Paused)
 	if a.layered && !d.Paused {
-		s.sub.SetAutoLayer(a.track, d.RID)
+		s.sub.SetAutoLayer(a.track, d.RID, d.Bps)
 	}
 }
 

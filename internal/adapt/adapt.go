@@ -117,6 +117,9 @@ type Report struct {
 type Decision struct {
 	RID    string // the layer; "" with Paused
 	Paused bool   // no video: the path does not carry the lowest layer
+	// Bps is what the path carries, when a congested interval measured it
+	// (a switch down); 0 otherwise.
+	Bps float64
 	// Why says what moved the decision ("" when nothing changed).
 	Why string
 }
@@ -213,7 +216,9 @@ func (c *Controller) Update(r Report, layers []Layer, current string) Decision {
 		}
 		fit = max(fit, 0)
 		if !c.cur.Paused && fit < pos && since >= cfg.MinSwitch {
-			return c.move(Decision{RID: layers[fit].RID}, r.At, "congested")
+			d := c.move(Decision{RID: layers[fit].RID}, r.At, "congested")
+			d.Bps = est
+			return d
 		}
 	case clean:
 		c.short = 0

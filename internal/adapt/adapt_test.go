@@ -42,8 +42,8 @@ func TestShapedPathGoesDownThenBackUp(t *testing.T) {
 	}
 	// 400 kbit/s: most of f is lost, what arrives is the path's rate.
 	d := r.step(Report{Lost: 0.7, HaveRTT: true, RTT: 400 * time.Millisecond, Received: 380_000, Other: 64_000})
-	if d.RID != "q" || d.Why == "" {
-		t.Fatalf("congested at 380 kbit/s: %+v, want q (h needs 500k)", d)
+	if d.RID != "q" || d.Why == "" || d.Bps != 380_000 {
+		t.Fatalf("congested at 380 kbit/s: %+v, want q (h needs 500k) and the path's 380 kbit/s", d)
 	}
 	// The queue drains: one more lossy report moves nothing (MinSwitch).
 	if d := r.step(Report{Lost: 0.3, Received: 300_000}); d.RID != "q" {
