@@ -248,10 +248,15 @@ func (c *Conn) Read(p []byte) (int, error) {
 
 // SetBusy marks the connection as carrying a session (an RTSP PLAY or
 // RECORD) whose own timeouts apply, or, once the last session ended, as idle
-// again: it then has IdleTimeout from now to send something.
+// again: it then has IdleTimeout from now to send something. Becoming busy
+// lifts the idle deadline the last Read set: without that, the request that
+// started the session would still close the connection IdleTimeout later
+// (an RTSP session over UDP, whose connection then carries nothing).
 func (c *Conn) SetBusy(busy bool) {
 	if busy {
-		c.busy.Add(1)
+		if c.busy.Add(1) == 1 && c.l.cfg.IdleTimeout > 0 {
+			_ = c.Conn.SetReadDeadline(time.Time{})
+		}
 		return
 	}
 	if c.busy.Add(-1) <= 0 {

@@ -181,6 +181,53 @@ func TestIdleTimeoutUnlessBusy(t *testing.T) {
 	}
 }
 
+// A connection becomes busy after a Read (the request that starts an RTSP
+// session over UDP) has set its idle deadline: that deadline must not close
+// it. The proof waits for another connection, idle since before, to time
+// out: by then the busy one's old deadline has passed too.
+func TestBusyLiftsTheIdleDeadline(t *testing.T) {
+	const idle = 200 * time.Millisecond
+	s := serve(t, Config{IdleTimeout: idle})
+	client := dial(t, s)
+	waitFor(t, "accepted", func() bool { return len(s.accepted()) == 1 })
+	sc := s.accepted()[0].(*Conn)
+	buf := make([]byte, 1)
+	if _, err := client.Write([]byte{'P'}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.Read(buf); err != nil { // sets the idle deadline
+		t.Fatal(err)
+	}
+	dial(t, s)
+	waitFor(t, "accepted", func() bool { return len(s.accepted()) == 2 })
+	other := s.accepted()[1]
+	sc.SetBusy(true)
+	res := make(chan error, 1)
+	go func() {
+		_, err := sc.Read(buf)
+		res <- err
+	}()
+	if _, err := other.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the idle connection's read: %v", err)
+	}
+	select {
+	case err := <-res:
+		t.Fatalf("the busy connection's read ended: %v", err)
+	default:
+	}
+	if _, err := client.Write([]byte{'x'}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-res:
+		if err != nil || buf[0] != 'x' {
+			t.Fatalf("the busy connection read %q, %v", buf, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the busy connection's read never returned")
+	}
+}
+
 func TestUnwrap(t *testing.T) {
 	s := serve(t, Config{})
 	dial(t, s)
