@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/base"
 
 	"github.com/wishgate/wishgate/internal/connlimit"
 )
@@ -35,3 +36,21 @@ func releaseConn(d *sessionData) {
 
 // Conns reports the TCP connections of the listener (metrics).
 func (s *Server) Conns() *connlimit.Listener { return s.limited }
+
+// holdSession takes the place an RTSP session over UDP (or multicast)
+// holds under the listener's caps (max_connections_per_ip, max_connections)
+// until it ends: such a session outlives the connection that set it up, so
+// without it one client could SETUP, PLAY and hang up again and again, each
+// time leaving the gateway sending a stream to it. Past the caps the
+// session's first SETUP is answered 503. A session over TCP lives in its
+// connection, which holds the place already.
+func (s *Server) holdSession(ctx *gortsplib.ServerHandlerOnSetupCtx) (release func(), refused *base.Response) {
+	if ctx.Transport == gortsplib.TransportTCP {
+		return func() {}, nil
+	}
+	release, ok := s.limited.Hold(ctx.Conn.NetConn().RemoteAddr())
+	if !ok {
+		return nil, &base.Response{StatusCode: base.StatusServiceUnavailable}
+	}
+	return release, nil
+}

@@ -405,12 +405,20 @@ type sessionData struct {
 	in     *ingest
 	p      *rtspPublisher
 	conn   atomic.Pointer[connlimit.Conn] // busy while playing or recording (conns.go)
+	place  func()                         // gives back the place a session over UDP holds (conns.go)
 	decode decodeErrors                   // rtsperrors.go
 }
 
 // OnSetup implements gortsplib.ServerHandlerOnSetup.
 func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
 	if ctx.Session.State() == gortsplib.ServerSessionStatePreRecord {
+		if d, ok := ctx.Session.UserData().(*sessionData); ok && d.place == nil {
+			place, res := s.holdSession(ctx)
+			if res != nil {
+				return res, nil, nil
+			}
+			d.place = place
+		}
 		return &base.Response{StatusCode: base.StatusOK}, nil, nil
 	}
 	name := streamName(ctx.Path)
@@ -422,6 +430,10 @@ func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response
 			return &base.Response{StatusCode: base.StatusBadRequest}, nil, fmt.Errorf("one session cannot read two streams")
 		}
 		return &base.Response{StatusCode: base.StatusOK}, d.outlet.stream, nil
+	}
+	place, res := s.holdSession(ctx)
+	if res != nil {
+		return res, nil, nil
 	}
 	var o *outlet
 	if d := s.connData(ctx.Conn); d != nil {
@@ -435,15 +447,17 @@ func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response
 		// description, or described on another connection).
 		var err error
 		if o, err = s.newOutlet(name, remoteOf(ctx.Conn)); err != nil {
+			place()
 			return notFound(err), nil, nil
 		}
 	}
 	st := o.waitReady(s.cfg.ReadyTimeout)
 	if st == nil {
+		place()
 		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
 	}
 	o.addReader(ctx.Session)
-	ctx.Session.SetUserData(&sessionData{outlet: o})
+	ctx.Session.SetUserData(&sessionData{outlet: o, place: place})
 	return &base.Response{StatusCode: base.StatusOK}, st, nil
 }
 
@@ -521,6 +535,9 @@ func (s *Server) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
 		return
 	}
 	releaseConn(d)
+	if d.place != nil {
+		d.place()
+	}
 	if d.outlet != nil {
 		d.outlet.removeReader(ctx.Session)
 	}

@@ -103,7 +103,7 @@ type Config struct {
 	HTTPWriteTimeout    time.Duration `yaml:"http_write_timeout" help:"an HTTP response must be written within this of its request's headers (streaming responses set their own)"`
 	HTTPIdleTimeout     time.Duration `yaml:"http_idle_timeout" help:"an idle HTTP keep-alive connection is closed after this"`
 	MaxConnections      int           `yaml:"max_connections" help:"most TCP connections open at once on each of the HTTP, RTSP and RTSPS listeners; more are refused"`
-	MaxConnectionsPerIP int           `yaml:"max_connections_per_ip" help:"most TCP connections of one client IP (IPv6: /64) on each listener; more are refused"`
+	MaxConnectionsPerIP int           `yaml:"max_connections_per_ip" help:"most TCP connections of one client IP (IPv6: /64) on each listener (an RTSP session over UDP counts as one); more are refused"`
 	RTSPIdleTimeout     time.Duration `yaml:"rtsp_idle_timeout" help:"an RTSP connection without a playing or recording session that sends nothing this long is closed"`
 	RTSPReadTimeout     time.Duration `yaml:"rtsp_read_timeout" help:"an RTSP publisher that sends no media this long is closed"`
 	RTSPWriteTimeout    time.Duration `yaml:"rtsp_write_timeout" help:"an RTSP reader that takes no data for this long is closed"`

@@ -106,7 +106,7 @@ func (l *Listener) Close() error {
 	return err
 }
 
-// Open is the number of connections open now.
+// Open is the number of connections open now, with the places held (Hold).
 func (l *Listener) Open() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -178,10 +178,23 @@ func (l *Listener) release(key netip.Prefix, keyed bool) {
 	}
 }
 
-// refuse answers and closes c. The answer is written, then the client's
-// request drained, so that closing does not reset the connection before the
-// client read the answer; all bounded in time and in concurrent refusals.
-func (l *Listener) refuse(c net.Conn, reason string) {
+// Hold takes a place for the client at addr as if it opened a connection,
+// for something of its own that outlives its connections: an RTSP session
+// over UDP, set up on a connection the client may close at once. Past
+// either cap it reports false and counts the refusal. release gives the
+// place back; calling it again does nothing.
+func (l *Listener) Hold(addr net.Addr) (release func(), ok bool) {
+	key, keyed := clientKey(addr)
+	if reason := l.admit(key, keyed); reason != "" {
+		l.warnRefusal(reason, addr)
+		return nil, false
+	}
+	var once sync.Once
+	return func() { once.Do(func() { l.release(key, keyed) }) }, true
+}
+
+// warnRefusal logs a refusal, at most once per logEvery.
+func (l *Listener) warnRefusal(reason string, remote net.Addr) {
 	l.mu.Lock()
 	now := time.Now()
 	warn := now.Sub(l.lastLog) >= logEvery
@@ -191,10 +204,17 @@ func (l *Listener) refuse(c net.Conn, reason string) {
 	l.mu.Unlock()
 	if warn {
 		r := l.Refused()
-		l.log.Warn("refusing connections", "reason", reason, "remote", c.RemoteAddr().String(),
+		l.log.Warn("refusing connections", "reason", reason, "remote", remote.String(),
 			"max_connections", l.cfg.MaxConns, "max_connections_per_ip", l.cfg.MaxPerClient,
 			"refused_total", r.Total, "refused_per_ip", r.PerClient)
 	}
+}
+
+// refuse answers and closes c. The answer is written, then the client's
+// request drained, so that closing does not reset the connection before the
+// client read the answer; all bounded in time and in concurrent refusals.
+func (l *Listener) refuse(c net.Conn, reason string) {
+	l.warnRefusal(reason, c.RemoteAddr())
 	if l.cfg.Refusal == nil {
 		c.Close()
 		return

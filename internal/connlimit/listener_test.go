@@ -132,6 +132,43 @@ func TestExemptClientsMeetTheTotalCap(t *testing.T) {
 	}
 }
 
+// Places held for a client (an RTSP session over UDP) count like its
+// connections, against both caps, until released.
+func TestHeldPlaces(t *testing.T) {
+	s := serve(t, Config{MaxConns: 4, MaxPerClient: 2})
+	a := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 5000}
+	b := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 5000}
+	releaseA, ok := s.l.Hold(a)
+	if !ok {
+		t.Fatal("first place of a refused")
+	}
+	dial(t, s) // 127.0.0.1
+	waitFor(t, "accepted", func() bool { return len(s.accepted()) == 1 })
+	if _, ok := s.l.Hold(&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 6000}); !ok {
+		t.Fatal("second place of a refused")
+	}
+	if _, ok := s.l.Hold(a); ok {
+		t.Fatal("a third place of one client held")
+	}
+	if _, ok := s.l.Hold(b); !ok {
+		t.Fatal("a place of b refused")
+	}
+	if _, ok := s.l.Hold(b); ok {
+		t.Fatal("a place past the total held")
+	}
+	if r := s.l.Refused(); r.PerClient != 1 || r.Total != 1 || s.l.Open() != 4 {
+		t.Fatalf("refused %+v, open %d", r, s.l.Open())
+	}
+	releaseA()
+	releaseA() // a second release gives nothing back
+	if s.l.Open() != 3 {
+		t.Fatalf("open %d after one release", s.l.Open())
+	}
+	if _, ok := s.l.Hold(a); !ok {
+		t.Fatal("a released place was not given back")
+	}
+}
+
 func TestRefusalWithoutAnswer(t *testing.T) {
 	s := serve(t, Config{MaxConns: 1})
 	dial(t, s)

@@ -22,9 +22,9 @@ func newExposureCollector(cfg Config) *exposureCollector {
 				"unspecified, multicast, broadcast, own_socket, denied (ice_remote_networks), link_local, loopback, metadata, duplicate, over_cap.",
 			[]string{"reason"}, nil),
 		connections: prometheus.NewDesc("wishgate_connections",
-			"TCP connections open on a listener (http, rtsp, rtsps).", []string{"listener"}, nil),
+			"TCP connections open on a listener (http, rtsp, rtsps); for RTSP with the sessions over UDP, which hold a place each.", []string{"listener"}, nil),
 		refuse: prometheus.NewDesc("wishgate_connections_refused_total",
-			"TCP connections refused at accept: total (max_connections) or per_ip (max_connections_per_ip).",
+			"TCP connections refused at accept, and RTSP sessions over UDP refused at SETUP: total (max_connections) or per_ip (max_connections_per_ip).",
 			[]string{"listener", "reason"}, nil),
 	}
 }
