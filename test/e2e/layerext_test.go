@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wishgate/wishgate/internal/client"
+	"github.com/wishgate/wishgate/internal/config"
 	"github.com/wishgate/wishgate/internal/testutil"
 )
 
@@ -206,9 +207,12 @@ func TestLayerExtension(t *testing.T) {
 }
 
 // A stream without simulcast links no layer extension; its events say
-// nothing of layers; the viewer count follows the viewers.
+// nothing of layers; the viewer count follows the viewers. The event
+// stream outlives http_write_timeout: it sets its own deadline per write.
 func TestEventsWithoutSimulcast(t *testing.T) {
-	a := testutil.StartGateway(t, nil)
+	a := testutil.StartGateway(t, func(c *config.Config) {
+		c.HTTPReadTimeout, c.HTTPWriteTimeout = time.Second, 2*time.Second
+	})
 	pub := do(t, "POST", a.URL()+"/whip/plain", sdpType, golden(t, "obs-31-whip.sdp"))
 	if pub.Status != 201 {
 		t.Fatalf("publish: %d %s", pub.Status, pub.Body)
@@ -230,7 +234,9 @@ func TestEventsWithoutSimulcast(t *testing.T) {
 		for ev := range evs {
 			if ev.name == "viewercount" {
 				var c struct{ Viewercount int }
-				_ = json.Unmarshal([]byte(ev.data), &c)
+				if err := json.Unmarshal([]byte(ev.data), &c); err != nil {
+					t.Fatalf("viewercount event %q: %v", ev.data, err)
+				}
 				return c.Viewercount
 			}
 		}
@@ -240,6 +246,7 @@ func TestEventsWithoutSimulcast(t *testing.T) {
 	if n := count(); n != 1 {
 		t.Fatalf("viewercount %d, want 1", n)
 	}
+	time.Sleep(3 * time.Second) // past http_write_timeout, on purpose: nothing to wait for
 	second := do(t, "POST", a.URL()+"/whep/plain", sdpType, golden(t, "chromium-156-whep.sdp"))
 	defer do(t, "DELETE", a.URL()+second.Header.Get("Location"), "", nil)
 	if n := count(); n != 2 {
