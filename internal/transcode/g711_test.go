@@ -1,6 +1,12 @@
 package transcode
 
-import "testing"
+import (
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
 
 // Reference points of G.711 (ITU-T G.711 tables 2a/2b; the values every
 // implementation, e.g. Sun's g711.c, produces).
@@ -26,6 +32,44 @@ func TestG711Tables(t *testing.T) {
 	for i := 0x80; i < 0xFF; i++ {
 		if u[i] < u[i+1] {
 			t.Fatalf("µ-law not monotonic at %#x: %d < %d", i, u[i], u[i+1])
+		}
+	}
+}
+
+// Every one of the 256 codes of each law expands to what FFmpeg's own
+// pcm_mulaw/pcm_alaw decoders give it.
+func TestG711MatchesFFmpeg(t *testing.T) {
+	ff := requireFFmpeg(t)
+	dir := t.TempDir()
+	codes := make([]byte, 256)
+	for i := range codes {
+		codes[i] = byte(i)
+	}
+	in := filepath.Join(dir, "codes.raw")
+	if err := os.WriteFile(in, codes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, law := range []struct {
+		format string
+		table  *[256]int16
+	}{{"mulaw", ulawTable()}, {"alaw", alawTable()}} {
+		out := filepath.Join(dir, law.format+".s16")
+		cmd := exec.Command(ff, "-hide_banner", "-loglevel", "error", "-f", law.format, "-ar", "8000", "-ac", "1", "-i", in,
+			"-f", "s16le", "-y", out)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg: %v\n%s", err, b)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) != 512 {
+			t.Fatalf("%s: ffmpeg decoded %d bytes, want 512", law.format, len(b))
+		}
+		for i := range 256 {
+			if want := int16(binary.LittleEndian.Uint16(b[2*i:])); law.table[i] != want {
+				t.Errorf("%s code %#02x = %d, FFmpeg says %d", law.format, i, law.table[i], want)
+			}
 		}
 	}
 }

@@ -52,14 +52,28 @@ func TestPCMToOpus(t *testing.T) {
 		width  int
 		packet int // ms per RTP packet
 	}{
+		// G.711 at 16 kHz, in stereo, and both: each law.
 		{"PCMU 16 kHz mono", streams.Codec{MimeType: "audio/PCMU", ClockRate: 16000, Channels: 1}, ffmpegRaw(t, "mulaw", 16000, 1), 1, 20},
+		{"PCMA 16 kHz mono", streams.Codec{MimeType: "audio/PCMA", ClockRate: 16000, Channels: 1}, ffmpegRaw(t, "alaw", 16000, 1), 1, 20},
+		{"PCMU 8 kHz stereo", streams.Codec{MimeType: "audio/PCMU", ClockRate: 8000, Channels: 2}, ffmpegRaw(t, "mulaw", 8000, 2), 1, 20},
 		{"PCMA 8 kHz stereo", streams.Codec{MimeType: "audio/PCMA", ClockRate: 8000, Channels: 2}, ffmpegRaw(t, "alaw", 8000, 2), 1, 10},
+		{"PCMU 16 kHz stereo", streams.Codec{MimeType: "audio/PCMU", ClockRate: 16000, Channels: 2}, ffmpegRaw(t, "mulaw", 16000, 2), 1, 40},
+		{"PCMA 16 kHz stereo", streams.Codec{MimeType: "audio/PCMA", ClockRate: 16000, Channels: 2}, ffmpegRaw(t, "alaw", 16000, 2), 1, 30},
+		// L16 at the rates cameras and RTSP publishers use (RFC 3551's
+		// static 44.1 kHz ones included), L24 too.
+		{"L16 8 kHz mono", streams.Codec{MimeType: "audio/L16", ClockRate: 8000, Channels: 1}, l16(8000, 1, 2), 2, 20},
+		{"L16 16 kHz mono", streams.Codec{MimeType: "audio/L16", ClockRate: 16000, Channels: 1}, l16(16000, 1, 2), 2, 20},
+		{"L16 44.1 kHz mono", streams.Codec{MimeType: "audio/L16", ClockRate: 44100, Channels: 1}, l16(44100, 1, 2), 2, 10},
 		{"L16 44.1 kHz stereo", streams.Codec{MimeType: "audio/L16", ClockRate: 44100, Channels: 2}, l16(44100, 2, 2), 2, 5},
+		{"L16 48 kHz stereo", streams.Codec{MimeType: "audio/L16", ClockRate: 48000, Channels: 2}, l16(48000, 2, 2), 2, 10},
 		{"L24 48 kHz mono", streams.Codec{MimeType: "audio/L24", ClockRate: 48000, Channels: 1}, l16(48000, 1, 3), 3, 40},
 	} {
 		tr, err := New(tc.codec, DefaultOptions())
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if want := min(int(tc.codec.Channels), 2); tr.src.outChannels() != want {
+			t.Errorf("%s: Opus with %d channels, want %d", tc.name, tr.src.outChannels(), want)
 		}
 		s := newSink(t, tr.src.outChannels())
 		calls := &countingEngine{engine: tr.eng}
