@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,6 +50,7 @@ type AVCamera struct {
 
 	srv    *gortsplib.Server
 	stream *gortsplib.ServerStream
+	served atomic.Pointer[gortsplib.ServerStream] // stream, for the handler once it is ready
 	video  *description.Media
 	audio  *description.Media
 	stop   chan struct{}
@@ -89,7 +91,7 @@ func StartAVCamera(t testing.TB, cfg AVCameraConfig) *AVCamera {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	c.srv = &gortsplib.Server{Handler: cameraHandler{&c.stream}, RTSPAddress: addr,
+	c.srv = &gortsplib.Server{Handler: cameraHandler{&c.served}, RTSPAddress: addr,
 		Listen: func(string, string) (net.Listener, error) { return ln, nil }}
 	if err := c.srv.Start(); err != nil {
 		t.Fatal(err)
@@ -99,6 +101,7 @@ func StartAVCamera(t testing.TB, cfg AVCameraConfig) *AVCamera {
 		c.srv.Close()
 		t.Fatal(err)
 	}
+	c.served.Store(c.stream)
 	c.URL = "rtsp://" + addr + "/camera"
 	c.Epoch = time.Now().Add(100 * time.Millisecond)
 	go c.feed(frames, aus, asc.SampleRate, cfg.LATM)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,6 +106,7 @@ type Camera struct {
 
 	srv    *gortsplib.Server
 	stream *gortsplib.ServerStream
+	served atomic.Pointer[gortsplib.ServerStream] // stream, for the handler once it is ready
 	media  *description.Media
 	stop   chan struct{}
 	done   chan struct{}
@@ -141,7 +143,7 @@ func StartCamera(t testing.TB, aus [][][]byte, fps int, opts CameraOptions) *Cam
 		PayloadTyp: 96, SPS: sps, PPS: pps, PacketizationMode: 1,
 	}}}
 	c.srv = &gortsplib.Server{
-		Handler:     cameraHandler{&c.stream},
+		Handler:     cameraHandler{&c.served},
 		RTSPAddress: ln.Addr().String(),
 		Listen:      func(string, string) (net.Listener, error) { return ln, nil },
 	}
@@ -158,6 +160,7 @@ func StartCamera(t testing.TB, aus [][][]byte, fps int, opts CameraOptions) *Cam
 		c.srv.Close()
 		t.Fatal(err)
 	}
+	c.served.Store(c.stream)
 	go c.feed(aus, fps)
 	t.Cleanup(c.Close)
 	return c
@@ -206,17 +209,28 @@ func (c *Camera) Close() {
 	})
 }
 
-// cameraHandler serves a test camera's one stream to every client. It
-// holds the camera's stream field: the stream is made once the server
-// runs, before any client can ask.
-type cameraHandler struct{ stream **gortsplib.ServerStream }
+// cameraHandler serves a test camera's one stream to every client. The
+// stream can only be made once the server runs: until it is stored, a
+// client is told to come back (503), and the store orders the stream's
+// initialisation before the server's goroutines read it.
+type cameraHandler struct {
+	stream *atomic.Pointer[gortsplib.ServerStream]
+}
+
+func (h cameraHandler) served() (*base.Response, *gortsplib.ServerStream, error) {
+	s := h.stream.Load()
+	if s == nil {
+		return &base.Response{StatusCode: base.StatusServiceUnavailable}, nil, nil
+	}
+	return &base.Response{StatusCode: base.StatusOK}, s, nil
+}
 
 func (h cameraHandler) OnDescribe(*gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
-	return &base.Response{StatusCode: base.StatusOK}, *h.stream, nil
+	return h.served()
 }
 
 func (h cameraHandler) OnSetup(*gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
-	return &base.Response{StatusCode: base.StatusOK}, *h.stream, nil
+	return h.served()
 }
 
 func (h cameraHandler) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
