@@ -27,6 +27,9 @@ var (
 	ErrSourceNotFound = errors.New("no such source")
 	ErrNotJSON        = errors.New("send the body as Content-Type: application/json")
 	ErrBadBody        = errors.New("malformed request body")
+	// ErrSourcesFull: the cameras changed over the API would no longer fit
+	// the bounded state they are kept in.
+	ErrSourcesFull = errors.New("too many cameras changed over the control API")
 )
 
 // statusOf maps every error the API produces to its HTTP status.
@@ -43,7 +46,7 @@ func statusOf(err error) int {
 		return http.StatusUnsupportedMediaType
 	case errors.Is(err, bridge.ErrInvalidSource):
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, bridge.ErrSourceExists):
+	case errors.Is(err, bridge.ErrSourceExists), errors.Is(err, ErrSourcesFull):
 		return http.StatusConflict
 	case errors.Is(err, streams.ErrClosed):
 		return http.StatusServiceUnavailable

@@ -39,6 +39,7 @@ type App struct {
 	whep      *whep.Handler
 	ops       ops             // control API, metrics, pprof, readiness (ops.go)
 	sources   *bridge.Sources // RTSP cameras
+	srcState  *sourceState    // a.sources from the config file and the API, kept across restarts (sourcestate.go)
 	rtsp      *bridge.Server  // nil when rtsp_addr is empty
 	rtsps     *bridge.Server  // nil when rtsps_addr is empty
 	self      *bridge.Self    // the gateway's credential for pulling its own streams
@@ -130,6 +131,7 @@ func (a *App) start(cfg config.Config) error {
 		demand = n.Demand
 	}
 	a.sources = bridge.NewSources(scfg)
+	a.srcState = newSourceState(a.sources, cfg.SourcesStatePath(), log)
 	a.whip = &whip.Handler{Engine: a.engine, Registry: a.Registry, Logger: log}
 	a.whep = &whep.Handler{Engine: a.engine, Registry: a.Registry, Logger: log, Demand: demand}
 
@@ -233,12 +235,7 @@ func (a *App) startRTSP(cfg config.Config, authz bridge.Checker, demand func(con
 	if err != nil {
 		return err
 	}
-	for _, sc := range list {
-		if err := a.sources.Add(sc); err != nil {
-			return err
-		}
-	}
-	return nil
+	return a.srcState.start(list)
 }
 
 // stopRTSP closes the RTSP server and the camera sources, before the

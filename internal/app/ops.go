@@ -38,7 +38,7 @@ func (a *App) startOps(cfg config.Config, e *echo.Echo, sources *bridge.Sources,
 		AdminToken: cfg.AdminToken, AllowedHosts: cfg.APIAllowedHosts, Authorizer: a.authz, Ready: a.readiness, RTSPAddr: rtspAddr, RTSPSAddr: a.RTSPSAddr, Logger: a.log,
 	}
 	if sources != nil { // not a typed nil in an interface
-		mcfg.Sources, acfg.Sources = sources, sources
+		mcfg.Sources, acfg.Sources = sources, a.srcState
 	}
 	if n := a.cluster.node; n != nil {
 		mcfg.Cluster, acfg.Cluster = n, n

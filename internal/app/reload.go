@@ -2,14 +2,12 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"reflect"
 	"slices"
 	"strings"
 
-	"github.com/wishgate/wishgate/bridge"
 	"github.com/wishgate/wishgate/internal/config"
 	"github.com/wishgate/wishgate/internal/rtc"
 	"github.com/wishgate/wishgate/streams"
@@ -68,7 +66,7 @@ func (a *App) Reload(cfg config.Config) (restart []string, err error) {
 		logAuth(a.log, chain)
 	}
 	a.Registry.SetPolicy(streams.ReplacePolicy(next.Replace), next.GracePeriod)
-	srcErr := a.reloadSources(old, next)
+	srcErr := a.reloadSources(next)
 	a.holder.Store(next)
 	a.log.Info("configuration reloaded", "applied", strings.Join(applied, ","), "restart_needed", strings.Join(restart, ","))
 	if len(restart) > 0 {
@@ -80,39 +78,15 @@ func (a *App) Reload(cfg config.Config) (restart []string, err error) {
 	return restart, nil
 }
 
-// reloadSources starts and stops the configured RTSP sources that differ
-// between old and next. Sources added through the control API at run time
-// are left alone unless the file now names them.
-func (a *App) reloadSources(old, next config.Config) error {
-	before, _ := old.SourceConfigs()
+// reloadSources applies the reloaded file's cameras (sourceState.declare):
+// those whose entry changed run the file's version, whatever the control
+// API did to them; the others are left as they run.
+func (a *App) reloadSources(next config.Config) error {
 	after, err := next.SourceConfigs()
 	if err != nil {
 		return err // Validate checked it; kept for safety
 	}
-	prev := map[string]bridge.SourceConfig{}
-	for _, sc := range before {
-		prev[sc.Name] = sc
-	}
-	want := map[string]bridge.SourceConfig{}
-	for _, sc := range after {
-		want[sc.Name] = sc
-	}
-	var errs []error
-	for name, sc := range prev {
-		if n, ok := want[name]; !ok || !reflect.DeepEqual(n, sc) {
-			if err := a.sources.Remove(name); err != nil && !errors.Is(err, bridge.ErrSourceNotFound) {
-				errs = append(errs, fmt.Errorf("sources: stop %s: %w", name, err))
-			}
-		}
-	}
-	for name, sc := range want {
-		if p, ok := prev[name]; !ok || !reflect.DeepEqual(p, sc) {
-			if err := a.sources.Add(sc); err != nil {
-				errs = append(errs, fmt.Errorf("sources: start %s: %w", name, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
+	return a.srcState.declare(after)
 }
 
 // Config is the configuration the gateway runs with now.

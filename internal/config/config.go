@@ -130,6 +130,7 @@ type Config struct {
 	RTSPSKey           string        `yaml:"rtsps_key" help:"PEM private key file for RTSPS"`
 	Sources            []string      `yaml:"sources" flag:"source" env:"WISHGATE_SOURCES" secret:"true" help:"always-on RTSP camera NAME=rtsp://user:pass@host/path (append #transport=tcp|udp|multicast to force one), repeatable"`
 	SourcesOnDemand    []string      `yaml:"sources_on_demand" flag:"source-on-demand" env:"WISHGATE_SOURCES_ON_DEMAND" secret:"true" help:"RTSP camera pulled only while it has readers, NAME=URL, repeatable"`
+	SourcesStateFile   string        `yaml:"sources_state_file" help:"JSON file keeping the cameras added, replaced or removed over the control API across restarts (default: wishgate-sources.json next to the config file; none without one; off: not kept)"`
 	SourceCloseDelay   time.Duration `yaml:"source_close_delay" help:"how long an on-demand camera stays connected after its last reader left"`
 	SourceBackoffBase  time.Duration `yaml:"source_backoff_base" help:"first delay before reconnecting a failed camera (doubles per attempt, jittered)"`
 	SourceBackoffMax   time.Duration `yaml:"source_backoff_max" help:"longest delay between camera reconnect attempts"`

@@ -36,8 +36,53 @@ func TestNoFileRunsDefaults(t *testing.T) {
 		t.Fatalf("got %+v, want the defaults", c)
 	}
 	empty := writeFile(t, "# nothing but a comment\n")
-	if c, err = Parse([]string{"--config", empty}, env(nil)); err != nil || !reflect.DeepEqual(c, Default()) {
+	if c, err = Parse([]string{"--config", empty}, env(nil)); err != nil || !reflect.DeepEqual(c, withStateNextTo(empty)) {
 		t.Fatalf("empty file: %v %+v", err, c)
+	}
+}
+
+// withStateNextTo is Default as Load resolves it for the config file path.
+func withStateNextTo(path string) Config {
+	c := Default()
+	c.SourcesStateFile = filepath.Join(filepath.Dir(path), DefaultSourcesStateFile)
+	return c
+}
+
+// The camera changes made over the API are kept next to the config file
+// unless sources_state_file says otherwise; without a config file, only
+// where it says.
+func TestSourcesStatePath(t *testing.T) {
+	cases := []struct {
+		name string
+		file string // config file body; "-" for no config file
+		args []string
+		want string
+	}{
+		{"no config file", "-", nil, ""},
+		{"no config file, flag", "-", []string{"--sources-state-file", "/var/lib/wishgate/sources.json"}, "/var/lib/wishgate/sources.json"},
+		{"next to the config file", "", nil, "NEXT"},
+		{"set in the file", "sources_state_file: /data/cams.json\n", nil, "/data/cams.json"},
+		{"off", "sources_state_file: \"off\"\n", nil, ""},
+		{"off by flag", "", []string{"--sources-state-file", "off"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args, want := tc.args, tc.want
+			if tc.file != "-" {
+				p := writeFile(t, "# cameras\n"+tc.file)
+				args = append([]string{"--config", p}, args...)
+				if want == "NEXT" {
+					want = filepath.Join(filepath.Dir(p), DefaultSourcesStateFile)
+				}
+			}
+			c, err := Parse(args, env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.SourcesStatePath(); got != want {
+				t.Errorf("SourcesStatePath() = %q, want %q", got, want)
+			}
+		})
 	}
 }
 
@@ -217,8 +262,8 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(normalize(c), normalize(Default())) {
-		t.Fatalf("the example's values differ from the defaults:\n got %+v\nwant %+v", c, Default())
+	if want := withStateNextTo(path); !reflect.DeepEqual(normalize(c), normalize(want)) {
+		t.Fatalf("the example's values differ from the defaults:\n got %+v\nwant %+v", c, want)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -91,7 +92,24 @@ func (s Source) Load() (Config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (settings are flags, see --help)", fs.Arg(0))
 	}
+	if path := s.Path(); c.SourcesStateFile == "" && path != "" {
+		c.SourcesStateFile = filepath.Join(filepath.Dir(path), DefaultSourcesStateFile)
+	}
 	return c, c.Validate()
+}
+
+// DefaultSourcesStateFile is the state file's name next to the config
+// file, when sources_state_file is not set.
+const DefaultSourcesStateFile = "wishgate-sources.json"
+
+// SourcesStatePath is the file the camera changes made over the control API
+// are kept in, "" when they are not kept (sources_state_file "off", or
+// empty without a config file).
+func (c Config) SourcesStatePath() string {
+	if c.SourcesStateFile == "off" {
+		return ""
+	}
+	return c.SourcesStateFile
 }
 
 // decodeYAML decodes b over c, refusing unknown keys (and, goccy's default,
