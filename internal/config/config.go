@@ -50,7 +50,7 @@ type Config struct {
 	// Remote candidates (internal/rtc/policy.go): where a client may make
 	// the gateway send ICE checks, and how many candidates a session holds.
 	ICERemoteNetworks   []string `yaml:"ice_remote_networks" flag:"ice-remote-network" help:"\"allow CIDR\" or \"deny CIDR\" rule for remote ICE candidates, first match wins, over the built-in policy, repeatable"`
-	MaxRemoteCandidates int      `yaml:"max_remote_candidates" help:"most remote ICE candidates one session holds (offer and PATCHes together); a PATCH beyond gets 422"`
+	MaxRemoteCandidates int      `yaml:"max_remote_candidates" help:"most remote ICE candidates one session holds (offer and PATCHes together); a PATCH beyond gets 422; peer-reflexive ones are capped at twice it in all"`
 
 	ICEServers  []string      `yaml:"ice_servers" flag:"ice-server" env:"WISHGATE_ICE_SERVERS" secret:"true" help:"STUN/TURN server announced to clients in Link headers, repeatable"`
 	TURNServers []string      `yaml:"turn_servers" flag:"turn-server" help:"TURN URL announced with time-limited credentials from turn_secret, repeatable"`

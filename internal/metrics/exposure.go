@@ -19,7 +19,7 @@ func newExposureCollector(cfg Config) *exposureCollector {
 		cfg: cfg,
 		candidates: prometheus.NewDesc("wishgate_ice_remote_candidates_dropped_total",
 			"Remote ICE candidates (offered or trickled) never given to ICE, by reason: unsupported (TCP, RTCP component, mDNS name, unparsable), "+
-				"unspecified, multicast, broadcast, own_socket, denied (ice_remote_networks), link_local, loopback, metadata, duplicate, over_cap.",
+				"unspecified, multicast, broadcast, own_socket, denied (ice_remote_networks), link_local, loopback, metadata, duplicate, over_cap (an offer's past max_remote_candidates, a peer-reflexive one past twice it).",
 			[]string{"reason"}, nil),
 		connections: prometheus.NewDesc("wishgate_connections",
 			"TCP connections open on a listener (http, rtsp, rtsps); for RTSP with the sessions over UDP, which hold a place each.", []string{"listener"}, nil),

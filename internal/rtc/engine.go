@@ -63,6 +63,9 @@ type Engine struct {
 
 	adv    atomic.Pointer[advertised]
 	policy *candidatePolicy
+	// learnt holds each new peer connection's learnBudget until NewPeer
+	// takes it (learnt.go).
+	learnt sync.Map
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed atomic.Bool
@@ -158,7 +161,8 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	// Signalled candidates are screened before pion sees them (remote.go);
 	// this filter also screens peer-reflexive addresses, learnt from
-	// checks that arrive.
+	// checks that arrive; each session's peer connection gets its own,
+	// which caps them too (learnt.go).
 	se.SetRemoteIPFilter(e.policy.keepIP)
 	se.SetICETimeouts(cfg.DisconnectedTimeout, cfg.FailedTimeout, 2*time.Second)
 	// RFC 9725 §4.4.4: answer actpass with passive; pion answers
@@ -289,11 +293,17 @@ func (e *Engine) NewPeerConnection(role Role, offer *Offer, chosen []Chosen, clo
 			return nil, err
 		}
 	}
+	budget := newLearnBudget(e.policy, e.cfg.MaxRemoteCandidates)
+	se.SetRemoteIPFilter(budget.keep)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir))
-	return api.NewPeerConnection(webrtc.Configuration{
+	pc, err := api.NewPeerConnection(webrtc.Configuration{
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
 	})
+	if err == nil {
+		e.learnt.Store(pc, budget)
+	}
+	return pc, err
 }
 
 func codecParameters(c OfferCodec, role Role) webrtc.RTPCodecParameters {

@@ -57,7 +57,7 @@ const (
 	dropLoopback               // 127.0.0.0/8, ::1, unless media is bound to loopback
 	dropMetadata               // cloud metadata services outside link-local
 	dropDuplicate              // a transport address the session already has
-	dropOverCap                // an offer's candidates beyond max_remote_candidates
+	dropOverCap                // an offer's candidates beyond max_remote_candidates, peer-reflexive ones beyond twice it
 	numDropReasons
 )
 
@@ -106,7 +106,7 @@ const selfRefresh = 30 * time.Second
 // checks to: a client must never be able to aim it at a host of its choice
 // (multicast groups, the metadata service, the operator's LAN, the
 // gateway's own HTTP port). It is consulted before pion sees a candidate,
-// and by pion itself for peer-reflexive addresses (SetRemoteIPFilter).
+// and by pion itself for peer-reflexive addresses (learnt.go).
 type candidatePolicy struct {
 	rules    []RemoteNetwork
 	loopback bool // the media socket is bound to loopback
@@ -147,20 +147,9 @@ func (p *candidatePolicy) check(a netip.AddrPort) dropReason {
 	return p.configurable(ip)
 }
 
-// keepIP is pion's remote IP filter: it also guards peer-reflexive
-// addresses, learnt from checks that arrive rather than from signaling.
-func (p *candidatePolicy) keepIP(ip net.IP) bool {
-	a, ok := netip.AddrFromSlice(ip)
-	if !ok {
-		return false
-	}
-	a = judged(a)
-	r := p.absolute(a)
-	if r == keep {
-		r = p.configurable(a)
-	}
-	return r == keep
-}
+// keepIP is pion's remote IP filter for peer connections that have no
+// learnBudget of their own (diagnostics).
+func (p *candidatePolicy) keepIP(ip net.IP) bool { return p.ipReason(ip) == keep }
 
 func (p *candidatePolicy) count(r dropReason) { p.drops[r].Add(1) }
 

@@ -42,6 +42,7 @@ type remoteSet struct {
 	policy *candidatePolicy
 	limit  int
 	added  map[netip.AddrPort]bool
+	learnt *learnBudget // the peer-reflexive ones (learnt.go); nil outside an Engine
 }
 
 func newRemoteSet(policy *candidatePolicy, limit int) *remoteSet {
@@ -55,7 +56,10 @@ func newRemoteSet(policy *candidatePolicy, limit int) *remoteSet {
 }
 
 // reset forgets the candidates: an ICE restart starts from none.
-func (s *remoteSet) reset() { s.added = map[netip.AddrPort]bool{} }
+func (s *remoteSet) reset() {
+	s.added = map[netip.AddrPort]bool{}
+	s.learnt.reset()
+}
 
 // screen returns the candidates of in the session may use and does not
 // have yet (fresh: as if it had none, for an ICE restart), counting every
@@ -128,7 +132,11 @@ func (s *remoteSet) add(pc *webrtc.PeerConnection, cands []remoteCandidate) {
 // NewPeer wraps a peer connection of this engine: its remote candidates go
 // through the engine's policy and limit.
 func (e *Engine) NewPeer(pc *webrtc.PeerConnection) *Peer {
-	return &Peer{PC: pc, remote: newRemoteSet(e.policy, e.cfg.MaxRemoteCandidates)}
+	remote := newRemoteSet(e.policy, e.cfg.MaxRemoteCandidates)
+	if b, ok := e.learnt.LoadAndDelete(pc); ok {
+		remote.learnt = b.(*learnBudget)
+	}
+	return &Peer{PC: pc, remote: remote}
 }
 
 // Protect names listening sockets of the gateway (HTTP, RTSP, pprof...)

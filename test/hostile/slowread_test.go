@@ -1,0 +1,79 @@
+package hostile
+
+import (
+	"context"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wishgate/wishgate/internal/config"
+)
+
+// TestSlowReaderClosed: a client that asks for responses and never reads
+// them (many pipelined GETs of a script, its receive buffer kept small)
+// holds the gateway's write blocked; http_write_timeout closes its
+// connection, counted from the request being written, and a client reading
+// its answers on another connection is served throughout.
+func TestSlowReaderClosed(t *testing.T) {
+	const write = 1500 * time.Millisecond
+	gw := startGateway(t, func(c *config.Config) {
+		c.RTSPAddr = ""
+		c.HTTPReadTimeout, c.HTTPWriteTimeout, c.HTTPIdleTimeout = time.Second, write, time.Minute
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ctl := startControl(t, ctx, gw, "control")
+	a := newAttacker(t, gw)
+	open := func() float64 { return metric(t, a, `wishgate_connections{listener="http"}`) }
+	base := open() // the scrape's own connection, and the bystanders' if any
+	const path = "/static/js/dashboard.js"
+	page := len(a.do("GET", path, "", nil).body)
+
+	d := net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)},
+		Timeout:   5 * time.Second,
+		Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+			if err != nil {
+				return err
+			}
+			return serr
+		},
+	}
+	c, err := d.Dial("tcp", gw.HTTPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// 64 KiB of requests whose answers are far more than the socket
+	// buffers on both sides hold (4 MiB at most): the gateway's write
+	// blocks within the first few hundred.
+	req := "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+	n := 64 << 10 / len(req)
+	if n*page < 8<<20 {
+		t.Fatalf("%d answers of %d bytes fit in the buffers", n, page)
+	}
+	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	if _, err := c.Write([]byte(strings.Repeat(req, n))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the slow reader's connection counted", func() bool { return open() >= base+1 })
+
+	waitFor(t, ctx, "the slow reader's connection closed", func() bool {
+		if time.Since(start) > write+slack {
+			t.Fatalf("the connection of a client that reads nothing is open %v after its requests (http_write_timeout %v)",
+				time.Since(start).Round(time.Millisecond), write)
+		}
+		return open() <= base
+	})
+	took := time.Since(start)
+	if took < write-200*time.Millisecond {
+		t.Errorf("closed after %v, before http_write_timeout %v", took.Round(time.Millisecond), write)
+	}
+	t.Logf("%s is %d bytes; a client reading none of its answers closed after %v", path, page, took.Round(time.Millisecond))
+	ctl.check(t, 0.999)
+}
