@@ -2,6 +2,7 @@ package transcode
 
 import (
 	"fmt"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 // pipeline's own thread CPU time. CPU time, not wall time, so that other
 // load on the machine does not inflate the figures.
 //
-//	go test -run '^$' -bench Transcode -benchtime 2000x ./internal/transcode/
+//	go test -tags transcode -run '^$' -bench 'Transcode$' -benchtime 3000x -count 2 ./internal/transcode/
 func BenchmarkTranscode(b *testing.B) {
 	requireTranscoder(b)
 	inputs := []struct{ name, path string }{
@@ -92,4 +93,42 @@ func TestConvertDoesNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(200, step); n != 0 {
 		t.Fatalf("%v allocations per packet", n)
 	}
+}
+
+// BenchmarkTranscoderMemory holds b.N transcoders of the 48 kHz stereo AAC
+// tone at once, each having converted a second of it, and reports what one
+// costs: resident memory (the native decoder, resampler, encoder and
+// buffers show there, not in the Go heap) and Go heap, per transcoder.
+//
+//	go test -tags transcode -run '^$' -bench TranscoderMemory -benchtime 50x ./internal/transcode/
+func BenchmarkTranscoderMemory(b *testing.B) {
+	requireTranscoder(b)
+	aus, cfg := readADTS(b, testdataAudio("tone-1k-48k-stereo.aac"))
+	c := aacCodec(b, cfg)
+	emit := func(uint32, []byte) {}
+	rss0, heap0 := vmRSS(b), heapInUse()
+	held := make([]*Transcoder, 0, b.N)
+	defer func() {
+		for _, tr := range held {
+			tr.Close()
+		}
+	}()
+	for range b.N {
+		tr, err := New(c, DefaultOptions())
+		if err != nil {
+			b.Fatal(err)
+		}
+		held = append(held, tr)
+		feedAAC(tr, aus[:47], 0, emit) // one second
+	}
+	b.StopTimer()
+	rss, heap := vmRSS(b)-rss0, heapInUse()-heap0
+	b.ReportMetric(float64(rss)/float64(b.N)/1024, "RSS-KiB/transcoder")
+	b.ReportMetric(float64(heap)/float64(b.N)/1024, "heap-KiB/transcoder")
+}
+
+func heapInUse() int64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse)
 }

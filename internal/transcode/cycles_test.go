@@ -31,7 +31,7 @@ func (s *countSink) WriteRTP(int, *rtp.Header, []byte) error { s.n.Add(1); retur
 // vmRSS is the process's resident set in bytes, after a GC that returns
 // what it can to the OS: C allocations (the decoder, resampler and encoder
 // states) show here, not in the Go heap.
-func vmRSS(t *testing.T) int64 {
+func vmRSS(t testing.TB) int64 {
 	t.Helper()
 	runtime.GC()
 	debug.FreeOSMemory()
