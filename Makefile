@@ -36,13 +36,15 @@ vet:
 	$(GO) vet ./...
 	$(if $(TAGS),$(GO) vet $(TAGFLAG) ./...)
 
-# The full binary ./wishgate, with the transcoder; it fails rather than
-# build one without. `go build ./cmd/gateway` builds that one.
+# The full binary ./wishgate (OUT=path puts it elsewhere), with the
+# transcoder; it fails rather than build one without. `go build
+# ./cmd/gateway` builds that one.
+OUT ?= wishgate
 build:
 ifeq ($(HAVE_TRANSCODE),)
 	@echo "make build: the full binary transcodes camera audio, but $(NO_TRANSCODE_MSG); or run go build ./cmd/gateway for a binary without the transcoder" >&2; exit 1
 endif
-	CGO_ENABLED=1 $(GO) build -tags transcode -trimpath -o wishgate ./cmd/gateway
+	CGO_ENABLED=1 $(GO) build -tags transcode -trimpath -o $(OUT) ./cmd/gateway
 
 run:
 	$(GO) run $(TAGFLAG) ./cmd/gateway

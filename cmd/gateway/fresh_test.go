@@ -21,7 +21,7 @@ import (
 
 // On a fresh machine the gateway builds and runs with `go build` / `go
 // run` alone; its start-up log says it has no audio transcoder, why, and
-// how to get one, and so does the API note of a camera's AAC track. Two such machines: Go and a C compiler (cgo on by
+// how to get one (once), and so does the API note of a camera's AAC track. Two such machines: Go and a C compiler (cgo on by
 // default) but neither pkg-config nor the FFmpeg/Opus packages; and Go
 // alone (no C compiler on the PATH, so the go command turns cgo off).
 func TestBuildsAndRunsOnAFreshMachine(t *testing.T) {
@@ -168,5 +168,12 @@ func checkNoTranscoderLine(t *testing.T, bin, why string) {
 		if !strings.Contains(note, want) {
 			t.Errorf("the AAC track's API note does not say %q: %s", want, note)
 		}
+	}
+	// Said once, at start-up: not again for the camera's track.
+	if n := strings.Count(logText(), "audio transcoding unavailable"); n != 1 {
+		t.Errorf("the missing transcoder is logged %d times, want once:\n%s", n, logText())
+	}
+	if strings.Contains(logText(), "audio transcoding failed") {
+		t.Errorf("a transcoder start was tried in a build without one:\n%s", logText())
 	}
 }
