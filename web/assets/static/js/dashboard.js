@@ -3,6 +3,7 @@
 // link survives the refresh.
 import { formatBitrate } from "./stats.js";
 import { namePath, param, validName } from "./page.js";
+import { createControls } from "./dashboard-controls.js";
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 1000;
@@ -131,10 +132,11 @@ function newRow(name) {
   watch.setAttribute("aria-label", `Watch ${name}`);
   const publish = document.createElement("a");
   publish.href = `/publish/${enc}`;
-  publish.className = "button small ghost";
+  publish.className = "button small ghost publish-link";
   publish.textContent = "Publish";
   publish.setAttribute("aria-label", `Publish to ${name}`);
   cells[7].append(watch, " ", publish);
+  controls.addRowControls(tr, name);
   return tr;
 }
 
@@ -196,7 +198,8 @@ function render(items) {
     c[5].dataset.total = String(v.total);
     setText(c[6], it.state === "live" ? formatDuration(it.uptime_seconds) : "—");
     // An RTSP camera stream is fed by the gateway itself: nothing to publish.
-    c[7].lastChild.hidden = !!(it.source && it.source.kind === "rtsp-source");
+    tr.querySelector(".publish-link").hidden = !!(it.source && it.source.kind === "rtsp-source");
+    controls.updateRow(tr, it);
   }
   for (const [name, tr] of rows) {
     if (!seen.has(name)) {
@@ -217,6 +220,8 @@ async function poll() {
     return;
   }
   if (resp.status === 401 || resp.status === 403) {
+    $("add-camera").hidden = true;
+    $("streams").hidden = true;
     let detail = "";
     try {
       detail = (await resp.json()).detail || "";
@@ -241,6 +246,7 @@ async function poll() {
     return;
   }
   $("admin-form").hidden = true;
+  $("add-camera").hidden = false;
   const items = (await resp.json()).items || [];
   render(items);
   const live = items.filter((s) => s.state === "live").length;
@@ -355,13 +361,40 @@ async function loadInfo() {
   renderHowto();
 }
 
+const controls = createControls({
+  headers: authHeaders,
+  say: (text, bad) => {
+    $("control-status").textContent = text;
+    $("control-status").classList.toggle("bad", !!bad);
+  },
+  refresh: () => loop(),
+});
+controls.bindCameraForm($("camera-form"));
+
 let timer = 0;
+let polling = false; // one poll at a time
+let again = false; // asked for while one ran: poll once more right after
 async function loop() {
   clearTimeout(timer);
-  const r = await poll();
+  if (polling) {
+    again = true;
+    return;
+  }
+  polling = true;
+  let r;
+  try {
+    r = await poll();
+    if (r !== "auth") await pollCluster();
+  } finally {
+    polling = false;
+  }
+  if (again) {
+    again = false;
+    loop();
+    return;
+  }
   // Stop hammering with a bad token; the form restarts the loop.
   if (r === "auth") return;
-  await pollCluster();
   timer = setTimeout(loop, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
 }
 
