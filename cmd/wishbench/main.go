@@ -37,6 +37,7 @@ func main() {
 	flag.StringVar(&cfg.Link, "link", "", "also allow a server on the subnet of this veth interface (another network namespace of this machine)")
 	flag.BoolVar(&cfg.Simulcast, "simulcast", false, "publish the video as three simulcast layers (q, h, f), f being the configured stream")
 	flag.StringVar(&cfg.Layer, "layer", "", "the viewers' ?layer= (low, medium, high or a rid; empty: auto, the gateway adapts)")
+	flag.IntVar(&cfg.AB, "ab", 0, "with -simulcast: cut the window into 2×N phases alternating the viewers between the top layer (no adaptation) and auto, for what adaptation costs in one run")
 	flag.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file (- for stdout)")
 	verbose := flag.Bool("v", false, "log progress to stderr")
 	flag.Parse()
@@ -53,8 +54,10 @@ func main() {
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	// Bounded in time whatever happens: joins, warm-up, window, floors,
-	// plus a minute of slack for set-up and teardown.
-	bound := time.Duration(cfg.Viewers)*cfg.Stagger + cfg.Warmup + cfg.Measure + time.Minute
+	// plus a minute of slack for set-up and teardown (and, with -ab, the
+	// layer changes and their settling).
+	bound := time.Duration(cfg.Viewers)*cfg.Stagger + cfg.Warmup + cfg.Measure + time.Minute +
+		time.Duration(2*cfg.AB)*(time.Second+15*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)

@@ -39,7 +39,7 @@ func TestPostSDPFollowsRedirect(t *testing.T) {
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, CheckRedirect: client.RedirectPolicy("tk")}
-	answer, loc, err := postSDP(context.Background(), hc, a.URL+"/whep/s", "tk", "v=0 offer")
+	answer, loc, _, err := postSDP(context.Background(), hc, a.URL+"/whep/s", "tk", "v=0 offer")
 	if err != nil {
 		t.Fatal(err)
 	}

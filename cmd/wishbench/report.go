@@ -47,6 +47,7 @@ type Report struct {
 	ViewersBelow999 int     `json:"viewers_below_0999"`
 
 	Floor *FloorReport `json:"floor,omitempty"`
+	AB    *ABReport    `json:"ab,omitempty"`
 }
 
 // ServerUsage is the server process's CPU and memory over the window.
@@ -118,6 +119,16 @@ func (r *Report) WriteTable(w io.Writer) {
 		if f.RatioToPion > 0 {
 			line("server / floors", "%.2f× pion, %.2f× SRTP+sendto", f.RatioToPion, f.RatioToSRTP)
 		}
+	}
+	if ab := r.AB; ab != nil {
+		for i, p := range ab.Phases {
+			mode := "top layer"
+			if p.Auto {
+				mode = "auto"
+			}
+			line(fmt.Sprintf("A/B phase %d (%s)", i+1, mode), "%.2f millicores/viewer, delivered min %.4f", p.MillicoresPerViewer, p.DeliveredMin)
+		}
+		line("A/B: auto / top layer", "%.3f (medians %.2f / %.2f millicores/viewer)", ab.Ratio, ab.AutoMillicores, ab.FixedMillicores)
 	}
 	for _, e := range r.Errors {
 		line("error", "%s", e)

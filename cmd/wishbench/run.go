@@ -36,7 +36,11 @@ type Config struct {
 	// the viewers' ?layer= (high: no adaptation; empty: auto).
 	Simulcast bool
 	Layer     string
-	Log       *slog.Logger
+	// AB, if above 0, cuts the window into 2*AB phases that alternate the
+	// viewers between the top layer and auto (ab.go): what adaptation
+	// costs, in the same run.
+	AB  int
+	Log *slog.Logger
 }
 
 // sentLog records what the publisher sent, for the delivered ratio.
@@ -71,6 +75,9 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Viewers < 1 {
 		return nil, errors.New("need at least one viewer")
+	}
+	if cfg.AB > 0 && (!cfg.Simulcast || cfg.Layer != "" || cfg.ServerPID <= 0) {
+		return nil, errors.New("-ab needs -simulcast, auto viewers (no -layer) and -server-pid")
 	}
 	r := &Report{Target: cfg.WHEP, Viewers: cfg.Viewers}
 	video := client.NewSynthVideo(cfg.Synth)
@@ -189,7 +196,18 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 		srvA, _ = sampleProc(cfg.ServerPID)
 	}
 	winStart := time.Now()
-	if err := sleep(ctx, cfg.Measure); err != nil {
+	if cfg.AB > 0 {
+		var joined []*viewer
+		for i, v := range viewers {
+			if v != nil && joinErr[i] == nil {
+				joined = append(joined, v)
+			}
+		}
+		phase := cfg.Measure / time.Duration(2*cfg.AB)
+		if r.AB, err = runAB(ctx, cfg, joined, r.Joined, &sent, rids[len(rids)-1], phase, time.Second); err != nil {
+			return nil, err
+		}
+	} else if err := sleep(ctx, cfg.Measure); err != nil {
 		return nil, err
 	}
 	winEnd := time.Now()
@@ -216,14 +234,61 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	return r, nil
 }
 
-func summarise(r *Report, sent *sentLog, viewers []*viewer, joinErr []error, winStart, winEnd time.Time) {
+// frameRange is the first and last video frame sent in [from, to); n is 0
+// when none was.
+func frameRange(sent *sentLog, from, to time.Time) (first, last uint64, n int) {
 	sent.mu.Lock()
-	var first, last uint64 = 1<<63 - 1, 0
+	defer sent.mu.Unlock()
+	first = 1<<63 - 1
 	for id, at := range sent.frameAt {
-		if !at.IsZero() && !at.Before(winStart) && at.Before(winEnd) {
+		if !at.IsZero() && !at.Before(from) && at.Before(to) {
 			first, last = min(first, uint64(id)), max(last, uint64(id))
 		}
 	}
+	if last >= first {
+		n = int(last - first + 1)
+	}
+	return first, last, n
+}
+
+// deliveredRatio is the share of frames first..last (n of them) that v
+// received whole.
+func (v *viewer) deliveredRatio(first, last uint64, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	got := 0
+	for id := first; id <= last; id++ {
+		if id < uint64(len(v.frames)) && v.frames[id] {
+			got++
+		}
+	}
+	return float64(got) / float64(n)
+}
+
+// delivered is the mean and least share of the frames sent in [from, to)
+// that the viewers received whole.
+func delivered(sent *sentLog, viewers []*viewer, from, to time.Time) (mean, least float64) {
+	first, last, n := frameRange(sent, from, to)
+	least, k := 1, 0
+	for _, v := range viewers {
+		d := v.deliveredRatio(first, last, n)
+		mean += d
+		least = min(least, d)
+		k++
+	}
+	if k == 0 {
+		return 0, 0
+	}
+	return mean / float64(k), least
+}
+
+func summarise(r *Report, sent *sentLog, viewers []*viewer, joinErr []error, winStart, winEnd time.Time) {
+	first, last, frames := frameRange(sent, winStart, winEnd)
+	r.FramesSent = frames
+	sent.mu.Lock()
 	pkts := 0
 	for _, at := range sent.packets {
 		if !at.Before(winStart) && at.Before(winEnd) {
@@ -232,9 +297,6 @@ func summarise(r *Report, sent *sentLog, viewers []*viewer, joinErr []error, win
 	}
 	sent.mu.Unlock()
 	r.PacketRate = float64(pkts) / winEnd.Sub(winStart).Seconds()
-	if last >= first {
-		r.FramesSent = int(last - first + 1)
-	}
 
 	var joinRTP, joinKey, lat []float64
 	r.DeliveredMin = 1
@@ -257,18 +319,9 @@ func summarise(r *Report, sent *sentLog, viewers []*viewer, joinErr []error, win
 				lat = append(lat, l.ms)
 			}
 		}
-		got := 0
-		for id := first; id <= last && r.FramesSent > 0; id++ {
-			if id < uint64(len(v.frames)) && v.frames[id] {
-				got++
-			}
-		}
 		r.BrokenFrames += v.broken
 		v.mu.Unlock()
-		ratio := 0.0
-		if r.FramesSent > 0 {
-			ratio = float64(got) / float64(r.FramesSent)
-		}
+		ratio := v.deliveredRatio(first, last, frames)
 		r.DeliveredMean += ratio
 		r.DeliveredMin = min(r.DeliveredMin, ratio)
 		if ratio < 0.999 {
@@ -296,8 +349,16 @@ func summarise(r *Report, sent *sentLog, viewers []*viewer, joinErr []error, win
 func closeViewers(viewers []*viewer) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	eachViewer(viewers, func(v *viewer) error { v.close(ctx); return nil })
+}
+
+// eachViewer runs f for every viewer, 32 at a time, and returns the first
+// error.
+func eachViewer(viewers []*viewer, f func(*viewer) error) error {
 	sem := make(chan struct{}, 32)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
 	for _, v := range viewers {
 		if v == nil {
 			continue
@@ -307,10 +368,17 @@ func closeViewers(viewers []*viewer) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			v.close(ctx)
+			if err := f(v); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
 		}()
 	}
 	wg.Wait()
+	return first
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +32,7 @@ type viewer struct {
 	hc       *http.Client
 	pc       *webrtc.PeerConnection
 	location string
+	layerURL string // the WHEP layer extension's URL, if the 201 linked one
 	// maxPayload is the publisher's: pictures are checked by size, so a
 	// server that re-packetizes is measured like one that forwards.
 	maxPayload int
@@ -115,11 +118,11 @@ func (v *viewer) join(ctx context.Context, api *webrtc.API) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	answer, loc, err := postSDP(ctx, v.hc, v.endpoint, v.token, pc.LocalDescription().SDP)
+	answer, loc, links, err := postSDP(ctx, v.hc, v.endpoint, v.token, pc.LocalDescription().SDP)
 	if err != nil {
 		return err
 	}
-	v.location = loc
+	v.location, v.layerURL = loc, links[relLayer]
 	return pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer})
 }
 
@@ -196,11 +199,12 @@ func (v *viewer) close(ctx context.Context) {
 	v.wg.Wait()
 }
 
-// postSDP sends a WHIP/WHEP offer and returns the answer and the resource URL.
-func postSDP(ctx context.Context, hc *http.Client, endpoint, token, offer string) (answer, location string, err error) {
+// postSDP sends a WHIP/WHEP offer and returns the answer, the resource URL
+// and the URLs of the 201's Link fields by rel.
+func postSDP(ctx context.Context, hc *http.Client, endpoint, token, offer string) (answer, location string, links map[string]string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader([]byte(offer)))
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	req.Header.Set("Content-Type", "application/sdp")
 	if token != "" {
@@ -208,21 +212,65 @@ func postSDP(ctx context.Context, hc *http.Client, endpoint, token, offer string
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return "", "", fmt.Errorf("POST %s: %s: %.200s", endpoint, resp.Status, bytes.TrimSpace(body))
+		return "", "", nil, fmt.Errorf("POST %s: %s: %.200s", endpoint, resp.Status, bytes.TrimSpace(body))
 	}
+	// Both relative to the URL that answered: a full node redirects (307).
 	if loc := resp.Header.Get("Location"); loc != "" {
-		// Relative to the URL that answered: a full node redirects (307).
 		if u, err := resp.Request.URL.Parse(loc); err == nil {
 			location = u.String()
 		}
 	}
-	return string(body), location, nil
+	links = map[string]string{}
+	for _, f := range resp.Header.Values("Link") {
+		if m := linkRe.FindStringSubmatch(f); m != nil {
+			if u, err := resp.Request.URL.Parse(m[1]); err == nil {
+				links[m[2]] = u.String()
+			}
+		}
+	}
+	return string(body), location, links, nil
+}
+
+// relLayer is the WHEP layer extension's Link rel.
+const relLayer = "urn:ietf:params:whep:ext:core:layer"
+
+// linkRe reads one Link field: <URL>; rel="REL" (RFC 8288).
+var linkRe = regexp.MustCompile(`^\s*<([^>]*)>\s*;\s*rel="([^"]*)"`)
+
+// setLayer asks for a layer through the layer extension: a rid, or "" for
+// the gateway's automatic choice.
+func (v *viewer) setLayer(ctx context.Context, rid string) error {
+	if v.layerURL == "" {
+		return fmt.Errorf("viewer %d: the server linked no layer extension", v.id)
+	}
+	body := "{}"
+	if rid != "" {
+		body = fmt.Sprintf(`{"encodingId":%q}`, rid)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.layerURL, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if v.token != "" {
+		req.Header.Set("Authorization", "Bearer "+v.token)
+	}
+	resp, err := v.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("viewer %d: layer %q: %s: %.200s", v.id, rid, resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
 }

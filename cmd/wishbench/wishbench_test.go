@@ -79,3 +79,43 @@ func TestRefusesNonLoopback(t *testing.T) {
 		}
 	}
 }
+
+// -ab against an in-process gateway: the viewers of a simulcast stream are
+// moved between the top layer and auto through the layer extension (a
+// refused POST fails the run), every phase is measured, and the viewers get
+// their pictures in both kinds of phase.
+func TestWishbenchAB(t *testing.T) {
+	gw := testutil.StartGatewayLog(t, nil, slog.New(slog.DiscardHandler))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, err := run(ctx, Config{
+		WHIP: gw.URL() + "/whip/bench", WHEP: gw.URL() + "/whep/bench",
+		Viewers: 2, Stagger: 50 * time.Millisecond, Warmup: time.Second, Measure: 4 * time.Second,
+		ServerPID: os.Getpid(), ViewerNACK: true, Simulcast: true, AB: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table strings.Builder
+	r.WriteTable(&table)
+	t.Log("\n" + table.String())
+	ab := r.AB
+	switch {
+	case r.Joined != 2:
+		t.Fatalf("joined %d", r.Joined)
+	case ab == nil || len(ab.Phases) != 2 || ab.Phases[0].Auto || !ab.Phases[1].Auto:
+		t.Fatalf("phases %+v", ab)
+	case ab.FixedMillicores <= 0 || ab.AutoMillicores <= 0 || ab.Ratio <= 0:
+		t.Fatalf("A/B figures %+v", ab)
+	}
+	for i, p := range ab.Phases {
+		if p.DeliveredMin < 0.8 {
+			t.Errorf("phase %d: delivered min %.3f", i+1, p.DeliveredMin)
+		}
+	}
+	// Refused without what it needs.
+	if _, err := run(ctx, Config{WHIP: gw.URL() + "/whip/x", WHEP: gw.URL() + "/whep/x", Viewers: 1, AB: 1}); err == nil {
+		t.Error("-ab without -simulcast accepted")
+	}
+}

@@ -29,7 +29,7 @@ import (
 	"time"
 )
 
-// Config tunes a Controller; zero fields take Default's.
+// Config tunes a Controller; zero fields take DefaultConfig's.
 type Config struct {
 	// MinSwitch: at most one switch per this, but for going back from a
 	// failed probe.
@@ -54,15 +54,17 @@ type Config struct {
 	PauseBelow float64
 }
 
-// Default is the configuration the gateway uses.
-var Default = Config{
-	MinSwitch: 2500 * time.Millisecond, UpHold: 4 * time.Second, MaxUpHold: 32 * time.Second,
-	ProbeWindow: 4 * time.Second, LossHigh: 0.10, LossLow: 0.02, QueueDelay: 150 * time.Millisecond,
-	Headroom: 0.85, PauseBelow: 0.5,
+// DefaultConfig is the configuration the gateway uses.
+func DefaultConfig() Config {
+	return Config{
+		MinSwitch: 2500 * time.Millisecond, UpHold: 4 * time.Second, MaxUpHold: 32 * time.Second,
+		ProbeWindow: 4 * time.Second, LossHigh: 0.10, LossLow: 0.02, QueueDelay: 150 * time.Millisecond,
+		Headroom: 0.85, PauseBelow: 0.5,
+	}
 }
 
 func (c Config) withDefaults() Config {
-	d := Default
+	d := DefaultConfig()
 	if c.MinSwitch > 0 {
 		d.MinSwitch = c.MinSwitch
 	}
