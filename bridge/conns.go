@@ -1,8 +1,12 @@
 package bridge
 
 import (
+	"net"
+	"net/netip"
+
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
+	"github.com/bluenviron/gortsplib/v4/pkg/headers"
 
 	"github.com/wishgate/wishgate/internal/connlimit"
 )
@@ -48,9 +52,53 @@ func (s *Server) holdSession(ctx *gortsplib.ServerHandlerOnSetupCtx) (release fu
 	if ctx.Transport == gortsplib.TransportTCP {
 		return func() {}, nil
 	}
+	if a, ok := s.aimedAtSelf(ctx); ok {
+		s.log.Warn("rtsp SETUP refused: its client ports are one of the gateway's own sockets",
+			"remote", ctx.Conn.NetConn().RemoteAddr().String(), "client_port", a.String())
+		return nil, &base.Response{StatusCode: base.StatusBadRequest}
+	}
 	release, ok := s.limited.Hold(ctx.Conn.NetConn().RemoteAddr())
 	if !ok {
 		return nil, &base.Response{StatusCode: base.StatusServiceUnavailable}
 	}
 	return release, nil
+}
+
+// aimedAtSelf reports the first client port of a SETUP over UDP that names
+// one of the gateway's own sockets. gortsplib sends a reader's RTP (and a
+// publisher's receiver reports) to its connection's IP address at the
+// ports its SETUP names, so a client on this machine could otherwise have
+// the gateway send to its own WebRTC media socket, its RTSP UDP ports or
+// any of its listeners. Other ports of the client's own address are its
+// own business.
+func (s *Server) aimedAtSelf(ctx *gortsplib.ServerHandlerOnSetupCtx) (netip.AddrPort, bool) {
+	if s.cfg.OwnSocket == nil {
+		return netip.AddrPort{}, false
+	}
+	tcp, ok := ctx.Conn.NetConn().RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	ip, ok := netip.AddrFromSlice(tcp.IP)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	var ths headers.Transports
+	if ths.Unmarshal(ctx.Request.Header["Transport"]) != nil {
+		return netip.AddrPort{}, false // gortsplib refuses it (400)
+	}
+	for _, th := range ths {
+		if th.ClientPorts == nil {
+			continue
+		}
+		for _, p := range th.ClientPorts {
+			if p <= 0 || p > 65535 {
+				continue
+			}
+			if a := netip.AddrPortFrom(ip.Unmap(), uint16(p)); s.cfg.OwnSocket(a) {
+				return a, true
+			}
+		}
+	}
+	return netip.AddrPort{}, false
 }

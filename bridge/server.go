@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -74,6 +75,10 @@ type ServerConfig struct {
 	// Self, if set, is the gateway's own credential: camera sources that
 	// pull this gateway's streams present it instead of a user's token.
 	Self *Self
+	// OwnSocket, if set, reports whether an address is one of the
+	// gateway's listening sockets: a session over UDP may not name one as
+	// its client ports (conns.go).
+	OwnSocket func(netip.AddrPort) bool
 }
 
 // Server serves every registry stream over RTSP and accepts RTSP publishers.

@@ -160,7 +160,7 @@ func (a *App) start(cfg config.Config) error {
 		return err
 	}
 
-	a.protectSockets(cfg)
+	a.protectSockets()
 	a.serveHTTP(cfg, e)
 	a.ops.ready.Store(true)
 	a.logListening(log)
@@ -198,6 +198,7 @@ func (a *App) startRTSP(cfg config.Config, authz bridge.Checker, demand func(con
 			Addr: cfg.RTSPAddr, UDPRTPAddr: cfg.RTSPUDPRTPAddr, UDPRTCPAddr: cfg.RTSPUDPRTCPAddr,
 			Registry: a.Registry, Auth: authz, Demand: demand, Logger: a.log, Self: a.self,
 			Conns: connLimits(cfg, "rtsp", cfg.RTSPIdleTimeout, a.log), ReadTimeout: cfg.RTSPReadTimeout, WriteTimeout: cfg.RTSPWriteTimeout,
+			OwnSocket: a.engine.OwnSocket,
 		}
 		if cfg.RTSPMulticastRange != "" {
 			sc.MulticastIPRange, sc.MulticastRTPPort, sc.MulticastRTCPPort = cfg.RTSPMulticastRange, cfg.RTSPMulticastRTP, cfg.RTSPMulticastRTCP

@@ -162,6 +162,13 @@ func (e *Engine) Protect(addrs ...net.Addr) {
 	}
 }
 
+// OwnSocket reports whether a names one of the gateway's listening sockets
+// (Protect), as the candidate policy judges them: other protocols' senders
+// (RTSP over UDP) must not aim at them either.
+func (e *Engine) OwnSocket(a netip.AddrPort) bool {
+	return e.policy.ownSocket(netip.AddrPortFrom(a.Addr().Unmap(), a.Port()))
+}
+
 // CandidateDrops counts the remote candidates never given to ICE, by
 // reason (metrics).
 func (e *Engine) CandidateDrops() map[string]uint64 { return e.policy.dropCounts() }

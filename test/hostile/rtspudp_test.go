@@ -145,3 +145,44 @@ func TestRTSPUDPSessionsCapped(t *testing.T) {
 	}
 	ctl.check(t, 0.999)
 }
+
+// TestRTSPUDPNotAimedAtOwnSockets: gortsplib sends a UDP reader's RTP to
+// its connection's address at the client ports its SETUP names, so a
+// reader on the gateway's own machine could aim the stream at the
+// gateway's WebRTC media socket, its RTSP UDP ports or its HTTP port. Such
+// a SETUP is 400; any other port of the reader's own address plays.
+func TestRTSPUDPNotAimedAtOwnSockets(t *testing.T) {
+	udp := testutil.FreeUDPPair(t)
+	gw := startGateway(t, func(c *config.Config) {
+		c.RTSPUDPRTPAddr, c.RTSPUDPRTCPAddr = "127.0.0.1:"+strconv.Itoa(udp), "127.0.0.1:"+strconv.Itoa(udp+1)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ctl := startControl(t, ctx, gw, "control")
+	addr := gw.RTSPAddr()
+	url := "rtsp://" + addr.String() + "/control"
+	media := gw.UDPAddr().Port
+	http := gw.HTTPAddr().(*net.TCPAddr).Port
+	// Each SETUP's two ports apart from the others': a session the
+	// gateway let through would keep its ports, and a later SETUP naming
+	// one of them would be refused for that reason instead.
+	for _, c := range []struct {
+		what string
+		port int
+	}{
+		{"the WebRTC media socket", media},
+		{"the RTSP UDP RTP port, as RTCP", udp - 1},
+		{"the RTSP UDP RTCP port", udp + 1},
+		{"the HTTP port", http},
+	} {
+		if st := rtspHangUp(t, addr, url, "127.0.0.1", c.port); st != base.StatusBadRequest {
+			t.Errorf("SETUP aimed at %s (client_port=%d-%d): %d, want 400", c.what, c.port, c.port+1, st)
+		}
+	}
+	// A port of the reader's own, from the same address: it plays.
+	free := testutil.FreeUDPPair(t)
+	if st := rtspHangUp(t, addr, url, "127.0.0.1", free); st != base.StatusOK {
+		t.Errorf("SETUP to free ports of the reader: %d", st)
+	}
+	ctl.check(t, 0.999)
+}

@@ -1,13 +1,17 @@
 package hostile
 
 import (
+	"bufio"
 	"context"
 	"net"
+	"net/http"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/wishgate/wishgate/internal/client"
 	"github.com/wishgate/wishgate/internal/config"
 )
 
@@ -75,5 +79,106 @@ func TestSlowReaderClosed(t *testing.T) {
 		t.Errorf("closed after %v, before http_write_timeout %v", took.Round(time.Millisecond), write)
 	}
 	t.Logf("%s is %d bytes; a client reading none of its answers closed after %v", path, page, took.Round(time.Millisecond))
+	ctl.check(t, 0.999)
+}
+
+// TestEventStreamOutlivesWriteTimeout: a WHEP session's server-sent event
+// stream is a response that lasts as long as the session; it sets its own
+// deadline for each write, so http_write_timeout (1 s here) does not cut
+// it: an event well after that still arrives.
+func TestEventStreamOutlivesWriteTimeout(t *testing.T) {
+	const write = time.Second
+	gw := startGateway(t, func(c *config.Config) {
+		c.RTSPAddr = ""
+		c.HTTPReadTimeout, c.HTTPWriteTimeout = write, write
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ctl := startControl(t, ctx, gw, "control")
+	a := newAttacker(t, gw)
+	r := a.do("POST", "/whep/control", "application/sdp", withCandidates(golden(t, "chromium-156-whep.sdp"), nil))
+	if r.status != http.StatusCreated {
+		t.Fatalf("viewer: %d %s", r.status, r.body)
+	}
+	defer a.do("DELETE", r.header.Get("Location"), "", nil)
+	var sse string
+	for _, l := range r.header.Values("Link") {
+		if m := regexp.MustCompile(`^<([^>]+)>;.*rel="urn:ietf:params:whep:ext:core:server-sent-events"`).FindStringSubmatch(l); m != nil {
+			sse = m[1]
+		}
+	}
+	if sse == "" {
+		t.Fatalf("no server-sent events link in %q", r.header.Values("Link"))
+	}
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, gw.URL()+sse, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET %s: %d %q", sse, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	counts := make(chan string, 16)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		defer close(counts)
+		sc := bufio.NewScanner(resp.Body)
+		viewers := false
+		for sc.Scan() {
+			switch l := sc.Text(); {
+			case l == "event: viewercount":
+				viewers = true
+			case viewers && strings.HasPrefix(l, "data: "):
+				viewers = false
+				counts <- strings.TrimPrefix(l, "data: ")
+			}
+		}
+	}()
+	defer func() {
+		resp.Body.Close()
+		<-readDone
+	}()
+	next := func(what string) string {
+		t.Helper()
+		select {
+		case c, ok := <-counts:
+			if !ok {
+				t.Fatalf("the event stream ended before %s", what)
+			}
+			return c
+		case <-ctx.Done():
+			t.Fatalf("no event: %s", what)
+		}
+		return ""
+	}
+	first := next("the first viewer count")
+	// Well past the write timeout, counted from the GET's headers.
+	select {
+	case c, ok := <-counts:
+		if !ok {
+			t.Fatal("the event stream ended within three write timeouts")
+		}
+		t.Fatalf("an unexpected viewer count %s", c)
+	case <-time.After(3 * write):
+	}
+	// Another viewer: the count changes, and the stream says so.
+	ctx2, cancel2 := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel2()
+	v, err := client.Play(ctx2, gw.URL()+"/whep/control", client.PlayOptions{Options: client.Options{HTTPClient: bystanderHTTP(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if c := next("a second viewer's count"); c == first {
+		t.Errorf("viewer count %s again", c)
+	} else {
+		t.Logf("viewer count %s, then %s after %v", first, c, 3*write)
+	}
 	ctl.check(t, 0.999)
 }
