@@ -213,11 +213,18 @@ func getOn(t *testing.T, c net.Conn, path string) int {
 // while the scrape itself is refused (a listener still full).
 func metric(t *testing.T, a *attacker, series string) float64 {
 	t.Helper()
-	r := a.do("GET", "/metrics", "", nil)
-	if r.status != http.StatusOK {
+	// Not a.do: a refused scrape may be answered before its request is
+	// written, which net/http reports as an error, not as the 503.
+	resp, err := a.hc.Get(a.base + "/metrics")
+	if err != nil {
 		return -1
 	}
-	for _, l := range strings.Split(r.body, "\n") {
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(l, series+" "); ok {
 			var f float64
 			if _, err := fmt.Sscan(v, &f); err != nil {
