@@ -94,6 +94,10 @@ func (n *Node) startPull(ctx context.Context, name string, l lease) (*pull, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := dialAdvertised(nctx, v.PeerConnection(), origin.Hostname()); err != nil {
+		// The answer's own addresses may still do.
+		n.log.Warn("relay: cannot add the origin's cluster address", "stream", name, "origin", l.Node, "error", err)
+	}
 	p.viewer = v
 	pub, err := n.cfg.Registry.Publish(name, specs, p, streams.PublisherInfo{
 		Kind: streams.SessionRelay, SessionID: "relay-" + l.Node, RemoteAddr: origin.Host, Origin: l.Node,

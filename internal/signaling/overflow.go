@@ -17,7 +17,17 @@ type Overflow interface {
 	// Redirect returns the base URL (scheme://host:port) of another node
 	// with room for a viewer of stream, or false when none has.
 	Redirect(ctx context.Context, stream string) (string, bool)
+	// Pass signs a short-lived pass for one viewer of stream, put in the
+	// redirect's Location; Admits checks one that arrived with a POST.
+	Pass(stream string) string
+	Admits(stream, pass string) bool
 }
+
+// PassParam is the query parameter of a redirect's Location that carries
+// the pass: clients drop Authorization when they follow a redirect to
+// another host (net/http; fetch for a cross-origin one), so the viewer's
+// token, checked here, does not reach the node with room.
+const PassParam = "cluster_pass"
 
 // SetOverflow installs o (Config.Overflow) before the server is used: a
 // cluster node exists only after the edge it redirects for.
@@ -30,9 +40,8 @@ func full(err error) bool {
 }
 
 // overflow answers a WHEP POST this node has no room for: 307 to the same
-// path and query on a node with room, or the error (503 + Retry-After).
-// The path is the same on every node, so the redirected POST is the one
-// the client sent, token included.
+// path and query on a node with room, plus a pass for the stream (the
+// viewer's token was checked here), or the error (503 + Retry-After).
 func (s *Server) overflow(c echo.Context, name string, cause error) error {
 	if s.cfg.Overflow == nil || !full(cause) {
 		return s.writeError(c, cause)
@@ -41,6 +50,10 @@ func (s *Server) overflow(c echo.Context, name string, cause error) error {
 	if !ok {
 		return s.writeError(c, cause)
 	}
-	c.Response().Header().Set("Location", base+c.Request().URL.RequestURI())
+	u := *c.Request().URL
+	q := u.Query()
+	q.Set(PassParam, s.cfg.Overflow.Pass(name))
+	u.RawQuery = q.Encode()
+	c.Response().Header().Set("Location", base+u.RequestURI())
 	return WriteProblem(c, http.StatusTemporaryRedirect, cause.Error()+"; another node has room")
 }

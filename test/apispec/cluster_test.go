@@ -60,7 +60,7 @@ func TestClusterSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != b.URL()+"/whep/spec" {
+	if resp.StatusCode != http.StatusTemporaryRedirect || !strings.HasPrefix(resp.Header.Get("Location"), b.URL()+"/whep/spec?cluster_pass=") {
 		t.Fatalf("full node: %d Location %q, want 307 to %s", resp.StatusCode, resp.Header.Get("Location"), b.URL())
 	}
 	vb := newValidator(t, loadSpec(t), b.URL())

@@ -49,8 +49,13 @@ const (
 // startNode runs gateway i (1-based) on 127.0.0.i.
 func startNode(t *testing.T, r *testutil.Redis, i int, mutate func(*config.Config)) *app.App {
 	t.Helper()
+	return testutil.StartGateway(t, nodeConfig(r, i, mutate))
+}
+
+// nodeConfig is gateway i's configuration, mutate applied last.
+func nodeConfig(r *testutil.Redis, i int, mutate func(*config.Config)) func(*config.Config) {
 	ip := fmt.Sprintf("127.0.0.%d", i)
-	return testutil.StartGateway(t, func(c *config.Config) {
+	return func(c *config.Config) {
 		c.HTTPAddr, c.UDPAddr, c.TCPAddr = ip+":0", ip+":0", ""
 		c.RTSPAddr = ""
 		c.ClusterRedisURL = r.URL()
@@ -62,7 +67,7 @@ func startNode(t *testing.T, r *testutil.Redis, i int, mutate func(*config.Confi
 		if mutate != nil {
 			mutate(c)
 		}
-	})
+	}
 }
 
 func startCluster(t *testing.T, n int, mutate func(int, *config.Config)) (*testutil.Redis, []*app.App) {

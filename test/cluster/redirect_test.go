@@ -1,13 +1,19 @@
 package cluster
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/wishgate/wishgate/internal/app"
+	"github.com/wishgate/wishgate/internal/client"
 	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/signaling"
 )
 
 // A full node answers 307 to a node with room, and the load tool's
@@ -57,16 +63,7 @@ func TestFullNodeRedirects(t *testing.T) {
 
 func postNoFollow(t *testing.T, a *app.App, offer string) reply {
 	t.Helper()
-	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, _ := http.NewRequest(http.MethodPost, a.URL()+"/whep/full", strings.NewReader(offer))
-	req.Header.Set("Content-Type", "application/sdp")
-	req.Close = true
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return reply{resp.StatusCode, resp.Header}
+	return postWith(t, a.URL()+"/whep/full", offer, "")
 }
 
 // A node over its CPU threshold takes no new viewer: it redirects them to
@@ -92,7 +89,99 @@ func TestBusyNodeRedirects(t *testing.T) {
 		return false
 	})
 	resp := postNoFollow(t, n1, offerSDP(t))
-	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != n2.URL()+"/whep/full" {
+	if resp.StatusCode != http.StatusTemporaryRedirect || !strings.HasPrefix(resp.Header.Get("Location"), n2.URL()+"/whep/full?"+signaling.PassParam+"=") {
 		t.Fatalf("busy node: %d Location %q, want 307 to %s", resp.StatusCode, resp.Header.Get("Location"), n2.URL())
 	}
+}
+
+// A viewer whose token travels in the Authorization header is redirected
+// by a full node to another host: its HTTP client drops the header there
+// (net/http does, as fetch does for another origin), and the signed pass
+// in the Location lets it in. The full node checked the token first; a
+// pass admits only a viewer of its own stream, unaltered, never a
+// publisher.
+func TestRedirectCarriesPass(t *testing.T) {
+	const pubToken, viewToken = "publish-token-0123", "view-token-0123"
+	_, nodes := startCluster(t, 2, func(i int, c *config.Config) {
+		c.PublishTokens, c.ReadTokens = []string{pubToken}, []string{viewToken}
+		if i == 1 {
+			c.MaxViewers = 1
+		}
+	})
+	n1, n2 := nodes[0], nodes[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pub, err := client.Publish(ctx, n1.URL()+"/whip/private", client.PublishOptions{Options: client.Options{Token: pubToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	feedOn(t, pub, 25, 0)
+	playAs := func(hc *http.Client) (*client.Viewer, error) {
+		v, err := client.Play(ctx, n1.URL()+"/whep/private", client.PlayOptions{Options: client.Options{Token: viewToken, HTTPClient: hc}})
+		if err == nil {
+			t.Cleanup(func() { _ = v.Close() })
+		}
+		return v, err
+	}
+	if _, err := playAs(nil); err != nil { // n1 is full now
+		t.Fatal(err)
+	}
+	offer := offerSDP(t)
+	if got := postWith(t, n1.URL()+"/whep/private", offer, ""); got.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no token at the full node: %d, want 401 (no redirect around the token check)", got.StatusCode)
+	}
+	redirect := postWith(t, n1.URL()+"/whep/private", offer, viewToken)
+	loc, err := url.Parse(redirect.Header.Get("Location"))
+	if redirect.StatusCode != http.StatusTemporaryRedirect || err != nil || "http://"+loc.Host != n2.URL() ||
+		loc.Query().Get(signaling.PassParam) == "" {
+		t.Fatalf("full node: %d Location %q, want 307 to %s with a pass", redirect.StatusCode, loc, n2.URL())
+	}
+
+	// A plain net/http client: Authorization is not sent to 127.0.0.2.
+	v, err := playAs(&http.Client{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("redirected viewer without its header: %v", err)
+	}
+	if !strings.HasPrefix(v.Location(), n2.URL()) {
+		t.Fatalf("played at %s, want node 2", v.Location())
+	}
+	if err := v.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "video on node 2", func() bool { return v.Received(webrtc.RTPCodecTypeVideo).Packets > 0 })
+
+	pass := loc.Query().Get(signaling.PassParam)
+	other := n1.Cluster().Pass("elsewhere")
+	for _, tc := range []struct{ what, url string }{
+		{"a pass for another stream", n2.URL() + "/whep/private?" + signaling.PassParam + "=" + other},
+		{"an altered pass", n2.URL() + "/whep/private?" + signaling.PassParam + "=" + pass[:len(pass)-1] + "A"},
+		{"a pass used to publish", n2.URL() + "/whip/private?" + signaling.PassParam + "=" + pass},
+		{"no pass", n2.URL() + "/whep/private"},
+	} {
+		if got := postWith(t, tc.url, offer, ""); got.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s: %d, want 401", tc.what, got.StatusCode)
+		}
+	}
+}
+
+// postWith POSTs an offer without following redirects, with a bearer
+// token if one is given.
+func postWith(t *testing.T, target, offer, token string) reply {
+	t.Helper()
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(offer))
+	req.Header.Set("Content-Type", "application/sdp")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Close = true
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return reply{resp.StatusCode, resp.Header}
 }
