@@ -75,23 +75,43 @@ func startSource(t *testing.T, ctx context.Context, url string, gop time.Duratio
 // returns the frame number of its keyframe.
 func (s *source) waitGOPAge(t *testing.T, ctx context.Context, age time.Duration) uint64 {
 	t.Helper()
+	kf, _ := s.waitLaterGOPAge(t, ctx, 0, false, age)
+	return kf
+}
+
+// waitLaterGOPAge is waitGOPAge for a GOP whose keyframe comes after frame
+// after (any GOP when !later); it also returns when that keyframe was sent.
+func (s *source) waitLaterGOPAge(t *testing.T, ctx context.Context, after uint64, later bool, age time.Duration) (uint64, time.Time) {
+	t.Helper()
 	var kf uint64
+	var at time.Time
 	waitFor(t, ctx, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		kf = s.lastKF
-		return !s.kfAt.IsZero() && time.Since(s.kfAt) >= age
+		kf, at = s.lastKF, s.kfAt
+		return !at.IsZero() && (!later || kf > after) && time.Since(at) >= age
 	})
-	return kf
+	return kf, at
+}
+
+// state is the number of pictures sent and the frame number and send time
+// of the last keyframe.
+func (s *source) state() (sent, kf uint64, kfAt time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sent, s.lastKF, s.kfAt
 }
 
 // joined is what a pion WHEP viewer was sent from its join on.
 type joined struct {
-	mu     sync.Mutex
-	asm    client.SynthAssembler
-	frames []client.SynthFrame
-	bytes  int // video payload bytes
-	at     time.Time
+	v       *client.Viewer
+	mu      sync.Mutex
+	asm     client.SynthAssembler
+	frames  []client.SynthFrame
+	bytes   int   // video payload bytes
+	upTo    []int // bytes when each of frames was complete
+	at      time.Time
+	firstAt time.Time // when its first whole picture arrived
 }
 
 func join(t *testing.T, ctx context.Context, url string) *joined {
@@ -106,12 +126,17 @@ func join(t *testing.T, ctx context.Context, url string) *joined {
 			defer j.mu.Unlock()
 			j.bytes += len(p.Payload)
 			if f, ok := j.asm.Push(&p.Header, p.Payload, time.Now()); ok {
+				if len(j.frames) == 0 {
+					j.firstAt = time.Now()
+				}
 				j.frames = append(j.frames, f)
+				j.upTo = append(j.upTo, j.bytes)
 			}
 		}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	j.v = v
 	t.Cleanup(func() { _ = v.Close() })
 	return j
 }
@@ -124,12 +149,19 @@ func (j *joined) snapshot() (frames []client.SynthFrame, bytes int) {
 
 // A publisher that ignores keyframe requests (OBS; a 3 s GOP here). The
 // gateway probes it once, 1 s into its first GOP, and learns from the
-// missing answer that it is deaf; a viewer joining 1.2 s into a later GOP is
-// then sent that GOP at once, from its keyframe, and nothing older: within
-// its first second the cached pictures and one second of live ones.
+// missing answer that it is deaf; a viewer whose connection comes up
+// 1.2–2 s into a later GOP is then sent that GOP at once, from its
+// keyframe, and nothing older: within its first second the cached pictures
+// and one second of live ones.
+//
+// The gateway plans a viewer's start when its connection is up. On a
+// loaded machine a join can take longer than the GOP leaves (past the
+// 2.5 s burst bound, or past the next keyframe): such an attempt proves
+// nothing either way, so the viewer leaves and the next GOP is tried, a
+// bounded number of times.
 func TestJoinerOfDeafPublisherGetsOneGOP(t *testing.T) {
 	gw := testutil.StartGatewayLog(t, nil, slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	src := startSource(t, ctx, gw.URL()+"/whip/deaf", 3*time.Second, false)
 	waitFor(t, ctx, func() bool {
@@ -139,41 +171,73 @@ func TestJoinerOfDeafPublisherGetsOneGOP(t *testing.T) {
 	if n := src.pub.KeyframeRequestCount(); n < 1 {
 		t.Fatalf("publisher judged deaf without being asked (%d requests)", n)
 	}
-	kf := src.waitGOPAge(t, ctx, 1200*time.Millisecond)
-	src.mu.Lock()
-	joinedAt := src.sent
-	src.mu.Unlock()
-	j := join(t, ctx, gw.URL()+"/whep/deaf")
-	waitFor(t, ctx, func() bool { f, _ := j.snapshot(); return len(f) > 0 })
-	start := time.Since(j.at)
-	firstAt := time.Now()
-	waitFor(t, ctx, func() bool { return time.Since(firstAt) >= time.Second })
-	frames, bytes := j.snapshot()
-	if !frames[0].Keyframe || frames[0].Frame != kf {
-		t.Fatalf("first picture %d (keyframe %v), want the cached keyframe %d", frames[0].Frame, frames[0].Keyframe, kf)
-	}
-	if start > 600*time.Millisecond {
-		t.Fatalf("first picture after %v: the cache of a known deaf publisher is sent at once", start)
-	}
-	// Cached pictures, plus live ones for the time to connect and one second.
-	cached := int(joinedAt - kf)
-	maxFrames := cached + 30*int((start+time.Second)/time.Second+1) + 5
-	perFrame := 1_000_000 / 8 / 30
-	if len(frames) > maxFrames || bytes > (maxFrames+4)*perFrame*13/10 {
-		t.Fatalf("viewer was sent %d pictures, %d bytes in its first second of video; want at most the %d cached "+
-			"and ≈ 30 a second live (%d pictures, ≈ %d bytes)", len(frames), bytes, cached, maxFrames, maxFrames*perFrame)
-	}
-	if len(frames) < cached {
-		t.Fatalf("viewer was sent %d pictures, fewer than the %d cached", len(frames), cached)
-	}
-	for i := 1; i < len(frames); i++ {
-		// A picture may be lost (UDP on a loaded machine), never repeated.
-		if frames[i].Frame <= frames[i-1].Frame {
-			t.Fatalf("picture %d followed %d", frames[i].Frame, frames[i-1].Frame)
+	// Connected by this age of the GOP, the plan (made a moment later on
+	// the gateway's side) still finds the cache within its 2.5 s bound.
+	const latestConnect = 2 * time.Second
+	_, after, _ := src.state()
+	for attempt := 1; ; attempt++ {
+		kf, kfAt := src.waitLaterGOPAge(t, ctx, after, true, 1200*time.Millisecond)
+		after = kf
+		j := join(t, ctx, gw.URL()+"/whep/deaf")
+		if err := j.v.WaitConnected(ctx); err != nil {
+			t.Fatal(err)
 		}
+		connectedAt := time.Now()
+		sentAtConnect, kfNow, _ := src.state()
+		if age := connectedAt.Sub(kfAt); age > latestConnect || kfNow != kf {
+			const attempts = 5
+			if attempt == attempts {
+				t.Fatalf("in %d attempts no viewer connected within %v of a keyframe (last: %v): the machine is too loaded to tell", attempts, latestConnect, age)
+			}
+			t.Logf("attempt %d: the viewer connected %v into the GOP, too late to tell; trying the next GOP", attempt, age.Round(time.Millisecond))
+			_ = j.v.Close()
+			continue
+		}
+		waitFor(t, ctx, func() bool { f, _ := j.snapshot(); return len(f) > 0 })
+		j.mu.Lock()
+		firstAt := j.firstAt
+		j.mu.Unlock()
+		start := firstAt.Sub(connectedAt)
+		// The first second of pictures, by arrival, however late this
+		// goroutine looks.
+		waitFor(t, ctx, func() bool { return time.Since(firstAt) >= time.Second })
+		j.mu.Lock()
+		frames := append([]client.SynthFrame(nil), j.frames...)
+		n := 0
+		for n < len(frames) && frames[n].ReceivedAt.Sub(firstAt) < time.Second {
+			n++
+		}
+		frames, bytes := frames[:n], j.upTo[n-1]
+		j.mu.Unlock()
+		if !frames[0].Keyframe || frames[0].Frame != kf {
+			t.Fatalf("first picture %d (keyframe %v), want the cached keyframe %d (connected %v into its GOP)",
+				frames[0].Frame, frames[0].Keyframe, kf, connectedAt.Sub(kfAt).Round(time.Millisecond))
+		}
+		if start > 600*time.Millisecond {
+			t.Fatalf("first picture %v after the connection: the cache of a known deaf publisher is sent at once", start)
+		}
+		// Cached pictures, plus live ones for the time to the first picture
+		// and one second.
+		cached := int(sentAtConnect - kf)
+		maxFrames := cached + 30*int((max(start, 0)+time.Second)/time.Second+1) + 5
+		perFrame := 1_000_000 / 8 / 30
+		if len(frames) > maxFrames || bytes > (maxFrames+4)*perFrame*13/10 {
+			t.Fatalf("viewer was sent %d pictures, %d bytes in its first second of video; want at most the %d cached "+
+				"and ≈ 30 a second live (%d pictures, ≈ %d bytes)", len(frames), bytes, cached, maxFrames, maxFrames*perFrame)
+		}
+		if len(frames) < cached-2 {
+			t.Fatalf("viewer was sent %d pictures, fewer than the %d cached", len(frames), cached)
+		}
+		for i := 1; i < len(frames); i++ {
+			// A picture may be lost (UDP on a loaded machine), never repeated.
+			if frames[i].Frame <= frames[i-1].Frame {
+				t.Fatalf("picture %d followed %d", frames[i].Frame, frames[i-1].Frame)
+			}
+		}
+		t.Logf("attempt %d: connected %d pictures into the GOP; sent %d pictures, %d bytes in the first second; first %v after connecting",
+			attempt, cached, len(frames), bytes, start.Round(time.Millisecond))
+		return
 	}
-	t.Logf("joined %d pictures into the GOP; sent %d pictures, %d bytes in %v; first after %v",
-		cached, len(frames), bytes, time.Since(j.at).Round(time.Millisecond), start.Round(time.Millisecond))
 }
 
 // A publisher that ignores keyframe requests with a GOP longer than the
