@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wishgate/wishgate/internal/client"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -18,13 +19,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // logs the ports it picked, serves a publisher, and on SIGTERM closes every
 // session (the peer sees its connection close) and exits 0.
 func TestSignalShutdown(t *testing.T) {
-	bin := buildGateway(t)
+	bin := testutil.BuildGateway(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	gw := runGateway(t, ctx, bin)
-	base := gw.baseURL()
+	gw := testutil.StartGatewayProcess(t, bin, loopbackArgs(t)...)
+	// Port 0 was replaced by the real port in the start-up line.
+	if !regexp.MustCompile(`^http://127\.0\.0\.1:[1-9][0-9]*$`).MatchString(gw.URL) {
+		t.Fatalf("start-up line names %s", gw.URL)
+	}
 
-	pub, err := client.Publish(ctx, base+"/whip/sig", client.PublishOptions{})
+	pub, err := client.Publish(ctx, gw.URL+"/whip/sig", client.PublishOptions{})
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
@@ -32,18 +36,17 @@ func TestSignalShutdown(t *testing.T) {
 	if err := pub.WaitConnected(ctx); err != nil {
 		t.Fatal(err)
 	}
-	gw.next(regexp.MustCompile(`publish started`))
+	gw.WaitLog(t, 10*time.Second, regexp.MustCompile(`publish started`))
 
-	gw.signal()
+	if err := gw.Terminate(30 * time.Second); err != nil {
+		t.Fatalf("gateway exited with %v", err)
+	}
 	if st, err := pub.WaitState(ctx, webrtc.PeerConnectionStateClosed, webrtc.PeerConnectionStateFailed,
 		webrtc.PeerConnectionStateDisconnected); err != nil {
 		t.Fatalf("publisher still %s after SIGTERM", st)
 	}
-	ended := gw.next(regexp.MustCompile(`publish ended.*reason="([^"]*)"`))
+	ended := gw.WaitLog(t, time.Second, regexp.MustCompile(`publish ended.*reason="([^"]*)"`))
 	if ended[1] != "server shutting down" {
 		t.Errorf("session ended with reason %q", ended[1])
-	}
-	if err := gw.wait(); err != nil {
-		t.Fatalf("gateway exited with %v", err)
 	}
 }

@@ -25,7 +25,7 @@ import (
 // stays removed, from wishgate-sources.json next to the config file.
 func TestAPICamerasSurviveRestart(t *testing.T) {
 	cam := testutil.StartCamera(t, testutil.EncodeH264(t, "320x240", 25, 2, "keyint=25:min-keyint=25:scenecut=0"), 25, testutil.CameraOptions{})
-	bin := buildGateway(t)
+	bin := testutil.BuildGateway(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "wishgate.yaml")
 	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("sources: [\"filecam=%s#transport=tcp\"]\n", cam.URL)), 0o600); err != nil {
@@ -35,20 +35,19 @@ func TestAPICamerasSurviveRestart(t *testing.T) {
 	defer cancel()
 	defer http.DefaultClient.CloseIdleConnections()
 
-	first := runGateway(t, ctx, bin, "--config", cfgPath)
-	base := first.baseURL()
+	first := testutil.StartGatewayProcess(t, bin, append(loopbackArgs(t), "--config", cfgPath)...)
+	base := first.URL
 	api(t, http.MethodPut, base+"/api/v1/sources/site/yard", `{"url":"`+cam.URL+`","transport":"tcp"}`, http.StatusCreated)
 	api(t, http.MethodDelete, base+"/api/v1/sources/filecam", "", http.StatusNoContent)
-	first.signal()
-	if err := first.wait(); err != nil {
-		t.Fatalf("first run exited with %v:\n%s", err, strings.Join(first.log, "\n"))
+	if err := first.Terminate(30 * time.Second); err != nil {
+		t.Fatalf("first run exited with %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "wishgate-sources.json")); err != nil {
 		t.Fatalf("no state file next to the config: %v", err)
 	}
 
-	second := runGateway(t, ctx, bin, "--config", cfgPath)
-	base = second.baseURL()
+	second := testutil.StartGatewayProcess(t, bin, append(loopbackArgs(t), "--config", cfgPath)...)
+	base = second.URL
 	// Restored before the listeners open.
 	api(t, http.MethodGet, base+"/api/v1/sources/site/yard", "", http.StatusOK)
 	api(t, http.MethodGet, base+"/api/v1/sources/filecam", "", http.StatusNotFound)
@@ -56,7 +55,7 @@ func TestAPICamerasSurviveRestart(t *testing.T) {
 	for st.State != "live" {
 		select {
 		case <-ctx.Done():
-			t.Fatalf("the restored camera's stream is %q:\n%s", st.State, strings.Join(second.log, "\n"))
+			t.Fatalf("the restored camera's stream is %q", st.State)
 		case <-time.After(50 * time.Millisecond):
 		}
 		resp, err := http.Get(base + "/api/v1/streams/site/yard")
@@ -75,7 +74,7 @@ func TestAPICamerasSurviveRestart(t *testing.T) {
 	}
 	viewer, err := client.Play(ctx, base+"/whep/site/yard", client.PlayOptions{})
 	if err != nil {
-		t.Fatalf("play the restored camera: %v\n%s", err, strings.Join(second.log, "\n"))
+		t.Fatalf("play the restored camera: %v", err)
 	}
 	defer viewer.Close()
 	for viewer.Received(webrtc.RTPCodecTypeVideo).Packets < 50 {
@@ -90,8 +89,7 @@ func TestAPICamerasSurviveRestart(t *testing.T) {
 		t.Errorf("restored camera: source state %q (%v)", src.State, err)
 	}
 	viewer.Close()
-	second.signal()
-	if err := second.wait(); err != nil {
+	if err := second.Terminate(30 * time.Second); err != nil {
 		t.Fatalf("second run exited with %v", err)
 	}
 }

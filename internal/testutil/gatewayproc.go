@@ -3,6 +3,7 @@ package testutil
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -34,10 +35,14 @@ type GatewayProcess struct {
 	// URL is the base URL of its HTTP listener, read from its start-up line.
 	URL string
 
-	cmd    *exec.Cmd
-	exited chan struct{}
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	waitErr error // how it exited, once exited is closed
+
 	mu     sync.Mutex
 	log    []string
+	more   chan struct{} // closed (and replaced) at every new line
+	cursor int           // WaitLog's next line to look at
 }
 
 var listening = regexp.MustCompile(`wishgate listening.* whip=(https?://[^ ]+?)/whip/`)
@@ -56,7 +61,7 @@ func StartGatewayProcess(t testing.TB, bin string, args ...string) *GatewayProce
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	g := &GatewayProcess{cmd: cmd, exited: make(chan struct{})}
+	g := &GatewayProcess{cmd: cmd, exited: make(chan struct{}), more: make(chan struct{})}
 	base := make(chan string, 1)
 	go func() {
 		defer close(g.exited)
@@ -65,6 +70,8 @@ func StartGatewayProcess(t testing.TB, bin string, args ...string) *GatewayProce
 			line := sc.Text()
 			g.mu.Lock()
 			g.log = append(g.log, line)
+			close(g.more)
+			g.more = make(chan struct{})
 			g.mu.Unlock()
 			if m := listening.FindStringSubmatch(line); m != nil {
 				select {
@@ -73,7 +80,7 @@ func StartGatewayProcess(t testing.TB, bin string, args ...string) *GatewayProce
 				}
 			}
 		}
-		_ = cmd.Wait()
+		g.waitErr = cmd.Wait()
 	}()
 	t.Cleanup(func() {
 		g.Kill()
@@ -92,6 +99,52 @@ func StartGatewayProcess(t testing.TB, bin string, args ...string) *GatewayProce
 		t.Fatalf("%s did not log its start-up line within 30 s:\n%s", bin, strings.Join(g.Log(), "\n"))
 	}
 	return nil
+}
+
+// WaitLog waits up to timeout for the next line, after the one it last
+// returned, that matches re, and returns its submatches; the test fails if
+// the process exits or the time is up first.
+func (g *GatewayProcess) WaitLog(t testing.TB, timeout time.Duration, re *regexp.Regexp) []string {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	exited := false
+	for {
+		g.mu.Lock()
+		for ; g.cursor < len(g.log); g.cursor++ {
+			if m := re.FindStringSubmatch(g.log[g.cursor]); m != nil {
+				g.cursor++
+				g.mu.Unlock()
+				return m
+			}
+		}
+		more := g.more
+		g.mu.Unlock()
+		if exited { // every line was read before exited closed
+			t.Fatalf("the gateway exited before logging %s:\n%s", re, strings.Join(g.Log(), "\n"))
+		}
+		select {
+		case <-more:
+		case <-g.exited:
+			exited = true
+		case <-deadline.C:
+			t.Fatalf("no %s in the gateway's log within %v:\n%s", re, timeout, strings.Join(g.Log(), "\n"))
+		}
+	}
+}
+
+// Terminate sends SIGTERM, waits up to timeout for the process to exit and
+// returns how it exited (nil: status 0).
+func (g *GatewayProcess) Terminate(timeout time.Duration) error {
+	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case <-g.exited:
+		return g.waitErr
+	case <-time.After(timeout):
+		return fmt.Errorf("still running %v after SIGTERM", timeout)
+	}
 }
 
 // Kill ends the process with SIGKILL and waits until it is gone.
