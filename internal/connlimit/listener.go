@@ -68,9 +68,10 @@ type Listener struct {
 	clients map[netip.Prefix]int
 	lastLog time.Time
 
-	total, perClient atomic.Uint64
-	bye              chan struct{} // farewell slots
-	wg               sync.WaitGroup
+	total, perClient            atomic.Uint64
+	readTimeouts, writeTimeouts atomic.Uint64 // deadline.go
+	bye                         chan struct{} // farewell slots
+	wg                          sync.WaitGroup
 }
 
 // New wraps ln.
@@ -252,6 +253,8 @@ type Conn struct {
 	keyed bool
 	once  sync.Once
 	busy  atomic.Int32
+	// deadline.go
+	readAbort, timedOut atomic.Bool
 }
 
 func newConn(c net.Conn, l *Listener, key netip.Prefix, keyed bool) *Conn {
@@ -263,7 +266,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if d := c.l.cfg.IdleTimeout; d > 0 && c.busy.Load() == 0 {
 		_ = c.Conn.SetReadDeadline(time.Now().Add(d))
 	}
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	c.readTimedOut(err)
+	return n, err
 }
 
 // SetBusy marks the connection as carrying a session (an RTSP PLAY or

@@ -12,6 +12,7 @@ type exposureCollector struct {
 	cfg                 Config
 	candidates          *prometheus.Desc
 	connections, refuse *prometheus.Desc
+	timedOut            *prometheus.Desc
 }
 
 func newExposureCollector(cfg Config) *exposureCollector {
@@ -26,6 +27,9 @@ func newExposureCollector(cfg Config) *exposureCollector {
 		refuse: prometheus.NewDesc("wishgate_connections_refused_total",
 			"TCP connections refused at accept, and RTSP sessions over UDP refused at SETUP: total (max_connections) or per_ip (max_connections_per_ip).",
 			[]string{"listener", "reason"}, nil),
+		timedOut: prometheus.NewDesc("wishgate_connections_timed_out_total",
+			"TCP connections a deadline ended, by the direction that stalled: read (idle past http_idle_timeout or rtsp_idle_timeout, a request slower than http_read_timeout, an RTSP session past rtsp_read_timeout) or write (a response or RTSP data not taken within http_write_timeout or rtsp_write_timeout).",
+			[]string{"listener", "direction"}, nil),
 	}
 }
 
@@ -33,6 +37,7 @@ func (c *exposureCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.candidates
 	ch <- c.connections
 	ch <- c.refuse
+	ch <- c.timedOut
 }
 
 func (c *exposureCollector) Collect(ch chan<- prometheus.Metric) {
@@ -47,6 +52,9 @@ func (c *exposureCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(l.Open()), l.Name())
 			ch <- prometheus.MustNewConstMetric(c.refuse, prometheus.CounterValue, float64(r.Total), l.Name(), "total")
 			ch <- prometheus.MustNewConstMetric(c.refuse, prometheus.CounterValue, float64(r.PerClient), l.Name(), "per_ip")
+			to := l.TimedOut()
+			ch <- prometheus.MustNewConstMetric(c.timedOut, prometheus.CounterValue, float64(to.Read), l.Name(), "read")
+			ch <- prometheus.MustNewConstMetric(c.timedOut, prometheus.CounterValue, float64(to.Write), l.Name(), "write")
 		}
 	}
 }
@@ -56,4 +64,5 @@ type Listener interface {
 	Name() string
 	Open() int
 	Refused() connlimit.Refusals
+	TimedOut() connlimit.TimedOut
 }

@@ -102,6 +102,16 @@ func TestStalledHTTPConnectionsClosed(t *testing.T) {
 	resp.Body.Close()
 	closedWithin(t, "an idle keep-alive connection", keep, idle-200*time.Millisecond, idle+slack)
 
+	// Those four, counted as they bit; none of the connections that were
+	// served and closed (the scrapes, the control's signalling), whose
+	// server interrupted its own reads.
+	a := newAttacker(t, gw)
+	if n := metric(t, a, `wishgate_connections_timed_out_total{direction="read",listener="http"}`); n != 4 {
+		t.Errorf("HTTP connections ended by a read deadline: %v, want 4", n)
+	}
+	if n := metric(t, a, `wishgate_connections_timed_out_total{direction="write",listener="http"}`); n != 0 {
+		t.Errorf("HTTP connections ended by a write deadline: %v, want 0", n)
+	}
 	ctl.check(t, 0.999)
 }
 

@@ -103,6 +103,11 @@ func TestStalledRTSPConnectionsClosed(t *testing.T) {
 	if n := metric(t, api, `wishgate_connections_refused_total{listener="rtsp",reason="per_ip"}`); n != 1 {
 		t.Errorf("RTSP refusals per_ip counted %v, want 1", n)
 	}
+	// The silent connection and the one after OPTIONS; the playing and
+	// publishing ones never.
+	if n := metric(t, api, `wishgate_connections_timed_out_total{direction="read",listener="rtsp"}`); n != 2 {
+		t.Errorf("RTSP connections ended by a read deadline: %v, want 2", n)
+	}
 	ctl.check(t, 0.999)
 }
 

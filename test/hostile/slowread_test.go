@@ -83,6 +83,9 @@ func TestSlowReaderClosed(t *testing.T) {
 		t.Errorf("closed after %v, before http_write_timeout %v", took.Round(time.Millisecond), write)
 	}
 	t.Logf("%s is %d bytes; a client reading none of its answers closed after %v", path, page, took.Round(time.Millisecond))
+	if n := metric(t, a, `wishgate_connections_timed_out_total{direction="write",listener="http"}`); n != 1 {
+		t.Errorf("HTTP connections ended by a write deadline: %v, want 1", n)
+	}
 	ctl.check(t, 0.999)
 }
 
