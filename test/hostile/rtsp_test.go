@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -213,4 +214,49 @@ func (p *rtspPublisher) stop() {
 	p.cancel()
 	<-p.done
 	p.c.Close()
+}
+
+// TestSilentRTSPPublisherClosed: a publisher that sets up and records over
+// TCP, then sends nothing, holds a stream name and a connection; it is
+// closed at rtsp_read_timeout (1.5 s here), the stream is free again, and
+// the deadline is counted.
+func TestSilentRTSPPublisherClosed(t *testing.T) {
+	const read = 1500 * time.Millisecond
+	gw := startGateway(t, func(c *config.Config) { c.RTSPReadTimeout = read })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ctl := startControl(t, ctx, gw, "control")
+	api := newAttacker(t, gw)
+	url := "rtsp://" + gw.RTSPAddr().String() + "/silent"
+	u, err := base.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forma := &format.H264{PayloadTyp: 96, PacketizationMode: 1}
+	desc := &description.Session{Medias: []*description.Media{{Type: description.MediaTypeVideo, Formats: []format.Format{forma}}}}
+	c := rtspClient(u, "127.0.0.1", gortsplib.TransportTCP)
+	if err := c.StartRecording(url, desc); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	ended := make(chan error, 1)
+	go func() { ended <- c.Wait() }()
+	select {
+	case err := <-ended:
+		took := time.Since(start)
+		if took < read-200*time.Millisecond {
+			t.Errorf("the silent publisher was closed after %v, before rtsp_read_timeout %v (%v)", took, read, err)
+		}
+		t.Logf("the silent publisher was closed after %v: %v", took.Round(time.Millisecond), err)
+	case <-time.After(read + slack):
+		t.Fatalf("a publisher silent for %v is still connected (rtsp_read_timeout %v)", read+slack, read)
+	}
+	waitFor(t, ctx, "the silent publisher's stream gone", func() bool {
+		return api.do("GET", "/api/v1/streams/silent", "", nil).status == http.StatusNotFound
+	})
+	if n := metric(t, api, `wishgate_connections_timed_out_total{direction="read",listener="rtsp"}`); n != 1 {
+		t.Errorf("RTSP connections ended by a read deadline: %v, want 1", n)
+	}
+	ctl.check(t, 0.999)
 }
