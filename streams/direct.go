@@ -8,18 +8,6 @@ import (
 	"time"
 )
 
-// NonBlockingSink is a Sink whose writes never wait for the reader: a WebRTC
-// viewer on UDP, where a write is SRTP plus one sendto on the shared socket
-// and a slow viewer only loses packets. Such a subscriber, once started, is
-// written by one of its track's fan-out workers (direct delivery) instead of
-// its own goroutine. Sinks that can block (a TCP connection whose window is
-// full) must not implement it or must return false, or one slow reader would
-// stall every reader sharing its worker.
-type NonBlockingSink interface {
-	Sink
-	NonBlocking() bool
-}
-
 // Why direct delivery: handing every packet to each subscriber's goroutine
 // costs a channel operation and, when that goroutine sleeps (nearly always
 // at a few hundred packets per second), a wake-up with a futex call and a
@@ -31,9 +19,6 @@ type NonBlockingSink interface {
 // falls behind overflows its bounded queue; its viewers then skip to the
 // next keyframe, as a slow queued subscriber does, and the others are not
 // affected.
-
-// maxBatch bounds how many waiting packets a worker writes viewer by viewer.
-const maxBatch = 64
 
 // handOverTail: at most this many queued packets are written while the
 // producer waits on the hand-over lock.
@@ -50,14 +35,6 @@ type fanout struct {
 	workers []*fanWorker
 	closed  bool
 	running atomic.Pointer[[]*fanWorker] // read by dispatch
-}
-
-type fanWorker struct {
-	track *Track
-	ch    chan *Packet
-	quit  chan struct{}
-	subs  atomic.Pointer[[]*Subscription] // copy-on-write
-	n     int                             // len(*subs), guarded by fanout.mu
 }
 
 // dispatch hands pkt to every worker without waiting; a full worker drops
@@ -86,64 +63,6 @@ func (f *fanout) dispatch(pkt *Packet) {
 	}
 }
 
-// run writes batches: every packet already waiting (up to maxBatch, e.g. a
-// keyframe's fragments that arrived back to back) goes to one viewer after
-// the other, viewer by viewer, rather than packet by packet to all viewers.
-// The work is the same, but the first viewers have the whole picture early
-// instead of every viewer waiting for the last fragment's round: latency
-// spreads from 0 to the batch's time instead of all sitting at its end.
-func (w *fanWorker) run() {
-	i := w.track.Index
-	batch := make([]*Packet, 0, maxBatch)
-	for {
-		select {
-		case pkt := <-w.ch:
-			batch = append(batch[:0], pkt)
-			for more := true; more && len(batch) < maxBatch; {
-				select {
-				case p := <-w.ch:
-					batch = append(batch, p)
-				default:
-					more = false
-				}
-			}
-			w.write(i, batch)
-			for k, p := range batch {
-				p.Release()
-				batch[k] = nil
-			}
-		case <-w.quit:
-			for {
-				select {
-				case pkt := <-w.ch:
-					pkt.Release()
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-func (w *fanWorker) write(i int, batch []*Packet) {
-	subs := w.subs.Load()
-	if subs == nil {
-		return
-	}
-	for _, s := range *subs {
-		for _, p := range batch {
-			// Checked per write: the worker may have stalled in the
-			// previous one (a clock read costs ≈ 1 % of a write).
-			if stale(p, time.Now()) {
-				s.Dropped.Add(1)
-				s.tracks[i].markDrop(p)
-				continue
-			}
-			s.deliverDirect(i, p)
-		}
-	}
-}
-
 // join adds s to the least loaded worker, starting the workers if needed.
 func (f *fanout) join(t *Track, s *Subscription) bool {
 	f.mu.Lock()
@@ -153,7 +72,7 @@ func (f *fanout) join(t *Track, s *Subscription) bool {
 	}
 	if f.workers == nil {
 		for range max(1, runtime.GOMAXPROCS(0)) {
-			w := &fanWorker{track: t, ch: make(chan *Packet, workerQueue), quit: make(chan struct{})}
+			w := newFanWorker(t)
 			f.workers = append(f.workers, w)
 			wg := &t.stream.reg.fanWorkers
 			wg.Add(1)
@@ -222,6 +141,7 @@ func (f *fanout) close() {
 // after which Run comes back here.
 func (s *Subscription) runDirect(ctx context.Context, sink Sink, tick <-chan time.Time) error {
 	s.directSink = sink
+	s.batchSink, _ = sink.(BatchSink)
 	s.directErr = make(chan error, 1)
 	// Most of the backlog (live packets queued while the cached GOP was
 	// paced out) is written before taking directMu: the producer takes that
@@ -301,7 +221,7 @@ func (s *Subscription) runDirect(ctx context.Context, sink Sink, tick <-chan tim
 
 // deliverDirect runs on a fan-out worker. st.mu is taken only by that
 // worker and by stopDirect's barrier; it is never shared between viewers.
-func (s *Subscription) deliverDirect(i int, pkt *Packet) {
+func (s *Subscription) deliverDirect(i int, pkt *Packet, b Batch) {
 	if s.stopped.Load() {
 		return
 	}
@@ -312,7 +232,7 @@ func (s *Subscription) deliverDirect(i int, pkt *Packet) {
 	st.mu.Lock()
 	var err error
 	if !s.stopped.Load() {
-		err = s.deliver(i, pkt, s.directSink, pkt.Header.Timestamp)
+		err = s.deliverTo(i, pkt, s.directSink, b, pkt.Header.Timestamp)
 	}
 	st.mu.Unlock()
 	if err != nil {

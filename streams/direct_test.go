@@ -201,10 +201,36 @@ type nopNBSink struct{ n atomic.Int64 }
 func (s *nopNBSink) WriteRTP(int, *rtp.Header, []byte) error { s.n.Add(1); return nil }
 func (*nopNBSink) NonBlocking() bool                         { return true }
 
+// nopBatchSink writes through a worker's batch (a BatchSink, as whep's).
+type nopBatchSink struct{ nopNBSink }
+
+type nopBatch struct{}
+
+func (nopBatch) Flush() {}
+
+var nopBatchKey = new(int)
+
+func (*nopBatchSink) BatchKey() any   { return nopBatchKey }
+func (*nopBatchSink) NewBatch() Batch { return nopBatch{} }
+func (s *nopBatchSink) WriteRTPBatch(Batch, int, *rtp.Header, []byte) error {
+	s.n.Add(1)
+	return nil
+}
+
 // BenchmarkFanoutDirect: one published packet written to 10 direct
-// subscribers by the fan-out workers (the WHEP/UDP steady state), waiting
-// for every write. 0 allocs/op.
+// subscribers by the fan-out workers (the WHEP steady state), waiting for
+// every write, with sinks that write at once and with sinks that write
+// through the workers' batches. 0 allocs/op.
 func BenchmarkFanoutDirect(b *testing.B) {
+	b.Run("sink", func(b *testing.B) {
+		benchFanoutDirect(b, func() (NonBlockingSink, *atomic.Int64) { s := &nopNBSink{}; return s, &s.n })
+	})
+	b.Run("batch", func(b *testing.B) {
+		benchFanoutDirect(b, func() (NonBlockingSink, *atomic.Int64) { s := &nopBatchSink{}; return s, &s.n })
+	})
+}
+
+func benchFanoutDirect(b *testing.B, newSink func() (NonBlockingSink, *atomic.Int64)) {
 	r := NewRegistry(DefaultConfig())
 	defer r.Close()
 	pub, err := r.Publish("s", []TrackSpec{{Kind: KindVideo, Codec: h264}}, newFakePub(), PublisherInfo{})
@@ -222,11 +248,12 @@ func BenchmarkFanoutDirect(b *testing.B) {
 	p.Header = rtp.Header{Version: 2, PayloadType: 96}
 	p.SetPayload(payload)
 	pub.Write(0, p, time.Now())
-	sinks := make([]*nopNBSink, viewers)
+	sinks := make([]*atomic.Int64, viewers)
+	subs := make([]*Subscription, viewers)
 	for i := 0; i < viewers; i++ {
 		sub, _ := r.Subscribe(s, SubscribeOptions{Tracks: tracks})
-		sink := &nopNBSink{}
-		sinks[i] = sink
+		sink, n := newSink()
+		sinks[i], subs[i] = n, sub
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = sub.Run(ctx, sink) }()
 		for !sub.direct.Load() {
@@ -234,6 +261,7 @@ func BenchmarkFanoutDirect(b *testing.B) {
 		}
 	}
 	payload[0] = 0x41
+	deadline := time.Now().Add(10 * time.Second)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -244,15 +272,30 @@ func BenchmarkFanoutDirect(b *testing.B) {
 		// packets older than maxLag, and the loop would wait for them forever.
 		pub.Write(0, p, time.Now())
 		// Wait for the workers, so the queues never overflow and the time
-		// is that of the whole delivery.
+		// is that of the whole delivery. A packet a loaded machine made
+		// stale is dropped and the viewer skips to a keyframe that never
+		// comes, so a packet counts as handled when written, dropped or
+		// skipped, and a viewer that handles nothing for long fails the run.
 		for j := 0; j < viewers; j++ {
-			for sinks[j].n.Load() < int64(i+1) {
+			for spins := 0; handled(sinks[j], subs[j]) < uint64(i+1); spins++ {
+				if spins%1024 == 1023 && time.Now().After(deadline) {
+					b.Fatalf("viewer %d handled %d of %d packets in 10 s", j, handled(sinks[j], subs[j]), i+1)
+				}
 				runtime.Gosched()
 			}
+		}
+		if i%1024 == 0 {
+			deadline = time.Now().Add(10 * time.Second)
 		}
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*viewers), "ns/viewer-packet")
+}
+
+// handled is how many packets a benchmark viewer has written, been dropped
+// or skipped.
+func handled(written *atomic.Int64, sub *Subscription) uint64 {
+	return uint64(written.Load()) + sub.Dropped.Load() + sub.Skipped.Load()
 }
 
 // Queues are bounded in time too: packets that waited longer than maxLag

@@ -18,13 +18,6 @@ const DefaultQueueSize = 320
 // packets.
 const audioQueueSize = 64
 
-// Sink receives a subscriber's packets on the subscriber's own goroutine.
-// hdr is scratch space owned by the subscription: the sink may rewrite SSRC and
-// payload type in place but must not keep hdr or payload after returning.
-type Sink interface {
-	WriteRTP(track int, hdr *rtp.Header, payload []byte) error
-}
-
 // SubscribeOptions configure a subscription.
 type SubscribeOptions struct {
 	// Tracks the subscriber negotiated, from the stream's current track list.
@@ -78,6 +71,9 @@ type Subscription struct {
 	stopped    atomic.Bool
 	directSink Sink
 	directErr  chan error
+	// batchSink is directSink when it is a BatchSink: the fan-out workers
+	// then write it through their batches (sink.go).
+	batchSink BatchSink
 	// running is set when Run starts. Before, nothing is queued: a WHEP
 	// viewer subscribes at its offer and runs once ICE connects, and what
 	// would queue meanwhile is stale (Run drains it), not dropped by a
@@ -236,6 +232,13 @@ func (s *Subscription) Run(ctx context.Context, sink Sink) error {
 
 // deliver writes pkt to the sink with timestamp ts (normally the packet's own).
 func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
+	return s.deliverTo(i, pkt, sink, nil, ts)
+}
+
+// deliverTo is deliver into b when a fan-out worker collects the writes of
+// a pass (b is then a batch of s.batchSink's), straight to sink when b is
+// nil.
+func (s *Subscription) deliverTo(i int, pkt *Packet, sink Sink, b Batch, ts uint32) error {
 	st := &s.tracks[i]
 	if st.lay != nil && !s.layerGate(st, pkt) {
 		return nil
@@ -311,14 +314,30 @@ func (s *Subscription) deliver(i int, pkt *Packet, sink Sink, ts uint32) error {
 		st.mapFrom = st.lastOut + 1
 	}
 	h.SequenceNumber += st.seqOff
+	prevOut := st.lastOut
 	if int16(h.SequenceNumber-st.lastOut) > 0 {
 		st.lastOut = h.SequenceNumber
 	}
+	var err error
+	if b != nil {
+		err = s.batchSink.WriteRTPBatch(b, i, h, pkt.Payload)
+	} else {
+		err = sink.WriteRTP(i, h, pkt.Payload)
+	}
+	switch err {
+	case nil:
+	case ErrDropped:
+		// The sink's own queue was full: as a drop of ours, resume at the
+		// next keyframe, the numbering closing over this packet.
+		st.lastOut = prevOut
+		s.Dropped.Add(1)
+		st.markDrop(pkt)
+		return nil
+	default:
+		return err
+	}
 	if !st.bursting {
 		st.publishMap()
-	}
-	if err := sink.WriteRTP(i, h, pkt.Payload); err != nil {
-		return err
 	}
 	s.Sent.Add(1)
 	s.SentBytes.Add(uint64(h.MarshalSize() + len(pkt.Payload)))
