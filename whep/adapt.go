@@ -69,12 +69,12 @@ func (a *adapter) observe(s *session, rep rtcp.ReceptionReport, rr *rrStats, now
 	if !a.on {
 		return
 	}
-	lt := s.sink[a.track]
-	bytes, pkts := lt.bytes.Load(), lt.packets.Load()
+	_, pkts, bytes := s.egress.Sent(a.track)
 	var other uint64
-	for i, t := range s.sink {
+	for i, t := range s.sink.tracks {
 		if t != nil && i != a.track {
-			other += t.bytes.Load()
+			_, _, b := s.egress.Sent(i)
+			other += b
 		}
 	}
 	ext, lost := rep.LastSequenceNumber, rep.TotalLost&0xffffff

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"runtime"
 	"testing"
 	"time"
 
@@ -37,6 +38,8 @@ type harness struct {
 	// video receives the viewer's video packets when a test reads it; the
 	// benchmark leaves it nil and the reader discards.
 	video chan *rtp.Packet
+	// reports receives the sender reports about the viewer's video.
+	reports chan *rtcp.SenderReport
 }
 
 func newHarness(tb testing.TB, video chan *rtp.Packet) *harness {
@@ -46,7 +49,8 @@ func newHarness(tb testing.TB, video chan *rtp.Packet) *harness {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	hs := &harness{engine: engine, reg: streams.NewRegistry(streams.DefaultConfig()), video: video}
+	hs := &harness{engine: engine, reg: streams.NewRegistry(streams.DefaultConfig()), video: video,
+		reports: make(chan *rtcp.SenderReport, 64)}
 	hs.h = &Handler{Engine: engine, Registry: hs.reg, Logger: log}
 	h264 := streams.Codec{MimeType: "video/H264", ClockRate: 90000,
 		Fmtp: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
@@ -81,7 +85,30 @@ func newHarness(tb testing.TB, video chan *rtp.Packet) *harness {
 			tb.Fatal(err)
 		}
 	}
-	hs.viewer.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	hs.viewer.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		if t.Kind() == webrtc.RTPCodecTypeVideo {
+			go func() {
+				buf := make([]byte, 1500)
+				for {
+					n, _, err := r.Read(buf)
+					if err != nil {
+						return
+					}
+					pkts, err := rtcp.Unmarshal(buf[:n])
+					if err != nil {
+						continue
+					}
+					for _, p := range pkts {
+						if sr, ok := p.(*rtcp.SenderReport); ok {
+							select {
+							case hs.reports <- sr:
+							default:
+							}
+						}
+					}
+				}
+			}()
+		}
 		buf := make([]byte, 1500)
 		for {
 			n, _, err := t.Read(buf)
@@ -119,7 +146,7 @@ func newHarness(tb testing.TB, video chan *rtp.Packet) *harness {
 	if err := hs.viewer.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		tb.Fatal(err)
 	}
-	for hs.sess.sink[0].bound.Load() == nil || hs.viewer.ConnectionState() != webrtc.PeerConnectionStateConnected {
+	for hs.sess.sink.tracks[0].bound.Load() == nil || hs.viewer.ConnectionState() != webrtc.PeerConnectionStateConnected {
 		select {
 		case <-ctx.Done():
 			tb.Fatal("viewer did not connect")
@@ -136,10 +163,10 @@ func (hs *harness) close() {
 	_ = hs.engine.Close()
 }
 
-// BenchmarkViewerWrite is the per-viewer cost of one forwarded video packet:
-// the sink's header rewrite and pion's write path (interceptors, SRTP
-// AES-GCM or AES-CM as negotiated, one sendto on the shared UDP socket).
-// Steady state must not allocate.
+// BenchmarkViewerWrite is the per-viewer cost of one video packet written
+// outside a batch (the start burst, a NACK answer): the sink's header
+// rewrite, the egress's SRTP (AES-GCM or AES-CM as negotiated) and one
+// send on the shared UDP socket. Steady state must not allocate.
 func BenchmarkViewerWrite(b *testing.B) {
 	hs := newHarness(b, nil)
 	payload := make([]byte, 1180)
@@ -165,7 +192,7 @@ func BenchmarkAdaptReport(b *testing.B) {
 	if a == nil {
 		b.Fatal("no adapter: the viewer is not in auto")
 	}
-	rep := rtcp.ReceptionReport{SSRC: hs.sess.sink[0].bound.Load().ssrc}
+	rep := rtcp.ReceptionReport{SSRC: hs.sess.sink.tracks[0].bound.Load().ssrc}
 	now := time.Now()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -178,5 +205,49 @@ func BenchmarkAdaptReport(b *testing.B) {
 			rep.FractionLost = 0
 		}
 		a.observe(hs.sess, rep, &hs.sess.rr[0], now)
+	}
+}
+
+// BenchmarkFanoutEgress is one published packet's whole way to a real pion
+// viewer in direct delivery: the track's fan-out worker, the subscription's
+// rewrite, the egress sealing it (SRTP as negotiated) into the worker's
+// batch and the batch's flush (sendmmsg on the media socket). Steady state
+// must not allocate.
+func BenchmarkFanoutEgress(b *testing.B) {
+	hs := newHarness(b, nil)
+	payload := make([]byte, 1180)
+	seq := uint16(0)
+	write := func(first byte) {
+		seq++
+		payload[0] = first
+		p := streams.NewPacket()
+		p.Header = rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, PayloadType: 102, Marker: true}
+		p.SetPayload(payload)
+		hs.pub.Write(0, p, time.Now())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	sent := func() uint64 { _, n, _ := hs.sess.egress.Sent(0); return n }
+	for sent() == 0 || !hs.sess.sub.Direct() {
+		write(0x65) // keyframes until the workers write the viewer
+		if time.Now().After(deadline) {
+			b.Fatal("the viewer never reached direct delivery")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payload)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		want := sent() + 1
+		write(0x41)
+		for spins := 0; sent() < want; spins++ {
+			if spins%1024 == 1023 && time.Now().After(deadline) {
+				b.Fatalf("packet %d not sent (egress %d, subscription sent %d skipped %d dropped %d)", i, sent(), hs.sess.sub.Sent.Load(), hs.sess.sub.Skipped.Load(), hs.sess.sub.Dropped.Load())
+			}
+			runtime.Gosched()
+		}
+		if i%1024 == 0 {
+			deadline = time.Now().Add(10 * time.Second)
+		}
 	}
 }

@@ -118,12 +118,11 @@ func (h *Handler) Offer(req signaling.OfferRequest) (string, signaling.Resource,
 		}
 		chosen = append(chosen, rtc.Chosen{Kind: kind, Codec: m.codec})
 	}
-	clocks := rtc.NewSenderClocks()
-	pc, err := h.Engine.NewPeerConnection(rtc.RoleEgress, req.Offer, chosen, clocks)
+	pc, err := h.Engine.NewPeerConnection(rtc.RoleEgress, req.Offer, chosen)
 	if err != nil {
 		return "", nil, err
 	}
-	s, err := newSession(h, req, pc, stream, matches, clocks)
+	s, err := newSession(h, req, pc, stream, matches)
 	if err != nil {
 		_ = pc.Close()
 		return "", nil, err

@@ -12,7 +12,8 @@ import (
 
 // A viewer's NACK is answered from the track's shared history (there is no
 // per-viewer responder any more): the packet comes again, same sequence
-// number, same payload.
+// number, same payload, and the egress's counts (those of its sender
+// reports) include it: every packet the viewer received, once each.
 func TestNACKAnsweredFromSharedHistory(t *testing.T) {
 	video := make(chan *rtp.Packet, 256)
 	hs := newHarness(t, video)
@@ -27,11 +28,13 @@ func TestNACKAnsweredFromSharedHistory(t *testing.T) {
 	deadline := time.After(10 * time.Second)
 	var first *rtp.Packet
 	seq := uint16(0)
+	received := uint64(0)
 	for first == nil {
 		seq++
 		write(seq, uint32(seq)*3000, 0x65, byte(seq))
 		select {
 		case first = <-video:
+			received++
 		case <-time.After(20 * time.Millisecond):
 		case <-deadline:
 			t.Fatal("no video reached the viewer")
@@ -54,6 +57,7 @@ func TestNACKAnsweredFromSharedHistory(t *testing.T) {
 	for lost == nil {
 		select {
 		case p := <-video:
+			received++
 			if p.SequenceNumber == base+3 {
 				lost = p
 			}
@@ -69,12 +73,26 @@ func TestNACKAnsweredFromSharedHistory(t *testing.T) {
 	for {
 		select {
 		case p := <-video:
+			received++
 			if p.SequenceNumber == base+3 {
 				if string(p.Payload) != string(lost.Payload) || p.Timestamp != lost.Timestamp {
 					t.Fatalf("retransmission %x ts %d, original %x ts %d", p.Payload, p.Timestamp, lost.Payload, lost.Timestamp)
 				}
 				if n := hs.sess.sub.Retransmitted.Load(); n != 1 {
 					t.Fatalf("Retransmitted = %d", n)
+				}
+				// Whatever was still on its way arrives; then the
+				// counts must match.
+				for quiet := false; !quiet; {
+					select {
+					case <-video:
+						received++
+					case <-time.After(300 * time.Millisecond):
+						quiet = true
+					}
+				}
+				if _, packets, _ := hs.sess.egress.Sent(0); packets != received {
+					t.Fatalf("the egress counts %d packets sent, the viewer received %d", packets, received)
 				}
 				return
 			}

@@ -19,8 +19,9 @@ import (
 )
 
 // session is one WHEP viewer. pion's callbacks post to channels; run owns
-// the session's life, and the subscription's packets are written by one
-// goroutine of its own.
+// the session's life. The subscription's start burst is written by a
+// goroutine of its own, then the stream's fan-out workers write the viewer
+// (streams/direct.go) through its egress (rtc.Egress).
 type session struct {
 	h      *Handler
 	req    signaling.OfferRequest
@@ -28,11 +29,14 @@ type session struct {
 	pc     *webrtc.PeerConnection
 	stream *streams.Stream
 	sub    *streams.Subscription
-	sink   sink
+	sink   *viewerSink
+	egress *rtc.Egress
+	tracks []*streams.Track // by stream track index, nil where not sent
 	log    *slog.Logger
 	start  time.Time
 
 	states  chan webrtc.PeerConnectionState
+	repath  chan struct{} // the selected candidate pair changed
 	deleted chan struct{}
 	delOnce sync.Once
 	done    chan struct{}
@@ -43,18 +47,19 @@ type session struct {
 	resend  *rate.Limiter // NACK retransmission budget (nack.go)
 	adapt   *adapter      // the video's bandwidth adaptation, nil without video (adapt.go)
 	video   videoMedia    // the video m-line, for the layer extension (ext.go)
-	// subClock is sub for the sender reports' clock, which pion's
-	// goroutines read.
+	// subClock is sub for the sender reports' clock, which the report
+	// goroutine reads (reports.go).
 	subClock atomic.Pointer[streams.Subscription]
 }
 
 func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnection,
-	stream *streams.Stream, matches []match, clocks *rtc.SenderClocks) (*session, error) {
+	stream *streams.Stream, matches []match) (*session, error) {
 	s := &session{
 		h: h, req: req, pc: pc, peer: h.Engine.NewPeer(pc), stream: stream,
 		log:     h.Logger.With("stream", req.Stream, "session", req.SessionID),
 		start:   time.Now(),
 		states:  make(chan webrtc.PeerConnectionState, 8),
+		repath:  make(chan struct{}, 1),
 		deleted: make(chan struct{}),
 		done:    make(chan struct{}),
 		resend:  newResendBudget(),
@@ -63,7 +68,10 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 	for _, m := range matches {
 		maxIdx = max(maxIdx, m.track.Index+1)
 	}
-	s.sink = make(sink, maxIdx)
+	s.egress = h.Engine.NewEgress(pc, maxIdx)
+	s.sink = &viewerSink{tracks: make([]*localTrack, maxIdx), egress: s.egress, engine: h.Engine,
+		start: s.start, onFirst: h.OnFirstFrame, firstTrack: -1}
+	s.tracks = make([]*streams.Track, maxIdx)
 	s.rr = make([]rrStats, maxIdx)
 	// One MediaStream id for every track (WHEP "Single MediaStream").
 	for _, m := range matches {
@@ -73,7 +81,7 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 		}
 		clock := m.track.RTPTimeAt
 		if m.track.Layered() {
-			// The viewer's timeline: its current layer's, shifted. pion's
+			// The viewer's timeline: its current layer's, shifted. The
 			// report goroutine may ask before the subscription exists.
 			i := m.track.Index
 			clock = func(now time.Time) (uint32, bool) {
@@ -83,13 +91,16 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 				return 0, false
 			}
 		}
-		lt := &localTrack{id: m.track.Kind.String(), streamID: "wishgate", kind: kind,
-			clocks: clocks, clock: clock}
+		lt := &localTrack{id: m.track.Kind.String(), streamID: "wishgate", kind: kind, clock: clock}
 		tr, err := pc.AddTransceiverFromTrack(lt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 		if err != nil {
 			return nil, fmt.Errorf("add %s track: %w", kind, err)
 		}
-		s.sink[m.track.Index] = lt
+		s.sink.tracks[m.track.Index] = lt
+		s.tracks[m.track.Index] = m.track
+		if s.sink.firstTrack < 0 || kind == webrtc.RTPCodecTypeVideo && s.tracks[s.sink.firstTrack].Kind != streams.KindVideo {
+			s.sink.firstTrack = m.track.Index
+		}
 		s.rr[m.track.Index].clockRate = m.track.Codec.ClockRate
 		s.senders = append(s.senders, tr.Sender())
 		s.sendIdx = append(s.sendIdx, m.track.Index)
@@ -100,12 +111,20 @@ func newSession(h *Handler, req signaling.OfferRequest, pc *webrtc.PeerConnectio
 		case <-s.done:
 		}
 	})
+	// An ICE restart or a move to another candidate pair (UDP or TCP):
+	// the egress follows it (rtc.Egress.Repath).
+	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
+		select {
+		case s.repath <- struct{}{}:
+		default: // one pending re-evaluation reads the newest pair
+		}
+	})
 	return s, nil
 }
 
-// readRTCP turns a viewer's PLI/FIR into a throttled keyframe request and
-// answers its NACKs from the track's shared history. The reads also drive
-// pion's report interceptors.
+// readRTCP turns a viewer's PLI/FIR into a throttled keyframe request,
+// answers its NACKs from the track's shared history and files its receiver
+// reports.
 func (s *session) readRTCP(sender *webrtc.RTPSender, track int) {
 	s.workers.Add(1)
 	go func() {
@@ -159,17 +178,32 @@ func (s *session) run(ctx context.Context) {
 				case webrtc.PeerConnectionStateConnected:
 					if !started {
 						started = true
-						s.markUDP()
-						s.workers.Add(1)
+						if err := s.egress.Start(); err != nil {
+							return fmt.Errorf("egress: %w", err)
+						}
+						s.log.Debug("egress", "path", s.egress.Path())
+						s.workers.Add(2)
 						go func() {
 							defer s.workers.Done()
-							writerDone <- s.sub.Run(runCtx, &firstFrameSink{s: s})
+							writerDone <- s.sub.Run(runCtx, s.sink)
+						}()
+						go func() {
+							defer s.workers.Done()
+							s.sendReports(runCtx)
 						}()
 					}
 				case webrtc.PeerConnectionStateFailed:
 					return errors.New("ICE/DTLS failed (peer gone)")
 				case webrtc.PeerConnectionStateClosed:
 					return errors.New("peer closed the connection")
+				}
+			case <-s.repath:
+				if started {
+					if err := s.egress.Repath(); err != nil {
+						s.log.Warn("egress keeps its path", "error", err)
+					} else {
+						s.log.Debug("egress", "path", s.egress.Path())
+					}
 				}
 			case err := <-writerDone:
 				return fmt.Errorf("writer: %w", err)
@@ -185,8 +219,10 @@ func (s *session) run(ctx context.Context) {
 	stop()
 	s.sub.Close()
 	_ = s.pc.Close()
+	s.egress.Close()
 	close(s.done)
 	s.workers.Wait()
+	s.egress.Wait()
 	s.log.Info("play ended", "reason", reason.Error(), "duration", time.Since(s.start).Round(time.Millisecond),
 		"sent", s.sub.Sent.Load(), "dropped", s.sub.Dropped.Load())
 }

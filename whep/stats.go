@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/rtc"
 	"github.com/wishgate/wishgate/internal/signaling"
@@ -48,10 +46,10 @@ func (r *rrStats) observe(rep rtcp.ReceptionReport, now time.Time) {
 
 // observeRR files the report blocks of rr that are about track's SSRC.
 func (s *session) observeRR(track int, rr *rtcp.ReceiverReport) {
-	if track < 0 || track >= len(s.rr) || track >= len(s.sink) || s.sink[track] == nil {
+	if track < 0 || track >= len(s.rr) || track >= len(s.sink.tracks) || s.sink.tracks[track] == nil {
 		return
 	}
-	b := s.sink[track].bound.Load()
+	b := s.sink.tracks[track].bound.Load()
 	if b == nil {
 		return
 	}
@@ -71,10 +69,11 @@ func (s *session) observeRR(track int, rr *rtcp.ReceiverReport) {
 // fraction lost is the worst of all tracks.
 func (s *session) MediaStats() signaling.MediaStats {
 	var st signaling.MediaStats
-	for _, lt := range s.sink {
+	for i, lt := range s.sink.tracks {
 		if lt != nil {
-			st.BytesSent += lt.bytes.Load()
-			st.PacketsSent += lt.packets.Load()
+			_, packets, octets := s.egress.Sent(i)
+			st.BytesSent += octets
+			st.PacketsSent += packets
 		}
 	}
 	for i := range s.rr {
@@ -93,40 +92,4 @@ func (s *session) MediaStats() signaling.MediaStats {
 		st.FractionLost = max(st.FractionLost, float64(r.fracLost.Load())/256)
 	}
 	return st
-}
-
-// firstFrameSink reports, once, how long after the offer the first video
-// packet (or the first packet of an audio-only session) went out: the
-// viewer's time to first frame. With direct delivery (streams/direct.go) the
-// video and audio producers call it concurrently, hence the atomic.
-type firstFrameSink struct {
-	s    *session
-	done atomic.Bool
-}
-
-// NonBlocking passes the session sink's answer through (whep/track.go).
-func (f *firstFrameSink) NonBlocking() bool { return f.s.sink.NonBlocking() }
-
-func (f *firstFrameSink) WriteRTP(i int, h *rtp.Header, payload []byte) error {
-	if err := f.s.sink.WriteRTP(i, h, payload); err != nil {
-		return err
-	}
-	if !f.done.Load() && i < len(f.s.sink) {
-		if lt := f.s.sink[i]; lt != nil && lt.packets.Load() > 0 && (lt.kind == webrtc.RTPCodecTypeVideo || !f.s.hasVideo()) &&
-			!f.done.Swap(true) {
-			if cb := f.s.h.OnFirstFrame; cb != nil {
-				cb(time.Since(f.s.start))
-			}
-		}
-	}
-	return nil
-}
-
-func (s *session) hasVideo() bool {
-	for _, lt := range s.sink {
-		if lt != nil && lt.kind == webrtc.RTPCodecTypeVideo {
-			return true
-		}
-	}
-	return false
 }

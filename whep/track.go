@@ -1,40 +1,32 @@
 package whep
 
 import (
-	"errors"
-	"io"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/rtc"
+	"github.com/wishgate/wishgate/streams"
 )
 
-// localTrack is a pion TrackLocal fed by one subscription. Unlike pion's
-// TrackLocalStaticRTP it serves exactly one peer, so its writer (the
-// publisher's goroutine for a UDP viewer, the subscriber's own goroutine
-// otherwise; see sink.NonBlocking) writes into the peer's SRTP path with no
-// lock shared between viewers.
+// localTrack is the pion TrackLocal of one viewer track. pion binds it
+// (choosing the SSRC and the negotiated payload type, and announcing them in
+// the answer) but never writes it: the viewer's packets go out through its
+// rtc.Egress, which seals and sends them itself.
 type localTrack struct {
 	id, streamID string
 	kind         webrtc.RTPCodecType
 	bound        atomic.Pointer[binding]
-	// what reached pion's SRTP path, for the API and metrics (stats.go)
-	packets, bytes atomic.Uint64
-	// udp: the selected ICE pair is UDP, so a write never waits for the
-	// viewer (set by the session when it connects; see sink.NonBlocking).
-	udp atomic.Bool
-	// clock is the stream track's media clock, registered with clocks
-	// for the sender reports under the SSRC pion binds (rtc.SenderClocks).
-	clocks *rtc.SenderClocks
-	clock  rtc.Clock
+	// clock is the media clock of what the viewer gets on this track,
+	// for its sender reports (reports.go).
+	clock rtc.Clock
 }
 
 type binding struct {
 	ssrc uint32
 	pt   uint8
-	w    webrtc.TrackLocalWriter
 }
 
 func (t *localTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
@@ -44,10 +36,7 @@ func (t *localTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 	}
 	// The media engine holds exactly the codec chosen for this viewer.
 	c := codecs[0]
-	if t.clocks != nil {
-		t.clocks.Set(uint32(ctx.SSRC()), t.clock)
-	}
-	t.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), w: ctx.WriteStream()})
+	t.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType)})
 	return c, nil
 }
 
@@ -61,46 +50,65 @@ func (t *localTrack) RID() string               { return "" }
 func (t *localTrack) StreamID() string          { return t.streamID }
 func (t *localTrack) Kind() webrtc.RTPCodecType { return t.kind }
 
-// write sends one packet; before the peer is bound the packet is dropped
-// (the subscription starts at a keyframe once it is).
-func (t *localTrack) write(h *rtp.Header, payload []byte) error {
-	b := t.bound.Load()
+// viewerSink is a viewer's streams.Sink: the header gets the viewer's SSRC
+// and payload type, and the packet goes to its Egress. It never blocks,
+// whatever the transport (UDP: a batch on the media socket; ICE-TCP: a
+// bounded queue with a writer of its own), so every viewer is written by the
+// fan-out workers once its start burst is out (streams.BatchSink), and a
+// viewer that moves between UDP and TCP (an ICE restart) stays where it is:
+// only its egress path changes (rtc.Egress.Repath).
+type viewerSink struct {
+	tracks []*localTrack // by stream track index; nil where not negotiated
+	egress *rtc.Egress
+	engine *rtc.Engine
+
+	// The viewer's time to first frame: the first packet written on
+	// firstTrack (its video, else its audio) is reported once.
+	firstTrack int
+	firstDone  atomic.Bool
+	start      time.Time
+	onFirst    func(time.Duration)
+}
+
+func (s *viewerSink) header(i int, h *rtp.Header) bool {
+	if i >= len(s.tracks) || s.tracks[i] == nil {
+		return false
+	}
+	b := s.tracks[i].bound.Load()
 	if b == nil {
-		return nil
+		return false // not bound yet: dropped (the viewer starts at a keyframe)
 	}
 	h.SSRC = b.ssrc
 	h.PayloadType = b.pt
-	_, err := b.w.WriteRTP(h, payload)
-	if errors.Is(err, io.ErrClosedPipe) {
-		return err
-	}
-	if err == nil {
-		t.packets.Add(1)
-		t.bytes.Add(uint64(len(payload)))
-	}
-	return nil
-}
-
-// sink adapts a viewer's tracks (by stream track index) to streams.Sink.
-type sink []*localTrack
-
-func (s sink) WriteRTP(i int, h *rtp.Header, payload []byte) error {
-	if i < len(s) && s[i] != nil {
-		return s[i].write(h, payload)
-	}
-	return nil
-}
-
-// NonBlocking reports whether every track goes over UDP: then a write is
-// SRTP plus one sendto on the shared socket and never waits for the viewer,
-// and the fan-out writes this viewer from the publisher's goroutine
-// (streams.NonBlockingSink). An ICE-TCP viewer keeps its own goroutine and
-// queue: a full TCP window would otherwise stall every viewer of the stream.
-func (s sink) NonBlocking() bool {
-	for _, t := range s {
-		if t != nil && !t.udp.Load() {
-			return false
-		}
-	}
 	return true
+}
+
+// WriteRTP sends one packet at once (the start burst, NACK answers).
+func (s *viewerSink) WriteRTP(i int, h *rtp.Header, payload []byte) error {
+	if !s.header(i, h) {
+		return nil
+	}
+	err := s.egress.Write(i, h, payload)
+	s.sent(i, err)
+	return err
+}
+
+// WriteRTPBatch queues one packet in a fan-out worker's batch.
+func (s *viewerSink) WriteRTPBatch(b streams.Batch, i int, h *rtp.Header, payload []byte) error {
+	if !s.header(i, h) {
+		return nil
+	}
+	err := s.egress.WriteBatch(b.(*rtc.Batch), i, h, payload)
+	s.sent(i, err)
+	return err
+}
+
+func (s *viewerSink) NonBlocking() bool       { return true }
+func (s *viewerSink) BatchKey() any           { return s.engine }
+func (s *viewerSink) NewBatch() streams.Batch { return s.engine.NewBatch() }
+
+func (s *viewerSink) sent(i int, err error) {
+	if err == nil && i == s.firstTrack && !s.firstDone.Load() && !s.firstDone.Swap(true) && s.onFirst != nil {
+		s.onFirst(time.Since(s.start))
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/net/ipv4"
 )
 
 // EngineConfig configures the WebRTC transport.
@@ -48,7 +49,10 @@ type EngineConfig struct {
 	// (default DefaultMaxRemoteCandidates).
 	RemoteNetworks      []RemoteNetwork
 	MaxRemoteCandidates int
-	Logger              *slog.Logger
+	// DisableGSO sends every RTP datagram on its own even where the kernel
+	// offers UDP GSO (tests of the plain batch path).
+	DisableGSO bool
+	Logger     *slog.Logger
 }
 
 // Engine owns the media sockets and builds peer connections on them.
@@ -58,6 +62,13 @@ type Engine struct {
 	universal *ice.UniversalUDPMuxDefault
 	tcpLn     net.Listener
 	tcpMux    ice.TCPMux
+	// The egress side of the media socket (egress.go, batch.go).
+	udp       *net.UDPConn
+	batchConn *ipv4.PacketConn
+	gso       atomic.Bool // UDP GSO works on this socket
+	single    sync.Pool   // *Batch of one packet, for Egress.Write
+	tcpConns  tcpConns
+	stats     egressStats
 	se        webrtc.SettingEngine
 	log       *slog.Logger
 
@@ -120,6 +131,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		return nil, fmt.Errorf("udp_addr %q: %w", cfg.UDPAddr, err)
 	}
 	e := &Engine{cfg: cfg, conn: conn, log: cfg.Logger.With("component", "rtc")}
+	e.initEgress()
 	e.adv.Store(&advertised{Names: names, NAT1To1: flatten(names)})
 	// Loopback candidates are only reachable, and only wanted, when the
 	// media socket itself is on loopback (tests, a same-host proxy).
@@ -141,7 +153,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		}
 		// 8 packets of read buffer per connection, as pion's ICE-TCP example.
 		e.Protect(e.tcpLn.Addr())
-		e.tcpMux = webrtc.NewICETCPMux(nil, e.tcpLn, 8)
+		e.tcpMux = webrtc.NewICETCPMux(nil, trackingListener{Listener: e.tcpLn, conns: &e.tcpConns}, 8)
 		se.SetICETCPMux(e.tcpMux)
 		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
 		if ip := e.tcpLn.Addr().(*net.TCPAddr).IP; ip.IsLoopback() {
@@ -228,9 +240,7 @@ type Chosen struct {
 // NewPeerConnection builds a peer connection whose media engine knows exactly
 // the chosen codecs, so the answer names them with the offer's payload types
 // and nothing else.
-// For RoleEgress, clocks (may be nil) are the sending tracks' clocks for
-// the sender reports (senderreport.go).
-func (e *Engine) NewPeerConnection(role Role, offer *Offer, chosen []Chosen, clocks ...*SenderClocks) (*webrtc.PeerConnection, error) {
+func (e *Engine) NewPeerConnection(role Role, offer *Offer, chosen []Chosen) (*webrtc.PeerConnection, error) {
 	me := &webrtc.MediaEngine{}
 	for _, c := range chosen {
 		if err := me.RegisterCodec(codecParameters(c.Codec, role), c.Kind); err != nil {
@@ -271,14 +281,11 @@ func (e *Engine) NewPeerConnection(role Role, offer *Offer, chosen []Chosen, clo
 		}
 		ir.Add(tw)
 	case RoleEgress:
-		// No NACK responder here: whep answers NACKs from the stream
-		// track's history, shared by all viewers (streams/history.go),
-		// instead of pion keeping a copy of every packet per viewer.
-		var c *SenderClocks
-		if len(clocks) > 0 {
-			c = clocks[0]
-		}
-		ir.Add(senderReportFactory{clocks: c})
+		// No interceptors: a viewer's RTP never goes through pion's write
+		// path. Its egress seals and sends it (egress.go), whep answers
+		// NACKs from the stream track's history, shared by all viewers
+		// (streams/history.go), and sends the sender reports itself
+		// (whep/reports.go).
 	}
 	se := e.se
 	if rules := e.adv.Load().rewriteRules(); len(rules) > 0 {
@@ -296,10 +303,16 @@ func (e *Engine) NewPeerConnection(role Role, offer *Offer, chosen []Chosen, clo
 	budget := newLearnBudget(e.policy, e.cfg.MaxRemoteCandidates)
 	se.SetRemoteIPFilter(budget.keep)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{
+	pcfg := webrtc.Configuration{
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
-	})
+	}
+	if role == RoleEgress {
+		// The egress's SRTP contexts do not encrypt header extensions
+		// (RFC 9335), so the answer must not offer to.
+		pcfg.RTPHeaderEncryptionPolicy = webrtc.RTPHeaderEncryptionPolicyDisable
+	}
+	pc, err := api.NewPeerConnection(pcfg)
 	if err == nil {
 		e.learnt.Store(pc, budget)
 	}
