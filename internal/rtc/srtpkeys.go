@@ -58,7 +58,10 @@ func SRTPKeys(pc *webrtc.PeerConnection) (srtp.Config, error) {
 
 // dtlsConn reads DTLSTransport's unexported conn field (see SRTPKeys).
 func dtlsConn(t *webrtc.DTLSTransport) (*dtls.Conn, error) {
-	if t == nil {
+	// pion sets conn under its lock together with the Connected state and
+	// never changes it after; State takes that lock, so reading conn once
+	// it says Connected is ordered after the write.
+	if t == nil || t.State() != webrtc.DTLSTransportStateConnected {
 		return nil, errNoDTLSConn
 	}
 	f := reflect.ValueOf(t).Elem().FieldByName("conn")
