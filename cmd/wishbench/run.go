@@ -147,7 +147,7 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	// The viewers, one every Stagger.
-	api, err := newViewerAPI(cfg.ViewerNACK, onLink(cfg.Link))
+	vn, err := newViewerNet(cfg.Link)
 	if err != nil {
 		return nil, err
 	}
@@ -159,18 +159,26 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 		if err := sleepUntil(ctx, start.Add(time.Duration(i)*cfg.Stagger)); err != nil {
 			break
 		}
-		v := &viewer{id: i, endpoint: withLayer(cfg.WHEP, cfg.Layer), token: cfg.Token, hc: hc, maxPayload: eff.MaxPayload}
+		v := &viewer{id: i, endpoint: withLayer(cfg.WHEP, cfg.Layer), token: cfg.Token, hc: hc,
+			asm: client.SynthAssembler{MaxPayload: eff.MaxPayload}}
 		viewers[i] = v
 		joins.Add(1)
 		go func() {
 			defer joins.Done()
 			jctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			defer cancel()
-			joinErr[v.id] = v.join(jctx, api)
+			joinErr[v.id] = v.join(jctx, vn)
 		}()
 	}
 	joins.Wait()
 	defer closeViewers(viewers)
+	fbCtx, stopFeedback := context.WithCancel(ctx)
+	fbDone := make(chan struct{})
+	go func() {
+		defer close(fbDone)
+		feedbackLoop(fbCtx, viewers, cfg.ViewerNACK)
+	}()
+	defer func() { stopFeedback(); <-fbDone }()
 	for i, err := range joinErr {
 		if viewers[i] == nil {
 			err = ctx.Err()
@@ -341,6 +349,25 @@ func summarise(r *Report, sent *sentLog, viewers []*viewer, joinErr []error, win
 		if s := r.Server; s != nil && f.PionMillicoresPerViewer > 0 && f.SRTPMillicoresPerViewer > 0 {
 			f.RatioToPion = s.MillicoresPerViewer / f.PionMillicoresPerViewer
 			f.RatioToSRTP = s.MillicoresPerViewer / f.SRTPMillicoresPerViewer
+		}
+	}
+}
+
+// feedbackLoop sends every viewer's NACKs every 100 ms and its receiver
+// report every second (lean.go), until ctx ends.
+func feedbackLoop(ctx context.Context, viewers []*viewer, nack bool) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for tick := 1; ; tick++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, v := range viewers {
+			if v != nil {
+				_ = v.feedback(nack, tick%10 == 0)
+			}
 		}
 	}
 }

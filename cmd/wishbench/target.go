@@ -72,3 +72,27 @@ func onLink(link string) func(*webrtc.SettingEngine) {
 		se.SetIPFilter(func(net.IP) bool { return true })
 	}
 }
+
+// newViewerNet picks the viewers' local address: 127.0.0.1, or the first
+// IPv4 address of the -link interface.
+func newViewerNet(link string) (viewerNet, error) {
+	n := viewerNet{ip: net.IPv4(127, 0, 0, 1), configure: onLink(link)}
+	if link == "" {
+		return n, nil
+	}
+	ifc, err := net.InterfaceByName(link)
+	if err != nil {
+		return n, fmt.Errorf("-link %s: %w", link, err)
+	}
+	addrs, err := ifc.Addrs()
+	if err != nil {
+		return n, fmt.Errorf("-link %s: %w", link, err)
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
+			n.ip = ipn.IP.To4()
+			return n, nil
+		}
+	}
+	return n, fmt.Errorf("-link %s has no IPv4 address", link)
+}

@@ -5,50 +5,66 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
-	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/client"
 )
 
 // viewer is a lean WHEP viewer: plain HTTP signaling (so any WHEP server
-// works), a pion PeerConnection with only what a browser would run that
-// matters here (NACK generator, receiver reports), and a zero-allocation
-// read loop feeding the synthetic-frame assembler. The load tool runs
-// hundreds of them, so its own cost is kept low.
+// works), a pion PeerConnection for ICE, DTLS and RTCP, and the lean media
+// path of lean.go (its own UDP socket read in batches, its own SRTP
+// decryption, NACKs and receiver reports as a browser sends them). The load
+// tool runs hundreds of them, so its own cost is kept low.
 type viewer struct {
 	id       int
 	endpoint string
 	token    string
 	hc       *http.Client
 	pc       *webrtc.PeerConnection
+	pcRef    atomic.Pointer[webrtc.PeerConnection]
+	mux      *ice.UDPMuxDefault
 	location string
 	layerURL string // the WHEP layer extension's URL, if the 201 linked one
-	// maxPayload is the publisher's: pictures are checked by size, so a
-	// server that re-packetizes is measured like one that forwards.
-	maxPayload int
 
 	postAt time.Time
 
-	mu          sync.Mutex
-	firstRTP    time.Time
-	firstKey    time.Time
-	frames      []bool    // by frame id: received whole
-	latencies   []latency // frames sent after postAt
-	broken      uint64
-	rtpPackets  uint64
-	audioFrames uint64
+	// read goroutine only (pion's UDP mux reader, lean.go)
+	srtp     *srtp.Context
+	hdr      rtp.Header
+	videoPTs map[uint8]bool
+	early    []earlyPacket // before the keys are known
 
-	wg sync.WaitGroup
+	mu            sync.Mutex
+	asm           client.SynthAssembler
+	ssrc          uint32 // ours, in receiver reports
+	videoSSRC     uint32
+	seqStarted    bool
+	baseSeq       uint16
+	maxSeq        uint16
+	cycles        uint32
+	seqReceived   uint32
+	missing       []uint16
+	firstRTP      time.Time
+	firstKey      time.Time
+	frames        []bool    // by frame id: received whole
+	latencies     []latency // frames sent after postAt
+	broken        uint64
+	rtpPackets    uint64
+	audioFrames   uint64
+	undecryptable uint64
 }
 
 type latency struct {
@@ -56,55 +72,55 @@ type latency struct {
 	ms   float64
 }
 
-func newViewerAPI(useNACK bool, configure func(*webrtc.SettingEngine)) (*webrtc.API, error) {
+// viewerNet is where viewers open their sockets and what ICE may use.
+type viewerNet struct {
+	ip        net.IP // the tool's address: 127.0.0.1 or its address on -link
+	configure func(*webrtc.SettingEngine)
+}
+
+// newViewerAPI builds one viewer's API: the codecs, no interceptors (the
+// lean path does their work), ICE on the viewer's own lean socket.
+func newViewerAPI(mux ice.UDPMux, n viewerNet) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	for _, id := range []client.CodecID{client.CodecH264, client.CodecOpus} {
 		if err := me.RegisterCodec(id.Params(), id.Kind()); err != nil {
 			return nil, err
 		}
 	}
-	ir := &interceptor.Registry{}
-	if useNACK {
-		gen, err := nack.NewGeneratorInterceptor()
-		if err != nil {
-			return nil, err
-		}
-		ir.Add(gen)
-	}
-	rr, err := report.NewReceiverInterceptor()
-	if err != nil {
-		return nil, err
-	}
-	ir.Add(rr)
 	se := client.LoopbackSettingEngine(nil)
-	if configure != nil {
-		configure(se)
+	if n.configure != nil {
+		n.configure(se)
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(*se), webrtc.WithInterceptorRegistry(ir)), nil
+	se.SetICEUDPMux(mux)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(*se),
+		webrtc.WithInterceptorRegistry(&interceptor.Registry{})), nil
 }
 
-// join negotiates (full ICE gathering, then one POST) and starts reading.
-func (v *viewer) join(ctx context.Context, api *webrtc.API) error {
+// join negotiates (full ICE gathering, then one POST).
+func (v *viewer) join(ctx context.Context, n viewerNet) error {
 	v.postAt = time.Now()
+	v.ssrc = rand.Uint32()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: n.ip})
+	if err != nil {
+		return err
+	}
+	v.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: newLeanConn(conn, v)})
+	api, err := newViewerAPI(v.mux, n)
+	if err != nil {
+		return err
+	}
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return err
 	}
+	v.mu.Lock()
 	v.pc = pc
+	v.mu.Unlock()
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			return err
 		}
 	}
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		v.mu.Lock()
-		defer v.mu.Unlock()
-		if v.pc == nil {
-			return // closing
-		}
-		v.wg.Add(1)
-		go v.read(t)
-	})
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		return err
@@ -123,57 +139,11 @@ func (v *viewer) join(ctx context.Context, api *webrtc.API) error {
 		return err
 	}
 	v.location, v.layerURL = loc, links[relLayer]
-	return pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer})
-}
-
-func (v *viewer) read(t *webrtc.TrackRemote) {
-	defer v.wg.Done()
-	video := t.Kind() == webrtc.RTPCodecTypeVideo
-	buf := make([]byte, 1500)
-	var h rtp.Header
-	asm := client.SynthAssembler{MaxPayload: v.maxPayload}
-	for {
-		n, _, err := t.Read(buf)
-		if err != nil {
-			return
-		}
-		now := time.Now()
-		hl, err := h.Unmarshal(buf[:n])
-		if err != nil {
-			continue
-		}
-		payload := buf[hl:n]
-		if h.Padding && len(payload) > 0 {
-			payload = payload[:max(0, len(payload)-int(payload[len(payload)-1]))]
-		}
-		v.mu.Lock()
-		v.rtpPackets++
-		if v.firstRTP.IsZero() {
-			v.firstRTP = now
-		}
-		if !video {
-			v.audioFrames++
-			v.mu.Unlock()
-			continue
-		}
-		f, ok := asm.Push(&h, payload, now)
-		v.broken = asm.Broken
-		if ok {
-			if f.Keyframe && v.firstKey.IsZero() {
-				v.firstKey = now
-			}
-			if !v.firstKey.IsZero() {
-				for uint64(len(v.frames)) <= f.Frame {
-					v.frames = append(v.frames, false)
-				}
-				v.frames[f.Frame] = true
-				if f.SentAt.After(v.postAt) {
-					v.latencies = append(v.latencies, latency{sent: f.SentAt, ms: float64(now.Sub(f.SentAt).Microseconds()) / 1000})
-				}
-			}
-		}
-		v.mu.Unlock()
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		return err
 	}
+	v.pcRef.Store(pc)
+	return nil
 }
 
 // close DELETEs the session (best effort) and stops the readers.
@@ -189,6 +159,7 @@ func (v *viewer) close(ctx context.Context) {
 			}
 		}
 	}
+	v.pcRef.Store(nil)
 	v.mu.Lock()
 	pc := v.pc
 	v.pc = nil
@@ -196,7 +167,9 @@ func (v *viewer) close(ctx context.Context) {
 	if pc != nil {
 		_ = pc.Close()
 	}
-	v.wg.Wait()
+	if v.mux != nil {
+		_ = v.mux.Close() // and its socket; its read goroutine ends
+	}
 }
 
 // postSDP sends a WHIP/WHEP offer and returns the answer, the resource URL
