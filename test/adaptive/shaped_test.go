@@ -44,9 +44,13 @@ func viewerAddress(t *testing.T) {
 }
 
 // shape limits what lo carries to viewerIP to rate, with a queue of limit
-// packets (a home link's buffer: about half a second at 400 kbit/s), and
-// returns the func that lifts the limit. An HTB class does the shaping (the
-// kernel here has no netem); packets beyond the queue are dropped.
+// full-size (1200-byte) packets (a home link's buffer: about half a second
+// at 400 kbit/s), and returns the func that lifts the limit. An HTB class
+// does the shaping (the kernel here has no netem); packets beyond the queue
+// are dropped. The queue is bounded in bytes, as a link's buffer is: the
+// gateway sends a picture's fragments to one viewer as one UDP GSO message,
+// which the qdisc sees as one packet (the kernel segments it after the
+// qdisc), so a queue counted in packets would hold many pictures.
 func shape(t *testing.T, rate string, limit int) (lift func()) {
 	t.Helper()
 	testutil.RequireTool(t, "tc")
@@ -54,7 +58,7 @@ func shape(t *testing.T, rate string, limit int) (lift func()) {
 		{"tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10"},
 		{"tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit"},
 		{"tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", rate, "ceil", rate},
-		{"tc", "qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "20:", "pfifo", "limit", fmt.Sprint(limit)},
+		{"tc", "qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "20:", "bfifo", "limit", fmt.Sprint(limit * 1200)},
 		{"tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
 			"match", "ip", "dst", viewerIP.String() + "/32", "flowid", "1:20"},
 	} {
