@@ -8,16 +8,21 @@
 # Usage (from the repository root, as root for the veth layout):
 #   scripts/bench-compare.sh MEDIAMTX_CHECKOUT [OUT_DIR]
 # Environment: COUNTS (default "50 100 200 400 800"), DURATION (20s),
-# LAYOUTS ("loopback veth"), RUNS (1), SERVERS ("wishgate mediamtx").
+# LAYOUTS ("loopback veth"), RUNS (1), SERVERS ("wishgate mediamtx"),
+# PORT_BASE (18400: wishgate on +80/+89, MediaMTX on +180/+189), NETNS
+# (the namespaces' prefix, "wb"), PROFILE (a viewer count: after the sweep,
+# a 10 s CPU profile of wishgate on loopback at that many viewers, its top
+# functions printed; empty: none).
 #
 # MEDIAMTX_CHECKOUT is a checkout of github.com/bluenviron/mediamtx. Its
-# `go generate` would download files; instead internal/core/VERSION is set to
-# `git describe` and an empty internal/servers/hls/hls.min.js is created when
-# missing (the two files the build embeds), then it is built with `go build`.
+# `go generate` would download files; instead internal/core/VERSION is
+# replaced by `git describe` and an empty internal/servers/hls/hls.min.js is
+# created when missing (the two files the build embeds), then it is built
+# with `go build`.
 # Nothing of it is copied into this repository.
 #
 # Layouts: "loopback" runs everything on 127.0.0.1; "veth" puts the server
-# in network namespace wbsrv (10.233.0.1) and the tool in wbcli (10.233.0.2),
+# in network namespace ${NETNS}srv (10.233.0.1) and the tool in ${NETNS}cli (10.233.0.2),
 # joined by a veth pair the script creates and deletes, so media crosses a
 # virtual link as on a real NIC path instead of the loopback shortcut.
 set -euo pipefail
@@ -28,6 +33,11 @@ DURATION=${DURATION:-20s}
 LAYOUTS=${LAYOUTS:-loopback veth}
 RUNS=${RUNS:-1}
 SERVERS=${SERVERS:-wishgate mediamtx}
+PORT_BASE=${PORT_BASE:-18400}
+NETNS=${NETNS:-wb}
+PROFILE=${PROFILE:-}
+WG_HTTP=$((PORT_BASE + 80)) WG_UDP=$((PORT_BASE + 89)) MTX_HTTP=$((PORT_BASE + 180)) MTX_UDP=$((PORT_BASE + 189))
+SRV=${NETNS}srv CLI=${NETNS}cli
 export PATH="$PATH:/usr/local/go/bin"
 mkdir -p "$OUT"
 MTX=$(cd "$MTX" && pwd)
@@ -35,26 +45,26 @@ MTX=$(cd "$MTX" && pwd)
 go build -o "$OUT/gateway" ./cmd/gateway
 go build -o "$OUT/wishbench" ./cmd/wishbench
 if [[ " $SERVERS " == *" mediamtx "* ]]; then
-  [ -s "$MTX/internal/core/VERSION" ] || git -C "$MTX" describe --tags --always >"$MTX/internal/core/VERSION"
+  git -C "$MTX" describe --tags --always >"$MTX/internal/core/VERSION"
   [ -e "$MTX/internal/servers/hls/hls.min.js" ] || : >"$MTX/internal/servers/hls/hls.min.js"
   (cd "$MTX" && go build -o "$OUT/mediamtx" .)
   MTX_VERSION=$(cat "$MTX/internal/core/VERSION")
 fi
 
 cleanup_netns() {
-  ip netns del wbsrv 2>/dev/null || true
-  ip netns del wbcli 2>/dev/null || true
+  ip netns del "$SRV" 2>/dev/null || true
+  ip netns del "$CLI" 2>/dev/null || true
 }
 setup_netns() {
   cleanup_netns
-  ip netns add wbsrv
-  ip netns add wbcli
-  ip link add wbv0 netns wbsrv type veth peer name wbv1 netns wbcli
-  ip -n wbsrv addr add 10.233.0.1/30 dev wbv0
-  ip -n wbcli addr add 10.233.0.2/30 dev wbv1
-  for ns in wbsrv wbcli; do ip -n $ns link set lo up; done
-  ip -n wbsrv link set wbv0 up
-  ip -n wbcli link set wbv1 up
+  ip netns add "$SRV"
+  ip netns add "$CLI"
+  ip link add "${NETNS}v0" netns "$SRV" type veth peer name "${NETNS}v1" netns "$CLI"
+  ip -n "$SRV" addr add 10.233.0.1/30 dev "${NETNS}v0"
+  ip -n "$CLI" addr add 10.233.0.2/30 dev "${NETNS}v1"
+  for ns in "$SRV" "$CLI"; do ip -n "$ns" link set lo up; done
+  ip -n "$SRV" link set "${NETNS}v0" up
+  ip -n "$CLI" link set "${NETNS}v1" up
 }
 trap cleanup_netns EXIT
 
@@ -73,8 +83,8 @@ metrics: false
 pprof: false
 playback: false
 webrtc: true
-webrtcAddress: $1:18580
-webrtcLocalUDPAddress: $1:18589
+webrtcAddress: $1:$MTX_HTTP
+webrtcLocalUDPAddress: $1:$MTX_UDP
 webrtcLocalTCPAddress: ""
 webrtcIPsFromInterfaces: false
 webrtcAdditionalHosts: [$1]
@@ -87,28 +97,36 @@ EOF
 point() {
   local layout=$1 server=$2 n=$3 run=$4 addr=127.0.0.1 srv_ns="" cli_ns="" link=""
   if [ "$layout" = veth ]; then
-    addr=10.233.0.1 srv_ns="ip netns exec wbsrv" cli_ns="ip netns exec wbcli" link="-link wbv1"
+    addr=10.233.0.1 srv_ns="ip netns exec $SRV" cli_ns="ip netns exec $CLI" link="-link ${NETNS}v1"
   fi
-  local tag="$layout-$server-$n-$run" whip whep
+  local tag="$layout-$server-$n-$run" whip whep pprof=${5:-} prof_pid
   if [ "$server" = wishgate ]; then
-    $srv_ns taskset -c 0 "$OUT/gateway" -http-addr $addr:18480 -udp-addr $addr:18489 -tcp-addr "" \
-      -rtsp-addr "" -rate-limit 0 -log-level warn >"$OUT/$tag.server.log" 2>&1 &
-    whip=http://$addr:18480/whip/bench whep=http://$addr:18480/whep/bench
+    # shellcheck disable=SC2086
+    $srv_ns taskset -c 0 "$OUT/gateway" -http-addr $addr:$WG_HTTP -udp-addr $addr:$WG_UDP -tcp-addr "" \
+      -rtsp-addr "" -rate-limit 0 -log-level warn ${pprof:+-pprof-addr $pprof} >"$OUT/$tag.server.log" 2>&1 &
+    whip=http://$addr:$WG_HTTP/whip/bench whep=http://$addr:$WG_HTTP/whep/bench
   else
     mediamtx_config $addr
     $srv_ns taskset -c 0 "$OUT/mediamtx" "$OUT/mediamtx.yml" >"$OUT/$tag.server.log" 2>&1 &
-    whip=http://$addr:18580/bench/whip whep=http://$addr:18580/bench/whep
+    whip=http://$addr:$MTX_HTTP/bench/whip whep=http://$addr:$MTX_HTTP/bench/whep
   fi
   local pid=$!
   for _ in $(seq 50); do
-    $cli_ns curl -s -o /dev/null "http://$addr:$([ "$server" = wishgate ] && echo 18480 || echo 18580)/" && break
+    $cli_ns curl -s -o /dev/null "http://$addr:$([ "$server" = wishgate ] && echo $WG_HTTP || echo $MTX_HTTP)/" && break
     sleep 0.1
   done
+  if [ -n "$pprof" ]; then
+    # The profile covers the middle of the window: joins (20 ms apart) and
+    # the warm-up first.
+    (sleep $((n / 50 + 8)) && curl -s -o "$OUT/$tag.cpu.pprof" "http://$pprof/debug/pprof/profile?seconds=10") &
+    prof_pid=$!
+  fi
   # shellcheck disable=SC2086
   if ! $cli_ns taskset -c 1 "$OUT/wishbench" -whip "$whip" -whep "$whep" -viewers "$n" $link \
       -duration "$DURATION" -server-pid "$pid" -json "$OUT/$tag.json" >"$OUT/$tag.txt" 2>&1; then
     echo "{\"failed\": true}" >"$OUT/$tag.json"
   fi
+  [ -n "$pprof" ] && wait "$prof_pid"
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
@@ -125,6 +143,9 @@ for layout in $LAYOUTS; do
   done
   [ "$layout" = veth ] && cleanup_netns
 done
+if [ -n "$PROFILE" ]; then
+  point loopback wishgate "$PROFILE" profile "127.0.0.1:$((PORT_BASE + 60))"
+fi
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # The table: one row per layout, N and run; then the ratio's spread.
@@ -149,4 +170,12 @@ if [ "$SERVERS" = "wishgate mediamtx" ]; then
     done
     echo "| $layout | $n |$ratios | $(echo $ratios | tr ' ' '\n' | grep -v - | sort -n | head -1) | $(echo $ratios | tr ' ' '\n' | grep -v - | sort -n | tail -1) |"
   done; done
+fi
+
+if [ -n "$PROFILE" ] && [ -s "$OUT/loopback-wishgate-$PROFILE-profile.cpu.pprof" ]; then
+  echo
+  echo "CPU profile of wishgate at $PROFILE viewers (loopback, 10 s of the window): $OUT/loopback-wishgate-$PROFILE-profile.cpu.pprof"
+  echo '```'
+  go tool pprof -top -nodecount=30 "$OUT/gateway" "$OUT/loopback-wishgate-$PROFILE-profile.cpu.pprof" 2>/dev/null | sed -n '1,40p'
+  echo '```'
 fi
