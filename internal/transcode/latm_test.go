@@ -3,6 +3,7 @@ package transcode
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/wishgate/wishgate/streams"
 )
@@ -103,5 +104,70 @@ func TestLATMInBandConfig(t *testing.T) {
 	}
 	if f := frequency(s.pcm[4800 : len(s.pcm)-4800]); math.Abs(f-1000) > 5 {
 		t.Fatalf("tone at %.1f Hz", f)
+	}
+}
+
+// inBandElement is an AudioMuxElement of one AU that carries a
+// StreamMuxConfig (AAC-LC at 48 kHz with the given channels) or, with
+// channels 0, says useSameStreamMux.
+func inBandElement(au []byte, channels uint64) []byte {
+	var w bits
+	if channels == 0 {
+		w.put(1, 1)
+	} else {
+		w.put(0, 1) // useSameStreamMux = 0: a StreamMuxConfig follows
+		w.put(0, 1) // audioMuxVersion 0
+		w.put(1, 1) // allStreamsSameTimeFraming
+		w.put(0, 6) // numSubFrames
+		w.put(0, 4) // numProgram
+		w.put(0, 3) // numLayer
+		w.put(2, 5) // AudioSpecificConfig: AAC-LC,
+		w.put(3, 4) // 48 kHz,
+		w.put(channels, 4)
+		w.put(0, 3)    // GASpecificConfig
+		w.put(0, 3)    // frameLengthType 0
+		w.put(0xff, 8) // latmBufferFullness
+		w.put(0, 1)    // otherDataPresent
+		w.put(0, 1)    // crcCheckPresent
+	}
+	for _, b := range latmElement(au) {
+		w.put(uint64(b), 8)
+	}
+	return w.b
+}
+
+// A publisher whose in-band configuration changes on every packet restarts
+// the decoder and encoder at most once a second: the packets in between
+// are dropped and counted, and the last configuration is applied when the
+// second is over.
+func TestLATMReconfigurationIsRateLimited(t *testing.T) {
+	requireTranscoder(t)
+	aus, _ := readADTS(t, testdataAudio("tone-1k-48k-stereo.aac"))
+	tr, err := New(streams.Codec{MimeType: "audio/MP4A-LATM", ClockRate: 48000, Channels: 2, Fmtp: "cpresent=1"}, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	clock := time.Unix(1000, 0)
+	tr.now = func() time.Time { return clock }
+	engines := map[engine]bool{}
+	send := func(i int, channels uint64) {
+		tr.Convert(rtpHeader(uint32(i*1024), uint16(i)), inBandElement(aus[i%len(aus)], channels), func(uint32, []byte) {})
+		engines[tr.eng] = true
+	}
+	send(0, 2) // the first configuration starts the engine
+	send(1, 2) // the same again: no change
+	for i := 2; i <= 20; i++ {
+		clock = clock.Add(20 * time.Millisecond)
+		send(i, uint64(1+i%2)) // mono, stereo, mono...: 19 changes in 0.4 s
+	}
+	if len(engines) != 1 || tr.Stats.Malformed.Load() != 19 {
+		t.Fatalf("%d engines, %d dropped: want the first engine alone, the 19 packets of changes dropped", len(engines), tr.Stats.Malformed.Load())
+	}
+	clock = clock.Add(time.Second)
+	send(21, 0) // no new configuration: the last one (mono) is applied now
+	if len(engines) != 2 || tr.Stats.Malformed.Load() != 19 || string(tr.src.asc) != "\x11\x88" {
+		t.Fatalf("%d engines, %d dropped, configuration % x: want the last (mono, 11 88) applied after a second",
+			len(engines), tr.Stats.Malformed.Load(), tr.src.asc)
 	}
 }

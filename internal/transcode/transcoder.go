@@ -21,6 +21,9 @@ const (
 	maxPacketsPerCall = 32
 	maxOpusPacket     = 1500
 	maxFragment       = 8192
+	// minReconfigure: in-band LATM configurations restart the native
+	// pipeline at most this often.
+	minReconfigure = time.Second
 	// maxPCMBatch: PCM is handed over once 20 ms are there; a payload of
 	// up to 100 ms (camera packets are 10-40 ms) fits at once.
 	maxPCMFrames = 192000 / 10
@@ -62,12 +65,17 @@ type Transcoder struct {
 	aus   []codec.AU
 	latmA [][]byte
 	latm  codec.LATMSplitter
-	frag  fragment
-	batch []byte
-	sizes []int32
-	pcm   []int16
-	nPCM  int // frames buffered in pcm
-	out   output
+	// in-band LATM configurations: when the last restarted the engine,
+	// and whether a newer one waits for minReconfigure to pass
+	cfgAt      time.Time
+	cfgPending bool
+	now        func() time.Time
+	frag       fragment
+	batch      []byte
+	sizes      []int32
+	pcm        []int16
+	nPCM       int // frames buffered in pcm
+	out        output
 
 	cpu   atomic.Int64
 	Stats Stats
@@ -97,6 +105,7 @@ func New(c streams.Codec, opts Options) (*Transcoder, error) {
 		batch: make([]byte, 0, maxAUsPerCall*maxFragment),
 		sizes: make([]int32, 0, maxAUsPerCall),
 		out:   newOutput(),
+		now:   time.Now,
 	}
 	switch s.in {
 	case inPCMU:
@@ -307,7 +316,18 @@ func (t *Transcoder) pushLATM(h *rtp.Header, payload []byte, emit func(uint32, [
 		t.Stats.Malformed.Add(1)
 		return
 	}
-	if cfg, ok, changed := t.latm.Config(); ok && (changed || t.eng == nil) {
+	if cfg, ok, changed := t.latm.Config(); ok && (changed || t.eng == nil || t.cfgPending) {
+		// Starting the decoder and encoder costs about 150 µs: a publisher
+		// changing its configuration on every packet (or sending one the
+		// decoder refuses) gets one start a second, its other packets
+		// dropped.
+		now := t.now()
+		if !t.cfgAt.IsZero() && now.Sub(t.cfgAt) < minReconfigure {
+			t.cfgPending = true
+			t.Stats.Malformed.Add(1)
+			return
+		}
+		t.cfgPending, t.cfgAt = false, now
 		if err := t.reconfigure(cfg); err != nil {
 			t.Stats.Malformed.Add(1)
 			return
