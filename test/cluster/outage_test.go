@@ -2,24 +2,45 @@ package cluster
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wishgate/wishgate/internal/app"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 // Redis stops for 10 s under load: viewers on the origin and on an edge
 // keep receiving, a viewer of a stream its node cannot locate gets 503 +
 // Retry-After, a new publisher is let in, and once Redis is back (empty)
 // the nodes register everything again and relay the new stream.
+//
+// Each node logs the loss and the return of Redis once, however many calls
+// fail in between, and the split brain is resolved in a log line.
 func TestRedisOutage(t *testing.T) {
-	r, nodes := startCluster(t, 3, nil)
+	r := testutil.StartRedis(t)
+	var nodes []*app.App
+	logs := make([]*lockedBuffer, 3)
+	for i := range logs {
+		logs[i] = &lockedBuffer{}
+		nodes = append(nodes, testutil.StartGatewayLog(t, nodeConfig(r, i+1, nil), slog.New(slog.NewTextHandler(logs[i], nil))))
+	}
+	waitFor(t, 5*time.Second, "every node in the directory", func() bool {
+		snap, err := nodes[0].Cluster().Snapshot(context.Background())
+		return err == nil && len(snap.Nodes) == 3
+	})
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
 	publish(t, n1, "a", 25, 0)
 	local, edge := play(t, n1, "a"), play(t, n2, "a")
 	local.waitFrames(t, 10)
 	edge.waitFrames(t, 10)
 
+	var mark [3]int
+	for i, l := range logs {
+		mark[i] = len(l.String())
+	}
 	r.Stop()
 	waitFor(t, 5*time.Second, "every node to notice", func() bool {
 		for _, n := range nodes {
@@ -78,6 +99,26 @@ func TestRedisOutage(t *testing.T) {
 	}
 	if _, bad := split.seen(); bad != 0 {
 		t.Fatalf("split-brain viewer: %d bad payloads", bad)
+	}
+
+	resolved := false
+	for i, l := range logs {
+		since := l.String()[mark[i]:]
+		for msg, want := range map[string]int{
+			`msg="cluster directory (Redis) unreachable`:                  1,
+			`msg="cluster directory (Redis) reachable"`:                   1,
+			`msg="rejoining the cluster: registering this node's streams`: 1,
+		} {
+			if got := strings.Count(since, msg); got != want {
+				t.Errorf("node %d logged %s %d times during the outage and the return, want %d:\n%s", i+1, msg, got, want, since)
+			}
+		}
+		for line := range strings.SplitSeq(since, "\n") {
+			resolved = resolved || (strings.Contains(line, "split brain") && strings.Contains(line, "stream=a"))
+		}
+	}
+	if !resolved {
+		t.Error("no node logged how it resolved the split brain of stream a")
 	}
 }
 

@@ -77,13 +77,37 @@ func TestRelayFansOut(t *testing.T) {
 		st.Items[0].OriginNode == nil || *st.Items[0].OriginNode != "n1" {
 		t.Fatalf("edge /api/v1/streams: %+v", st.Items)
 	}
+	// /api/v1/cluster on any node: every node with its load as its last
+	// heartbeat (at most a renewal period old) says, and the owner.
 	var snap cluster.Snapshot
-	getJSON(t, n3, "/api/v1/cluster", &snap)
-	if len(snap.Nodes) != 3 || len(snap.Streams) != 1 || snap.Streams[0].OriginNode != "n1" || snap.Self != "n3" {
+	waitFor(t, 3*time.Second, "every heartbeat to count the viewers and relays", func() bool {
+		snap = cluster.Snapshot{}
+		if getJSON(t, n3, "/api/v1/cluster", &snap) != 200 || len(snap.Nodes) != 3 {
+			return false
+		}
+		// streams published there, viewers (relay readers not counted), relays
+		want := map[string][3]int{"n1": {1, 0, 0}, "n2": {0, 5, 1}, "n3": {0, 5, 1}}
+		for _, nv := range snap.Nodes {
+			if w := want[nv.ID]; [3]int{nv.Streams, nv.Viewers, nv.Relays} != w {
+				return false
+			}
+		}
+		return true
+	})
+	urls := map[string]string{"n1": n1.URL(), "n2": n2.URL(), "n3": n3.URL()}
+	for _, nv := range snap.Nodes {
+		if nv.URL != urls[nv.ID] || nv.Version == "" || nv.Started.IsZero() || nv.LastSeen.Before(nv.Started) ||
+			time.Since(nv.LastSeen) > leaseTTL || nv.Self != (nv.ID == "n3") || nv.Full || nv.Load < 0 {
+			t.Errorf("/api/v1/cluster node %+v", nv)
+		}
+	}
+	if len(snap.Streams) != 1 || snap.Streams[0].Name != "site/show" || snap.Streams[0].OriginNode != "n1" || snap.Self != "n3" {
 		t.Fatalf("/api/v1/cluster: %+v", snap)
 	}
 
-	// Node 2's viewers leave: its relay stops after the linger, node 3's stays.
+	// Node 2's viewers leave: its relay stops after the linger (not
+	// before), node 3's stays.
+	left := time.Now() // before the DELETEs: the linger counts from later
 	for _, v := range views {
 		if v.Location() != "" && len(v.Location()) > 0 && sameNode(v, n2.URL()) {
 			_ = v.Close()
@@ -93,6 +117,9 @@ func TestRelayFansOut(t *testing.T) {
 		_, ok := n2.Registry.Info("site/show")
 		return !ok && relayReaders(t, n1, "site/show") == 1
 	})
+	if d := time.Since(left); d < linger {
+		t.Fatalf("node 2's relay stopped %s after its last viewer left, before the linger (%s)", d, linger)
+	}
 	if n3.Cluster().Stats().Relays != 1 {
 		t.Fatalf("node 3 relays %d streams, want 1", n3.Cluster().Stats().Relays)
 	}

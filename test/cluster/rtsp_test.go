@@ -15,11 +15,14 @@ import (
 )
 
 // An RTSP reader on an edge is a local reader like a WHEP viewer: it
-// starts the relay and gets the stream published on another node.
+// starts the relay and gets the stream published on another node; the
+// relay stops cluster_relay_linger after it leaves, not before.
 func TestRTSPReaderOnEdge(t *testing.T) {
+	const rtspLinger = 1500 * time.Millisecond
 	_, nodes := startCluster(t, 2, func(i int, c *config.Config) {
 		if i == 2 {
 			c.RTSPAddr = "127.0.0.2:0"
+			c.ClusterRelayLinger = rtspLinger
 		}
 	})
 	publish(t, nodes[0], "tv", 25, 0)
@@ -32,7 +35,7 @@ func TestRTSPReaderOnEdge(t *testing.T) {
 	if err := c.Start2(); err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer c.Close() // again after the test's own Close: a no-op
 	desc, _, err := c.Describe(u)
 	if err != nil {
 		t.Fatalf("DESCRIBE on the edge: %v", err)
@@ -60,5 +63,13 @@ func TestRTSPReaderOnEdge(t *testing.T) {
 	}
 	if relayReaders(t, nodes[0], "tv") != 1 {
 		t.Fatalf("origin has %d relay readers, want 1", relayReaders(t, nodes[0], "tv"))
+	}
+	left := time.Now() // before the TEARDOWN: the linger counts from later
+	c.Close()
+	waitFor(t, rtspLinger+5*time.Second, "the relay to stop after the RTSP reader left", func() bool {
+		return nodes[1].Cluster().Stats().Relays == 0 && relayReaders(t, nodes[0], "tv") == 0
+	})
+	if d := time.Since(left); d < rtspLinger {
+		t.Fatalf("the relay stopped %s after its last reader left, before the linger (%s)", d, rtspLinger)
 	}
 }
