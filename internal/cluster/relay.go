@@ -220,13 +220,23 @@ func (r *relay) run() {
 	n := r.rs.n
 	defer r.rs.wg.Done()
 	defer close(r.done)
-	defer r.rs.remove(r)
 	var cur *pull
 	defer func() {
+		// Out of the map first: a reader arriving while the pull closes
+		// starts a fresh relay instead of joining this one as it goes.
+		r.rs.remove(r)
 		if cur != nil {
 			cur.close()
 		}
 		r.setLive(false, nil)
+		if r.ctx.Err() != nil {
+			return
+		}
+		// A reader that subscribed just before the pull closed waits in
+		// the grace period: relay the stream to it again.
+		if info, ok := n.cfg.Registry.Info(r.name); ok && len(info.Subscribers) > 0 {
+			r.rs.ensure(r.name)
+		}
 	}()
 	var retryAt time.Time
 	backoff := 100 * time.Millisecond

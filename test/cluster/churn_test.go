@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"net/http"
 	"os"
 	"runtime"
 	"testing"
@@ -63,5 +64,48 @@ func TestRelayChurn(t *testing.T) {
 			t.Fatalf("leak after 100 relay cycles: %d goroutines (was %d), %d fds (was %d)\n%s",
 				g, g0, fd, fd0, buf[:runtime.Stack(buf, true)])
 		}
+	}
+}
+
+// A viewer arriving on the edge just as its relay stops (the linger over,
+// the pull still closing) gets the stream: from the relay being set up
+// anew, never a 409 from the one going away.
+func TestJoinAsRelayStops(t *testing.T) {
+	_, nodes := startCluster(t, 2, func(i int, c *config.Config) { c.ClusterRelayLinger = 0 })
+	n1, n2 := nodes[0], nodes[1]
+	publish(t, n1, "rejoin", 25, 0)
+	offer := offerSDP(t)
+	for i := range 10 {
+		v, err := tryPlay(n2.URL()+"/whep/rejoin", nil)
+		if err != nil {
+			t.Fatalf("cycle %d: %v", i, err)
+		}
+		v.waitFrames(t, 2)
+		_ = v.Close()
+		// The moment the relayed publication is gone, before the relay
+		// has finished (1 ms polls, bounded).
+		for range 5000 {
+			if info, ok := n2.Registry.Info("rejoin"); !ok || info.Publisher == nil {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		// An offer at hand (no gathering first) reaches the edge within
+		// the moment the pull is closing.
+		got := post(t, n2.URL()+"/whep/rejoin", offer)
+		if got.StatusCode != http.StatusCreated {
+			t.Fatalf("cycle %d: a viewer arriving as the relay stopped got %d, want 201", i, got.StatusCode)
+		}
+		req, _ := http.NewRequest(http.MethodDelete, n2.URL()+got.Header.Get("Location"), nil)
+		req.Close = true
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("DELETE the session: %d", resp.StatusCode)
+		}
+		waitFor(t, 5*time.Second, "the relay to stop", func() bool { return n2.Cluster().Stats().Relays == 0 })
 	}
 }
