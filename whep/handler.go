@@ -1,5 +1,3 @@
-// Package whep is the WHEP playback endpoint: a viewer's recvonly offer is
-// answered with the live stream's tracks, fed from the stream's fan-out.
 package whep
 
 import (

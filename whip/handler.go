@@ -1,5 +1,3 @@
-// Package whip is the WHIP ingest endpoint (RFC 9725): it turns a
-// publisher's offer into a peer connection whose tracks feed a stream.
 package whip
 
 import (
