@@ -86,7 +86,7 @@ func TestDashboardCameraStates(t *testing.T) {
 	    door.querySelector(".source").textContent.startsWith("RTSP camera") &&
 	    door.querySelector(".actions .publish-link").hidden;
 	})()`, "camera rows with their states")
-	if leaked, _ := eval[bool](dash, `document.body.innerHTML.includes("s3cretpw")`); leaked {
+	if leaked := mustEval[bool](dash, `document.body.innerHTML.includes("s3cretpw")`); leaked {
 		t.Errorf("the camera password reached the dashboard")
 	}
 	dash.screenshot("dashboard-cameras.png")

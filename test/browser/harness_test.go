@@ -224,6 +224,17 @@ func eval[T any](tb *tab, expr string) (T, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 }
 
+// mustEval is eval for a value an assertion reads: a page that cannot
+// answer fails the test rather than passing it with the zero value.
+func mustEval[T any](tb *tab, expr string) T {
+	tb.b.t.Helper()
+	v, err := eval[T](tb, expr)
+	if err != nil {
+		tb.b.t.Fatalf("%s: evaluating %s: %v", tb.name, expr, err)
+	}
+	return v
+}
+
 // waitJS polls expr (every 100 ms; requestAnimationFrame does not run in
 // background tabs) until it is truthy, and fails the test with what after
 // timeout, logging the page's status line to explain why.

@@ -24,7 +24,7 @@ func TestPublishWatchDashboard(t *testing.T) {
 	if err != nil || obsURL != base+"/whip/mystream" {
 		t.Fatalf("OBS instructions show %q (%v), want %s", obsURL, err, base+"/whip/mystream")
 	}
-	ffmpeg, _ := eval[string](dash, `document.getElementById("howto-ffmpeg").textContent`)
+	ffmpeg := mustEval[string](dash, `document.getElementById("howto-ffmpeg").textContent`)
 	if !strings.Contains(ffmpeg, `-f whip "`+base+`/whip/mystream"`) {
 		t.Fatalf("ffmpeg instructions lack this gateway's WHIP URL: %s", ffmpeg)
 	}
@@ -38,7 +38,7 @@ func TestPublishWatchDashboard(t *testing.T) {
 	pub.waitJS(10*time.Second, `document.getElementById("send-stats").textContent.includes("×")`, "publisher send statistics")
 	pub.waitJS(5*time.Second, `document.getElementById("preview").videoWidth > 0`, "camera preview")
 	trickled(t, pub, "/whip/cam1")
-	watchURL, _ := eval[string](pub, `document.getElementById("watch-url").value`)
+	watchURL := mustEval[string](pub, `document.getElementById("watch-url").value`)
 	if watchURL != base+"/watch/cam1" {
 		t.Errorf("share URL %q, want %s", watchURL, base+"/watch/cam1")
 	}
@@ -55,7 +55,7 @@ func TestPublishWatchDashboard(t *testing.T) {
 	  return /Resolution\d+×\d+/.test(t) && /Bitrate\d+(\.\d)? (k|M)?bit\/s/.test(t) && /Round trip\d+ ms/.test(t);
 	})()`, "stats overlay with resolution, bitrate and round trip")
 	// Autoplay is muted; the M key unmutes, S hides the statistics.
-	if muted, _ := eval[bool](player, `document.querySelector("video").muted`); !muted {
+	if muted := mustEval[bool](player, `document.querySelector("video").muted`); !muted {
 		t.Errorf("player autoplayed with sound; browsers block that, it must start muted")
 	}
 	if err := player.do(5*time.Second, chromedp.KeyEvent("m"), chromedp.KeyEvent("s")); err != nil {

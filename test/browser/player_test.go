@@ -87,11 +87,11 @@ func TestPlayerRecovers(t *testing.T) {
 	restore()
 	player.waitJS(15*time.Second, `window.wishgate.player.pc.connectionState === "connected"`, "connected after the outage")
 	waitGrowth(t, player, false, 10, 10*time.Second)
-	after, _ := eval[string](player, `window.wishgate.player.peer.remoteSdp.match(/a=ice-ufrag:(.*)/)[1]`)
+	after := mustEval[string](player, `window.wishgate.player.peer.remoteSdp.match(/a=ice-ufrag:(.*)/)[1]`)
 	if after == before {
 		t.Errorf("the gateway's ICE credentials did not change: no ICE restart took place")
 	}
-	if n, _ := eval[int](player, `window.wishgate.player.connections`); n != 1 {
+	if n := mustEval[int](player, `window.wishgate.player.connections`); n != 1 {
 		t.Errorf("player opened %d sessions; the ICE restart should have kept the first", n)
 	}
 
@@ -101,7 +101,7 @@ func TestPlayerRecovers(t *testing.T) {
 	player.screenshot("player-stalled.png")
 	second := publishClip(t, whip)
 	waitGrowth(t, player, false, 10, 15*time.Second)
-	if n, _ := eval[int](player, `window.wishgate.player.connections`); n != 1 {
+	if n := mustEval[int](player, `window.wishgate.player.connections`); n != 1 {
 		t.Errorf("player opened %d sessions; a publisher back within the grace period must not cost a reconnect", n)
 	}
 

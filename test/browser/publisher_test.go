@@ -147,8 +147,8 @@ func waitViewers(t *testing.T, base, name string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		s, _ := getStream(t, base, name)
-		if s.Viewers.WHEP == n {
+		s, status := getStream(t, base, name)
+		if status == http.StatusOK && s.Viewers.WHEP == n {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -184,7 +184,7 @@ func TestPublisherRecoversAndStops(t *testing.T) {
 	pub.waitJS(5*time.Second, `window.__requests.filter((r) => r.method === "POST" && r.url.endsWith("/whip/studio")).length === 1 &&
 	  window.__requests.some((r) => r.method === "PATCH" && r.status === 200)`, "ICE restart (PATCH 200) on the first session, no second POST")
 	waitGrowth(t, player, true, 25, 15*time.Second)
-	if n, _ := eval[int](player, `window.wishgate.player.connections`); n != 1 {
+	if n := mustEval[int](player, `window.wishgate.player.connections`); n != 1 {
 		t.Errorf("the viewer needed %d sessions; the publisher's ICE restart should not disturb it", n)
 	}
 
