@@ -149,6 +149,9 @@ func (g *GatewayProcess) Terminate(timeout time.Duration) error {
 	}
 }
 
+// Signal sends sig to the process.
+func (g *GatewayProcess) Signal(sig os.Signal) error { return g.cmd.Process.Signal(sig) }
+
 // Kill ends the process with SIGKILL and waits until it is gone.
 // Idempotent.
 func (g *GatewayProcess) Kill() {

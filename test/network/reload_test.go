@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -207,8 +208,9 @@ max_body_bytes: 65536
 	}
 }
 
-// TestReloadOnSIGHUP: the signal path reloads too (here the environment is
-// what changed, standing in for a file without a watch event).
+// TestReloadOnSIGHUP: a real SIGHUP, delivered to this process through
+// signal.Notify as cmd/gateway wires it, reloads too (here the environment
+// is what changed, standing in for a file without a watch event).
 func TestReloadOnSIGHUP(t *testing.T) {
 	var mu sync.Mutex
 	token := "hup-token-one"
@@ -232,6 +234,8 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 	defer gw.Close()
 	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	results := make(chan reloadResult, 2)
 	w, err := app.NewWatcher(gw, src, hup, slog.New(slog.DiscardHandler), func(r []string, err error) { results <- reloadResult{r, err} })
 	if err != nil {
@@ -244,7 +248,9 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	mu.Lock()
 	token = "hup-token-two"
 	mu.Unlock()
-	hup <- syscall.SIGHUP
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
 	if r := nextResult(t, results); r.err != nil {
 		t.Fatal(r.err)
 	}
@@ -254,14 +260,15 @@ func TestReloadOnSIGHUP(t *testing.T) {
 }
 
 // TestReloadSources: RTSP sources named in the file start and stop with it;
-// an unchanged one keeps running.
+// one left unchanged keeps running: its camera connection and its
+// publication (the same session id) survive the reload.
 func TestReloadSources(t *testing.T) {
+	cam := testutil.StartCamera(t, testutil.EncodeH264(t, "320x240", 25, 2, "keyint=25"), 25, testutil.CameraOptions{})
 	dir := t.TempDir()
 	path := filepath.Join(dir, "wishgate.yaml")
-	// Port 1 on loopback refuses: the sources stay in their retry loop,
-	// which is all this test needs.
+	// Port 1 on loopback refuses: those sources stay in their retry loop.
 	writeAtomically(t, path, `
-sources: ["cam-a=rtsp://127.0.0.1:1/a"]
+sources: ["cam-a=rtsp://127.0.0.1:1/a", "live=`+cam.URL+`"]
 sources_on_demand: ["cam-b=rtsp://127.0.0.1:1/b"]
 `)
 	src := config.Source{Args: []string{"--config", path}, Getenv: loopbackEnv(t, nil)}
@@ -288,30 +295,62 @@ sources_on_demand: ["cam-b=rtsp://127.0.0.1:1/b"]
 		slices.Sort(out)
 		return out
 	}
-	if got := names(); !slices.Equal(got, []string{"cam-a", "cam-b"}) {
+	if got := names(); !slices.Equal(got, []string{"cam-a", "cam-b", "live"}) {
 		t.Fatalf("sources at start: %v", got)
 	}
+	// live: playing, published under one session id since one moment.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var before bridgeLive
+	waitFor(t, ctx, "the live camera playing", func() bool {
+		before = liveSource(gw)
+		return before.playing && before.sessionID != ""
+	})
 
 	writeAtomically(t, path, `
-sources: ["cam-c=rtsp://127.0.0.1:1/c"]
+sources: ["cam-c=rtsp://127.0.0.1:1/c", "live=`+cam.URL+`"]
 sources_on_demand: ["cam-b=rtsp://127.0.0.1:1/b"]
 `)
 	r := nextResult(t, results)
 	if r.err != nil || len(r.restart) != 0 {
 		t.Fatalf("reload: %v, restart %v", r.err, r.restart)
 	}
-	if got := names(); !slices.Equal(got, []string{"cam-b", "cam-c"}) {
+	if got := names(); !slices.Equal(got, []string{"cam-b", "cam-c", "live"}) {
 		t.Fatalf("sources after reload: %v", got)
 	}
 	if s, ok := gw.Sources().Get("cam-b"); !ok || !s.OnDemand {
 		t.Fatalf("cam-b: %+v", s)
+	}
+	if after := liveSource(gw); after != before {
+		t.Fatalf("the unchanged camera was restarted by the reload: before %+v, after %+v", before, after)
 	}
 
 	writeAtomically(t, path, "sources: [\"cam-d=http://not-rtsp/\"]\n")
 	if r := nextResult(t, results); r.err == nil || !strings.Contains(r.err.Error(), "sources") {
 		t.Fatalf("a bad source must be refused naming the key: %v", r.err)
 	}
-	if got := names(); !slices.Equal(got, []string{"cam-b", "cam-c"}) {
+	if got := names(); !slices.Equal(got, []string{"cam-b", "cam-c", "live"}) {
 		t.Fatalf("a refused file changed the sources: %v", got)
 	}
+	if after := liveSource(gw); after != before {
+		t.Fatalf("a refused file restarted the camera: before %+v, after %+v", before, after)
+	}
+}
+
+// bridgeLive is what a restart of the "live" source would change.
+type bridgeLive struct {
+	playing   bool
+	since     time.Time
+	sessionID string
+}
+
+func liveSource(gw *app.App) bridgeLive {
+	var l bridgeLive
+	if s, ok := gw.Sources().Get("live"); ok {
+		l.playing, l.since = s.State == "playing", s.Since
+	}
+	if info, ok := gw.Registry.Info("live"); ok && info.Publisher != nil {
+		l.sessionID = info.Publisher.SessionID
+	}
+	return l
 }
