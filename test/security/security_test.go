@@ -13,8 +13,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -282,10 +284,32 @@ func TestSecretsAndScopes(t *testing.T) {
 // TestForwardedForIsNotTrusted: the client address the gateway logs, lists
 // in the API and hands to the auth callback and the rate limiter is the
 // TCP peer. X-Forwarded-For is written by whoever sends the request, so
-// trusting it would let anyone pose as an allow-listed address.
+// trusting it would let anyone pose as an allow-listed address: here the
+// forged address is the only one exempt from the rate limit.
 func TestForwardedForIsNotTrusted(t *testing.T) {
+	const forged = "203.0.113.9"
+	var mu sync.Mutex
+	var asked []string // remote_addr of every callback request
+	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			RemoteAddr string `json:"remote_addr"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		asked = append(asked, body.RemoteAddr)
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent) // allow
+	}))
+	defer cb.Close()
+	var logs syncBuffer
 	cfg := testutil.LoopbackConfig()
-	gw, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg.AuthCallbackURL, cfg.AuthCallbackCache = cb.URL, 0
+	cfg.RateLimit, cfg.RateBurst = 0.01, 1 // one POST, then the next in 100 s
+	cfg.RateLimitExempt = []string{forged + "/32"}
+	gw, err := app.New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,22 +317,52 @@ func TestForwardedForIsNotTrusted(t *testing.T) {
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	h := &harness{t: t, gw: gw, hc: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
-	pub := h.do("publish", "POST", "/whip/cam", "application/sdp", golden(t, "obs-31-whip.sdp"),
-		"X-Forwarded-For", "203.0.113.9", "X-Real-Ip", "203.0.113.9")
+	spoof := []string{"X-Forwarded-For", forged, "X-Real-Ip", forged, "Authorization", "Bearer tok"}
+	pub := h.do("publish", "POST", "/whip/cam", "application/sdp", golden(t, "obs-31-whip.sdp"), spoof...)
 	if pub.status != 201 {
 		t.Fatalf("publish: %d %s", pub.status, pub.body)
 	}
-	x := h.do("sessions", "GET", "/api/v1/sessions", "", nil)
+	// The rate limiter: 127.0.0.1 has spent its burst; the forged address
+	// would have been exempt.
+	if x := h.do("second publish", "POST", "/whip/cam2", "application/sdp", golden(t, "obs-31-whip.sdp"), spoof...); x.status != http.StatusTooManyRequests {
+		t.Errorf("a second POST at once: %d, want 429 (the limiter took the forged, exempt address)", x.status)
+	}
+
+	// The API.
+	x := h.do("sessions", "GET", "/api/v1/sessions", "", nil, spoof...)
 	var list struct {
 		Items []struct {
 			RemoteAddr string `json:"remote_addr"`
 		} `json:"items"`
 	}
-	if err := json.Unmarshal([]byte(x.body), &list); err != nil || len(list.Items) != 1 {
+	if err := json.Unmarshal([]byte(x.body), &list); err != nil || x.status != 200 || len(list.Items) != 1 {
 		t.Fatalf("sessions: %d %s (%v)", x.status, x.body, err)
 	}
 	if got := list.Items[0].RemoteAddr; !strings.HasPrefix(got, "127.0.0.1") {
 		t.Errorf("session remote address %q: taken from a request header, want the TCP peer 127.0.0.1", got)
+	}
+
+	// The auth callback.
+	mu.Lock()
+	got := slices.Clone(asked)
+	mu.Unlock()
+	if len(got) == 0 {
+		t.Fatal("the auth callback was never asked; it proves nothing")
+	}
+	for _, a := range got {
+		if a != "127.0.0.1" {
+			t.Errorf("auth callback asked with remote_addr %q, want 127.0.0.1", a)
+		}
+	}
+
+	// The logs.
+	gw.Close()
+	all := logs.String()
+	if !strings.Contains(all, "remote=127.0.0.1") {
+		t.Fatalf("no log line names the client; the check proves nothing:\n%s", all)
+	}
+	if strings.Contains(all, forged) {
+		t.Errorf("the forged address reached the log:\n%s", all)
 	}
 }
 
