@@ -114,7 +114,9 @@ func TestSoak(t *testing.T) {
 
 	// Warm up once (pools, lazily built state), then take the baseline.
 	var c counters
-	churnOnce(t, hc, gw.URL(), offer, frag, "live", 0, &c)
+	if err := churnOnce(t, hc, gw.URL(), offer, frag, "live", 0, &c); err != nil {
+		t.Fatalf("warm-up: %v", err)
+	}
 	tr.CloseIdleConnections()
 	waitSessions(t, ctx, hc, gw.URL(), 1) // the live publisher
 	base := measure(t)
@@ -253,11 +255,17 @@ func churnOnce(t *testing.T, hc *http.Client, base string, offer []byte, frag, s
 		req, _ := http.NewRequest(http.MethodPatch, loc, strings.NewReader(frag))
 		req.Header.Set("Content-Type", "application/trickle-ice-sdpfrag")
 		req.Header.Set("If-Match", "*")
-		if r, err := hc.Do(req); err == nil {
-			io.Copy(io.Discard, r.Body)
-			r.Body.Close()
-			c.patched.Add(1)
+		r, err := hc.Do(req)
+		if err != nil {
+			return err
 		}
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		// New credentials: an ICE restart, answered 200 with ours.
+		if r.StatusCode != http.StatusOK {
+			return fmt.Errorf("PATCH (ICE restart): %d", r.StatusCode)
+		}
+		c.patched.Add(1)
 	}
 	req, _ := http.NewRequest(http.MethodDelete, loc, nil)
 	r, err := hc.Do(req)
