@@ -459,8 +459,10 @@ func TestGracePeriod(t *testing.T) {
 	// Nobody returns: the viewer is closed once the grace period is over.
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if st, err := w.WaitState(ctx, webrtc.PeerConnectionStateClosed, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateDisconnected); err != nil {
-		t.Fatalf("viewer still %s after the grace period", st)
+	// Closed: the gateway ended the session with a DTLS close. A
+	// disconnected or failed ICE would only say that it went silent.
+	if st, err := w.WaitState(ctx, webrtc.PeerConnectionStateClosed); err != nil {
+		t.Fatalf("viewer %s after the grace period, want closed by the gateway", st)
 	}
 	if _, ok := a.Registry.Info("g"); ok {
 		t.Error("stream still registered after the grace period")
