@@ -21,7 +21,11 @@ func (nbSink) NonBlocking() bool { return true }
 // not by its own goroutine; after Run returns nothing reaches the sink.
 func TestDirectDelivery(t *testing.T) {
 	r, pub, _ := setup(t, DefaultConfig())
-	writePkt(pub, 1, 1000, idr)
+	// What the track itself keeps of a packet (cache, history): measured on
+	// one written while no worker has a subscriber.
+	first := writeHeld(pub, 1, 1000, idr)
+	kept := first.refs.Load() - 1
+	first.Release()
 	s, tracks, _ := r.Lookup("s")
 	sub, err := r.Subscribe(s, SubscribeOptions{Tracks: tracks})
 	if err != nil {
@@ -41,8 +45,12 @@ func TestDirectDelivery(t *testing.T) {
 		t.Fatalf("Run returned %v", err)
 	}
 	sub.Close()
-	writePkt(pub, 12, 40000, pframe)  // after Run returned: must not reach the sink
-	time.Sleep(20 * time.Millisecond) // give a wrongly registered worker time to write
+	// After Run returned: must not reach the sink. A worker that still had
+	// the subscriber would hold the packet until it had written it; once
+	// only the track keeps it, every worker is done with it.
+	late := writeHeld(pub, 12, 40000, pframe)
+	defer late.Release()
+	waitFor(t, func() bool { return late.refs.Load()-1 == kept })
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
 	if len(sink.seqs) != 11 {
@@ -331,4 +339,15 @@ func TestStaleWorkerBacklogIsDropped(t *testing.T) {
 	if len(sink.seqs) != 3 || sink.seqs[1] != 1 || sink.pls[2][0] != idr[0] || sub.Dropped.Load() != 9 {
 		t.Fatalf("delivered seqs %v (dropped %d), want [0 1 then the new IDR], 9 dropped", sink.seqs, sub.Dropped.Load())
 	}
+}
+
+// writeHeld is writePkt keeping a reference to the packet, so that the test
+// can see who still holds it.
+func writeHeld(pub *Publication, seq uint16, ts uint32, payload []byte) *Packet {
+	p := NewPacket()
+	p.Header = rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, PayloadType: 96, SSRC: 1}
+	p.SetPayload(payload)
+	p.Retain()
+	pub.Write(0, p, time.Now())
+	return p
 }

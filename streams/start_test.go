@@ -82,7 +82,7 @@ func (deafPub) IgnoresKeyframeRequests() bool { return true }
 // current GOP only, never the ones before it.
 func TestGOPRestartsAtKeyframeAfterAUD(t *testing.T) {
 	r, pub, _ := setup(t, DefaultConfig())
-	writeGOPs(pub, 4, 10, time.Now())
+	seq, ts := writeGOPs(pub, 4, 10, time.Now())
 	_, tracks, _ := r.Lookup("s")
 	// The last GOP: SPS, IDR, 9 pictures of AUD + P, and nothing else.
 	if n, _ := tracks[0].gop.size(); n != 2+9*2 {
@@ -91,11 +91,14 @@ func TestGOPRestartsAtKeyframeAfterAUD(t *testing.T) {
 	_, sink, stop := subscribe(t, r, 0)
 	defer stop()
 	sink.wait(t, 2+9*2)
-	time.Sleep(20 * time.Millisecond) // nothing more may come
+	// A live packet after the burst: anything else the burst held would
+	// come before it.
+	writePkt(pub, seq, ts, pframe)
+	sink.wait(t, 2+9*2+1)
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
-	if len(sink.seqs) != 2+9*2 || sink.pls[0][0] != sps[0] || sink.pls[1][0] != idr[0] {
-		t.Fatalf("viewer got %d packets starting %x %x, want the last GOP (20 packets) from its SPS",
+	if len(sink.seqs) != 2+9*2+1 || sink.pls[0][0] != sps[0] || sink.pls[1][0] != idr[0] {
+		t.Fatalf("viewer got %d packets starting %x %x, want the last GOP (20 packets) from its SPS, then the live one",
 			len(sink.seqs), sink.pls[0], sink.pls[1])
 	}
 }

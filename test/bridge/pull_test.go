@@ -312,7 +312,9 @@ func TestCameraRestartViewerResumes(t *testing.T) {
 		st, _ := g.Sources().Get("cam")
 		return st.State == bridge.StateRetrying
 	})
-	time.Sleep(300 * time.Millisecond) // an outage of several backoff rounds
+	// An outage of several backoff rounds.
+	tries := g.Sources().Reconnects()
+	waitFor(t, 5*time.Second, "three reconnect attempts", func() bool { return g.Sources().Reconnects() >= tries+3 })
 	cam.Start()
 	waitFor(t, 10*time.Second, "viewer receiving again", func() bool {
 		return rec.snapshot().video.packets > before.video.packets+100
@@ -361,10 +363,18 @@ func TestCameraDownAtStart(t *testing.T) {
 func TestOnDemand(t *testing.T) {
 	cam := newCamera(t, camSpec{video: "h264", audio: "pcma"})
 	cam.Start()
+	// Controls: a camera pulled at once, and a second on-demand one. What
+	// the on-demand camera must not do is checked once its control did
+	// what the gateway would have done to it too.
+	always := newCamera(t, camSpec{video: "h264"})
+	always.Start()
+	other := newCamera(t, camSpec{video: "h264"})
+	other.Start()
 	g := startGateway(t, func(c *config.Config) {
-		c.SourcesOnDemand = []string{"od=" + cam.url("od")}
+		c.Sources = []string{"ctl=" + always.url("ctl")}
+		c.SourcesOnDemand = []string{"od=" + cam.url("od"), "od2=" + other.url("od2")}
 	})
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, 10*time.Second, "the always-on control camera playing", func() bool { return always.plays.Load() > 0 })
 	if n := cam.plays.Load(); n != 0 {
 		t.Fatalf("on-demand camera played %d times before any reader", n)
 	}
@@ -386,9 +396,17 @@ func TestOnDemand(t *testing.T) {
 		t.Fatalf("camera has %d sessions for two viewers, want 1", n)
 	}
 
-	// It stays up while one viewer remains, and is released after the last.
+	// It stays up while one viewer remains, and is released after the
+	// last: checked once od2, whose only viewer left just after v1, has
+	// been released (its close delay, which would have released od too,
+	// is over).
+	v3, _ := play(t, g, "od2", client.PlayOptions{})
+	if err := v3.WaitPackets(ctxTimeout(t, 10*time.Second), webrtc.RTPCodecTypeVideo, 10); err != nil {
+		t.Fatal(err)
+	}
 	_ = v1.Close()
-	time.Sleep(600 * time.Millisecond) // twice the close delay
+	_ = v3.Close()
+	waitFor(t, 5*time.Second, "the control camera released", func() bool { return other.openSessions() == 0 })
 	if n := cam.openSessions(); n != 1 {
 		t.Fatalf("camera released with a viewer still watching (%d sessions)", n)
 	}
