@@ -214,8 +214,13 @@ func TestDockerfile(t *testing.T) {
 		t.Errorf("build stage CGO_ENABLED=%q, want 1 (the audio transcoder is cgo)", buildEnv["CGO_ENABLED"])
 	}
 	var goBuild []string
+	var goRuns [][]string // the stage's go commands, in order
 	for _, run := range build.all("RUN") {
-		if w := shellWords(t, run); len(w) > 2 && w[0] == "go" && w[1] == "build" {
+		w := shellWords(t, run)
+		if len(w) > 1 && w[0] == "go" {
+			goRuns = append(goRuns, w)
+		}
+		if len(w) > 2 && w[0] == "go" && w[1] == "build" {
 			goBuild = w
 		}
 	}
@@ -284,17 +289,25 @@ func TestDockerfile(t *testing.T) {
 		}
 	}
 
-	// --- build the binary as the build stage does.
+	// --- build the binary as the build stage does: its -dev packages
+	// provide what cgo asks for, and its go commands, run in order in the
+	// context docker build would send (.dockerignore applied), succeed.
+	checkBuildPackages(t, root, build)
+	srcDir := buildContext(t, root)
 	bin := filepath.Join(t.TempDir(), "wishgate")
-	args := append([]string(nil), goBuild[1:]...)
-	args[outIdx] = bin
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	gb := exec.CommandContext(ctx, "go", args...)
-	gb.Dir = root
-	gb.Env = append(os.Environ(), "CGO_ENABLED="+buildEnv["CGO_ENABLED"], "GOFLAGS=")
-	if out, err := gb.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	for _, run := range goRuns {
+		args := append([]string(nil), run[1:]...)
+		if run[1] == "build" {
+			args[outIdx] = bin
+		}
+		gb := exec.CommandContext(ctx, "go", args...)
+		gb.Dir = srcDir
+		gb.Env = append(os.Environ(), "CGO_ENABLED="+buildEnv["CGO_ENABLED"], "GOFLAGS=")
+		if out, err := gb.CombinedOutput(); err != nil {
+			t.Fatalf("RUN go %s (in the build context): %v\n%s", strings.Join(args, " "), err, out)
+		}
 	}
 	if out, err := exec.CommandContext(ctx, "go", "version", "-m", bin).Output(); err != nil || !strings.Contains(string(out), "CGO_ENABLED=1") || !strings.Contains(string(out), "-trimpath=true") ||
 		!strings.Contains(string(out), "-tags=transcode") {

@@ -47,23 +47,7 @@ func checkRuntimeLibraries(t *testing.T, bin string, final stage) {
 	if !slices.ContainsFunc(needed, func(l string) bool { return strings.HasPrefix(l, "libavcodec.so") }) {
 		t.Errorf("the binary links %v: no libavcodec, so no audio transcoder", needed)
 	}
-	var installed []string
-	for _, run := range final.all("RUN") {
-		words := strings.Fields(strings.NewReplacer("&&", " && ", "\\", " ").Replace(run))
-		for i := 0; i+1 < len(words); i++ {
-			if words[i] != "apt-get" || words[i+1] != "install" {
-				continue
-			}
-			for _, w := range words[i+2:] {
-				if w == "&&" || w == ";" {
-					break
-				}
-				if !strings.HasPrefix(w, "-") {
-					installed = append(installed, w)
-				}
-			}
-		}
-	}
+	installed := aptInstalled(final)
 	for _, tool := range []string{"dpkg", "ldconfig"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is needed to map libraries to packages: %v", tool, err)
