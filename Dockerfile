@@ -4,16 +4,18 @@
 #   docker run --rm -p 8080:8080 -p 8189:8189/udp -p 8189:8189 -p 8554:8554 \
 #     -e WISHGATE_PUBLIC_IP=203.0.113.10 wishgate
 #
-# test/docker checks this file without a Docker engine: it builds the binary
-# with the flags of the build stage below, checks that the final stage
-# installs the package of every shared library the binary links, runs it
-# with the final stage's ENTRYPOINT, CMD and ENV, then runs the HEALTHCHECK.
+# test/docker checks this file without a Docker engine: it runs the build
+# stage's go commands in the context `docker build .` sends (.dockerignore
+# applied), checks that the build stage installs the -dev package of every
+# library cgo asks for and the final stage the package of every shared
+# library the binary links, runs it with the final stage's ENTRYPOINT, CMD
+# and ENV, then runs the HEALTHCHECK.
 
 # Both stages on Debian 12 (bookworm): the binary links the FFmpeg and Opus
 # shared libraries of the release it was built on.
 FROM golang:1.26-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends pkg-config libavcodec-dev libswresample-dev libopus-dev \
+ && apt-get install -y --no-install-recommends pkg-config libavcodec-dev libavutil-dev libswresample-dev libopus-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Modules first: this layer stays cached while only the sources change.

@@ -69,9 +69,14 @@ func checkNoTranscoderLine(t *testing.T, bin, why string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), "WISHGATE_HTTP_ADDR=127.0.0.1:0", "WISHGATE_UDP_ADDR=127.0.0.1:0", "WISHGATE_TCP_ADDR=127.0.0.1:0",
-		"WISHGATE_RTSP_ADDR=127.0.0.1:0", "WISHGATE_RTSP_UDP_RTP_ADDR=", "WISHGATE_RTSP_UDP_RTCP_ADDR=",
-		"WISHGATE_SOURCES=cam="+cam.URL+"#transport=tcp")
+	// RTSP over UDP off by the file (an empty address set in the
+	// environment is no setting at all, and :8000 is every interface's).
+	conf := filepath.Join(t.TempDir(), "wishgate.yaml")
+	if err := os.WriteFile(conf, []byte("rtsp_udp_rtp_addr: \"\"\nrtsp_udp_rtcp_addr: \"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(os.Environ(), "WISHGATE_CONFIG="+conf, "WISHGATE_HTTP_ADDR=127.0.0.1:0", "WISHGATE_UDP_ADDR=127.0.0.1:0", "WISHGATE_TCP_ADDR=127.0.0.1:0",
+		"WISHGATE_RTSP_ADDR=127.0.0.1:0", "WISHGATE_SOURCES=cam="+cam.URL+"#transport=tcp")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +24,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -335,6 +338,9 @@ func TestDockerfile(t *testing.T) {
 	runEnv["WISHGATE_UDP_ADDR"] = "127.0.0.1:0"
 	runEnv["WISHGATE_TCP_ADDR"] = "127.0.0.1:0"
 	runEnv["WISHGATE_RTSP_ADDR"] = "127.0.0.1:0"
+	udp := testutil.FreeUDPPair(t) // RTSP over UDP: an even pair, not :8000 of every interface
+	runEnv["WISHGATE_RTSP_UDP_RTP_ADDR"] = "127.0.0.1:" + strconv.Itoa(udp)
+	runEnv["WISHGATE_RTSP_UDP_RTCP_ADDR"] = "127.0.0.1:" + strconv.Itoa(udp+1)
 	environ := []string{"HOME=" + t.TempDir()}
 	for k, v := range runEnv {
 		environ = append(environ, k+"="+v)
