@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,8 @@ type mode0Camera struct {
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
+
+	frames atomic.Int64 // access units sent, over every connection
 }
 
 func newMode0Camera(t *testing.T) *mode0Camera {
@@ -178,5 +181,6 @@ func (c *mode0Camera) feed(rc *conn.Conn, wmu *sync.Mutex, stop chan struct{}) {
 				return
 			}
 		}
+		c.frames.Add(1)
 	}
 }
