@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/wishgate/wishgate/internal/config"
 )
 
 // apiStream reads GET /api/v1/streams/NAME (loopback needs no admin token).
@@ -163,7 +165,10 @@ func waitViewers(t *testing.T, base, name string, n int) {
 // the session with DELETE.
 func TestPublisherRecoversAndStops(t *testing.T) {
 	chromium := requireIsolation(t)
-	gw := startGateway(t, nil)
+	// Media over UDP only: with ICE-TCP on, Chromium (the controlling
+	// agent) may move the publisher to its TCP pair when UDP goes dark and
+	// never see the outage this test is about.
+	gw := startGateway(t, func(c *config.Config) { c.TCPAddr = "" })
 	b := startBrowser(t, chromium)
 	defer http.DefaultClient.CloseIdleConnections()
 
