@@ -226,6 +226,11 @@ func TestTranscodedAudioKeepsLipSync(t *testing.T) {
 			break
 		}
 		from = on + 48000/2 // past this beep (100 ms) and its echo
+		// The decoded audio may start inside a beep (100 ms long), whose
+		// first loud sample is no onset.
+		if on < 48000/8 {
+			continue
+		}
 		c := videoContent(audioAt(d.ts + uint32(on)))
 		// The nearest true beep: loop k, second s.
 		best := math.Inf(1)
