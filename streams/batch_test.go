@@ -42,6 +42,8 @@ func (b *countBatch) Flush() {
 	clear(b.counts)
 }
 
+func (b *countBatch) Room(int) bool { return true }
+
 func (s *batchRec) NonBlocking() bool { return true }
 func (s *batchRec) BatchKey() any     { return s.key }
 func (s *batchRec) NewBatch() Batch {

@@ -214,7 +214,8 @@ type nopBatchSink struct{ nopNBSink }
 
 type nopBatch struct{}
 
-func (nopBatch) Flush() {}
+func (nopBatch) Flush()        {}
+func (nopBatch) Room(int) bool { return true }
 
 var nopBatchKey = new(int)
 

@@ -34,8 +34,14 @@ var ErrDropped = errors.New("streams: the sink dropped the packet")
 // A Batch collects the writes of one fan-out pass. The worker flushes it
 // after writing the pass's packets to all of its viewers, so a sink can send
 // them together (whep: one sendmmsg on the media socket for all of them).
-// A Batch is used by one goroutine at a time.
+// A Batch is used by one goroutine at a time. The worker asks Room before
+// each viewer's share of a pass and flushes first when it does not fit, so
+// a sink's write into the batch only queues: it never sends while the
+// worker holds the viewer's lock.
 type Batch interface {
+	// Room reports whether n more packets fit before the batch must be
+	// sent.
+	Room(n int) bool
 	Flush()
 }
 

@@ -129,6 +129,9 @@ func (w *fanWorker) write(i int, batch []*Packet) {
 	}
 	for _, s := range *subs {
 		b := w.batchFor(s)
+		if b != nil && !b.Room(len(batch)) {
+			b.Flush() // before the viewer's lock is taken, never under it
+		}
 		for _, p := range batch {
 			// Checked per write: the worker may have stalled in the
 			// previous one (a clock read costs a few % of a write).

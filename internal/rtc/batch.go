@@ -58,8 +58,15 @@ func (e *Engine) newBatch(bytes, msgs int) *Batch {
 	}
 }
 
+// Room reports whether n more packets fit (streams.Batch): the fan-out
+// worker flushes before a viewer's share of a pass when they do not, so
+// that slot never has to send while the worker holds the viewer's lock.
+func (b *Batch) Room(n int) bool {
+	return b.used+n*slotBytes <= len(b.buf) && len(b.msgs)+n <= cap(b.msgs)
+}
+
 // slot returns room for one sealed packet (len 0, cap slotBytes), flushing
-// first when the batch is full.
+// first when the batch is full (a caller that wrote more than Room allowed).
 func (b *Batch) slot() []byte {
 	if b.used+slotBytes > len(b.buf) || len(b.msgs) == cap(b.msgs) {
 		b.Flush()
