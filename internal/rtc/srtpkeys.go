@@ -27,8 +27,12 @@ var errNoDTLSConn = errors.New("rtc: no DTLS connection to derive SRTP keys from
 // yields an error, never a bad pointer), and everything after that is
 // public API: dtls.Conn.ConnectionState, SelectedSRTPProtectionProfile and
 // srtp.Config.ExtractSessionKeysFromDTLS, which split the material into
-// client and server keys by our DTLS role. TestSRTPKeysMatchPion proves on
-// every build that packets sealed with these keys decrypt at a pion peer.
+// client and server keys by our DTLS role. Both roles are proven on every
+// build against pion peers: as the DTLS server, whep's
+// TestEgressPayloadsAndSenderReports (every packet the gateway seals
+// decrypts at a pion viewer); as the client, wishbench's
+// TestWishbenchAgainstGateway (its viewers decrypt the gateway's packets
+// with these keys).
 func SRTPKeys(pc *webrtc.PeerConnection) (srtp.Config, error) {
 	var cfg srtp.Config
 	conn, err := dtlsConn(pc.SCTP().Transport())
