@@ -215,13 +215,7 @@ func TestTranscodedAudioKeepsLipSync(t *testing.T) {
 	loop := float64(aus*1024) / 44100
 	var offsets []float64
 	for from := 0; len(offsets) < 6; {
-		on := -1
-		for i := from; i < len(d.pcm); i++ {
-			if d.pcm[i] > 5000 || d.pcm[i] < -5000 {
-				on = i
-				break
-			}
-		}
+		on := beepOnset(d.pcm, from)
 		if on < 0 {
 			break
 		}
@@ -252,6 +246,25 @@ func TestTranscodedAudioKeepsLipSync(t *testing.T) {
 			t.Fatalf("a beep is %.1f ms off the video of its instant (want within 40 ms): %.1f ms", o*1000, msList(offsets))
 		}
 	}
+}
+
+// beepOnset is the first sample from from on whose magnitude passes 5000
+// after at least 10 ms of quiet: a beep's start, not a point inside one
+// (the viewer may join during a beep; the 1 kHz tone itself passes 5000
+// every millisecond).
+func beepOnset(pcm []int16, from int) int {
+	quiet := 0
+	for i := from; i < len(pcm); i++ {
+		if pcm[i] <= 5000 && pcm[i] >= -5000 {
+			quiet++
+			continue
+		}
+		if quiet >= 480 {
+			return i
+		}
+		quiet = 0
+	}
+	return -1
 }
 
 func msList(s []float64) []float64 {
