@@ -36,7 +36,8 @@ type store struct {
 	log     *slog.Logger
 
 	up       atomic.Bool
-	mu       sync.Mutex // orders state-change logs
+	known    atomic.Bool // up has been decided by a call
+	mu       sync.Mutex  // orders state-change logs
 	onChange func(up bool)
 
 	errs atomic.Uint64
@@ -85,14 +86,17 @@ func (s *store) do(ctx context.Context, fn func(ctx context.Context) error) erro
 
 // setUp records whether Redis answers; a change is logged once and
 // reported to onChange (outside the lock, on the caller's goroutine).
+// The first outcome is a change too (from not known), so a node that
+// cannot reach Redis at start says why.
 func (s *store) setUp(up bool, cause error) {
-	if s.up.Load() == up {
+	if s.known.Load() && s.up.Load() == up {
 		return
 	}
 	s.mu.Lock()
+	first := !s.known.Swap(true)
 	changed := s.up.CompareAndSwap(!up, up)
 	s.mu.Unlock()
-	if !changed {
+	if !changed && !first {
 		return
 	}
 	if up {

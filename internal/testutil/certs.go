@@ -81,3 +81,12 @@ func newKey(t testing.TB) *ecdsa.PrivateKey {
 	}
 	return key
 }
+
+// WriteCert writes the CA's certificate (PEM) to file, for a process that
+// is to trust it (SSL_CERT_FILE).
+func (ca *CA) WriteCert(t testing.TB, file string) {
+	t.Helper()
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

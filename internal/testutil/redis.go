@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os/exec"
@@ -18,6 +19,9 @@ type Redis struct {
 	path string
 	dir  string
 	Port int
+	// tls, when set, serves TLS only on Port (rediss://): the certificate
+	// and key files.
+	tls *[2]string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -29,7 +33,19 @@ type Redis struct {
 // WISHGATE_REQUIRE_TOOLS=1 (RequireTool).
 func StartRedis(t testing.TB) *Redis {
 	t.Helper()
-	r := &Redis{t: t, path: RequireTool(t, "redis-server"), dir: t.TempDir()}
+	return startRedis(t, nil)
+}
+
+// StartRedisTLS is StartRedis serving TLS only, with this certificate
+// and key (PEM files); clients are not asked for certificates.
+func StartRedisTLS(t testing.TB, certFile, keyFile string) *Redis {
+	t.Helper()
+	return startRedis(t, &[2]string{certFile, keyFile})
+}
+
+func startRedis(t testing.TB, tlsFiles *[2]string) *Redis {
+	t.Helper()
+	r := &Redis{t: t, path: RequireTool(t, "redis-server"), dir: t.TempDir(), tls: tlsFiles}
 	var err error
 	for range 5 { // the free port may be taken between probe and bind
 		if r.Port, err = freePort(); err != nil {
@@ -46,8 +62,13 @@ func StartRedis(t testing.TB) *Redis {
 	return r
 }
 
-// URL is the redis:// URL of the server.
-func (r *Redis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.Port) }
+// URL is the redis:// (rediss:// with TLS) URL of the server.
+func (r *Redis) URL() string {
+	if r.tls != nil {
+		return fmt.Sprintf("rediss://127.0.0.1:%d/0", r.Port)
+	}
+	return fmt.Sprintf("redis://127.0.0.1:%d/0", r.Port)
+}
 
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -59,8 +80,13 @@ func freePort() (int, error) {
 }
 
 func (r *Redis) start() error {
-	cmd := exec.Command(r.path, "--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir, "--daemonize", "no", "--loglevel", "warning")
+	args := []string{"--port", strconv.Itoa(r.Port)}
+	if r.tls != nil {
+		args = []string{"--port", "0", "--tls-port", strconv.Itoa(r.Port), "--tls-cert-file", r.tls[0],
+			"--tls-key-file", r.tls[1], "--tls-auth-clients", "no"}
+	}
+	cmd := exec.Command(r.path, append(args, "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.dir, "--daemonize", "no", "--loglevel", "warning")...)
 	cmd.Stdout, cmd.Stderr = LogWriter{r.t}, LogWriter{r.t}
 	if err := cmd.Start(); err != nil {
 		return err
@@ -88,7 +114,16 @@ func (r *Redis) start() error {
 
 // ping sends PING and expects +PONG.
 func (r *Redis) ping() error {
-	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(r.Port)), time.Second)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(r.Port))
+	var c net.Conn
+	var err error
+	if r.tls != nil {
+		// The probe only asks whether the server answers; the gateway
+		// under test verifies the certificate.
+		c, err = tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	} else {
+		c, err = net.DialTimeout("tcp", addr, time.Second)
+	}
 	if err != nil {
 		return err
 	}
