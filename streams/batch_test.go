@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -162,5 +163,127 @@ func TestSinkDropResumesAtKeyframe(t *testing.T) {
 	}
 	if d := sub.Dropped.Load(); d != 1 {
 		t.Fatalf("Dropped = %d, want 1", d)
+	}
+}
+
+// roomBatch holds at most roomCap packets, like the media socket's batch
+// (rtc.Batch), which must send when a write does not fit. Its Flush checks
+// that the worker holds the lock of none of the viewers whose packets it
+// sends, so a send never waits with a viewer's lock held.
+type roomBatch struct {
+	n       int
+	subs    []*Subscription // whose packets are waiting
+	refused *atomic.Int64   // Room said no to a batch holding packets
+	locked  *atomic.Int64   // Flush found a waiting viewer's lock held
+	over    *atomic.Int64   // a write that Room had not allowed
+}
+
+const roomCap = 8
+
+func (b *roomBatch) Room(n int) bool {
+	ok := b.n+n <= roomCap
+	if !ok && b.n > 0 {
+		b.refused.Add(1)
+	}
+	return ok
+}
+
+func (b *roomBatch) Flush() {
+	for _, s := range b.subs {
+		for i := range s.tracks {
+			if !s.tracks[i].mu.TryLock() {
+				b.locked.Add(1)
+				continue
+			}
+			s.tracks[i].mu.Unlock()
+		}
+	}
+	b.n, b.subs = 0, b.subs[:0]
+}
+
+type roomSink struct {
+	*recSink
+	sub                   *Subscription
+	refused, locked, over atomic.Int64
+}
+
+func (s *roomSink) NonBlocking() bool { return true }
+func (s *roomSink) BatchKey() any     { return batchGroup{} }
+func (s *roomSink) NewBatch() Batch {
+	return &roomBatch{refused: &s.refused, locked: &s.locked, over: &s.over}
+}
+
+func (s *roomSink) WriteRTPBatch(b Batch, i int, h *rtp.Header, payload []byte) error {
+	rb := b.(*roomBatch)
+	rb.subs = append(rb.subs, s.sub)
+	if rb.n == roomCap {
+		// What rtc.Batch does with a write beyond its room: send first.
+		rb.over.Add(1)
+		rb.Flush()
+		rb.subs = append(rb.subs, s.sub)
+	}
+	rb.n++
+	return s.recSink.WriteRTP(i, h, payload)
+}
+
+// A fan-out worker flushes its batch before a viewer's share of a pass
+// that would not fit, never from inside a write under the viewer's lock
+// (the only lock a worker takes): with 5-packet pictures, batches of 8 and
+// several viewers per worker, every pass needs more than one send, and no
+// send finds a waiting viewer's lock held or a write beyond the room.
+func TestBatchFlushedOutsideViewerLock(t *testing.T) {
+	r, pub, _ := setup(t, DefaultConfig())
+	writePkt(pub, 0, 0, idr)
+	s, tracks, _ := r.Lookup("s")
+	viewers := 2 * max(1, runtime.GOMAXPROCS(0)) // at least two per worker
+	sinks := make([]*roomSink, viewers)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	for k := range sinks {
+		sub, err := r.Subscribe(s, SubscribeOptions{Tracks: tracks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		rs := &roomSink{recSink: newRecSink(), sub: sub}
+		sinks[k] = rs
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = sub.Run(ctx, rs) }()
+		waitFor(t, sub.direct.Load)
+	}
+	seq := uint16(0)
+	const pictures = 20
+	for f := 1; f <= pictures; f++ {
+		for k := 0; k < 5; k++ {
+			seq++
+			p := NewPacket()
+			p.Header = rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(f * 3000), PayloadType: 96, Marker: k == 4}
+			p.SetPayload(pframe)
+			pub.Write(0, p, time.Now())
+		}
+		time.Sleep(5 * time.Millisecond) // the publisher's frame interval
+	}
+	refused := int64(0)
+	for k, rs := range sinks {
+		rs.wait(t, 1+5*pictures)
+		rs.mu.Lock()
+		for j, sq := range rs.seqs {
+			if sq != uint16(j) {
+				rs.mu.Unlock()
+				t.Fatalf("viewer %d: packet %d has sequence number %d", k, j, sq)
+			}
+		}
+		rs.mu.Unlock()
+		if n := rs.locked.Load(); n != 0 {
+			t.Fatalf("viewer %d: %d sends with a waiting viewer's lock held", k, n)
+		}
+		if n := rs.over.Load(); n != 0 {
+			t.Fatalf("viewer %d: %d writes beyond the batch's room", k, n)
+		}
+		refused += rs.refused.Load()
+	}
+	if refused == 0 {
+		t.Fatal("no pass needed a second send: the test exercised nothing")
 	}
 }
