@@ -26,6 +26,13 @@ func (idlePub) Connected() bool     { return true }
 func (idlePub) RequestKeyframe(int) {}
 func (idlePub) Kick(error)          {}
 
+// The harness stream's codecs.
+var (
+	h264Codec = streams.Codec{MimeType: "video/H264", ClockRate: 90000,
+		Fmtp: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
+	opusCodec = streams.Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2}
+)
+
 // harness is a real WHEP session on loopback: the gateway's engine and
 // handler on one side, a pion viewer (reading and discarding) on the other.
 type harness struct {
@@ -52,11 +59,8 @@ func newHarness(tb testing.TB, video chan *rtp.Packet) *harness {
 	hs := &harness{engine: engine, reg: streams.NewRegistry(streams.DefaultConfig()), video: video,
 		reports: make(chan *rtcp.SenderReport, 64)}
 	hs.h = &Handler{Engine: engine, Registry: hs.reg, Logger: log}
-	h264 := streams.Codec{MimeType: "video/H264", ClockRate: 90000,
-		Fmtp: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
-	opus := streams.Codec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2}
-	hs.pub, err = hs.reg.Publish("s", []streams.TrackSpec{{Kind: streams.KindVideo, Codec: h264},
-		{Kind: streams.KindAudio, Codec: opus}}, idlePub{}, streams.PublisherInfo{})
+	hs.pub, err = hs.reg.Publish("s", []streams.TrackSpec{{Kind: streams.KindVideo, Codec: h264Codec},
+		{Kind: streams.KindAudio, Codec: opusCodec}}, idlePub{}, streams.PublisherInfo{})
 	if err != nil {
 		tb.Fatal(err)
 	}
