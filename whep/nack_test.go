@@ -78,6 +78,15 @@ func TestNACKAnsweredFromSharedHistory(t *testing.T) {
 				if string(p.Payload) != string(lost.Payload) || p.Timestamp != lost.Timestamp {
 					t.Fatalf("retransmission %x ts %d, original %x ts %d", p.Payload, p.Timestamp, lost.Payload, lost.Timestamp)
 				}
+				// Counted just after the send: the viewer can have
+				// the packet first.
+				for hs.sess.sub.Retransmitted.Load() == 0 {
+					select {
+					case <-deadline:
+						t.Fatal("the retransmission was not counted")
+					case <-time.After(time.Millisecond): // polling a condition, bounded by the deadline
+					}
+				}
 				if n := hs.sess.sub.Retransmitted.Load(); n != 1 {
 					t.Fatalf("Retransmitted = %d", n)
 				}
