@@ -184,10 +184,10 @@ func (v *viewer) startSRTP() bool {
 }
 
 func videoPayloadTypes(answer string) map[uint8]bool {
-	pts := map[uint8]bool{}
+	videoPTs := map[uint8]bool{}
 	var sd sdp.SessionDescription
 	if sd.UnmarshalString(answer) != nil {
-		return pts
+		return videoPTs
 	}
 	for _, md := range sd.MediaDescriptions {
 		if md.MediaName.Media != "video" {
@@ -195,11 +195,11 @@ func videoPayloadTypes(answer string) map[uint8]bool {
 		}
 		for _, f := range md.MediaName.Formats {
 			if n, err := strconv.ParseUint(f, 10, 7); err == nil {
-				pts[uint8(n)] = true
+				videoPTs[uint8(n)] = true
 			}
 		}
 	}
-	return pts
+	return videoPTs
 }
 
 // trackSeq follows the video sequence numbers for NACKs and reports, under
