@@ -292,11 +292,13 @@ func (c *Conn) SetBusy(busy bool) {
 	}
 }
 
-// Close closes the connection and releases its place; idempotent.
+// Close releases the connection's place, then closes it; idempotent. The
+// place goes first: a client that sees the close and connects again at once
+// (a reconnecting RTSP camera or player at its per-client cap) must find its
+// place free, not race the release.
 func (c *Conn) Close() error {
-	err := c.Conn.Close()
 	c.once.Do(func() { c.l.release(c.key, c.keyed) })
-	return err
+	return c.Conn.Close()
 }
 
 // Unwrap finds the *Conn under c (a TLS connection, say), if any.

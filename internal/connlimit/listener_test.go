@@ -282,3 +282,44 @@ func TestUnwrap(t *testing.T) {
 type wrapped struct{ net.Conn }
 
 func (w wrapped) NetConn() net.Conn { return w.Conn }
+
+// closeProbe is a connection whose Close records how many places its
+// listener counted open at the moment the socket went.
+type closeProbe struct {
+	net.Conn
+	l          *Listener
+	openAtShut int
+}
+
+func (p *closeProbe) Close() error {
+	p.openAtShut = p.l.Open()
+	return p.Conn.Close()
+}
+
+// A client that sees its connection closed and reconnects at once, at its
+// per-client cap, must be admitted: the place is free before the socket
+// closes, not some time after.
+func TestPlaceFreeWhenTheClientSeesTheClose(t *testing.T) {
+	s := serve(t, Config{MaxConns: 4, MaxPerClient: 1})
+	dial(t, s)
+	waitFor(t, "accepted", func() bool { return len(s.accepted()) == 1 })
+	c := s.accepted()[0].(*Conn)
+	probe := &closeProbe{Conn: c.Conn, l: s.l, openAtShut: -1}
+	c.Conn = probe
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if probe.openAtShut != 0 {
+		t.Fatalf("%d place(s) still counted open when the socket closed", probe.openAtShut)
+	}
+	// Closing again gives nothing back twice.
+	_ = c.Close()
+	if n := s.l.Open(); n != 0 {
+		t.Fatalf("open %d after a second Close", n)
+	}
+	dial(t, s)
+	waitFor(t, "the reconnect accepted", func() bool { return len(s.accepted()) == 2 })
+	if r := s.l.Refused(); r.PerClient != 0 {
+		t.Fatalf("refused %+v", r)
+	}
+}
