@@ -42,8 +42,8 @@ func TestJoinMidGOPStartsFromCache(t *testing.T) {
 			t.Fatalf("sequence numbers %v, want 10..14", sink.seqs)
 		}
 	}
-	// The cached pictures are squeezed into the ticks just before the newest
-	// cached one; SPS and IDR keep sharing one timestamp; live is untouched.
+	// The cached pictures are stamped below the newest cached one, in
+	// order; SPS and IDR keep sharing one timestamp; live is untouched.
 	if sink.ts[0] != sink.ts[1] || sink.ts[1] >= sink.ts[2] || sink.ts[2] >= sink.ts[3] ||
 		sink.ts[3] != 7000 || sink.ts[4] != 10000 {
 		t.Fatalf("timestamps %v", sink.ts)
@@ -262,6 +262,25 @@ func TestGOPBurstIsPaced(t *testing.T) {
 	}
 	if d := sink.at[1].Sub(sink.at[0]); d > 100*time.Millisecond {
 		t.Fatalf("the first P-frame waited %v", d)
+	}
+	// The stamps advance at the pace the pictures are sent, up to the
+	// newest's own timestamp: the keyframe a whole pace (200 ms, 18 000
+	// ticks) below it. A picture is never sent before its stamp says (it
+	// goes at most one picture's share of the pace plus the pacer's slack
+	// early), so a receiver sees no picture arrive late by its stamps.
+	const pace = 18000
+	if last := sink.ts[frames-1]; last != (frames-1)*3000 || last-sink.ts[0] != pace {
+		t.Fatalf("burst stamped %d..%d, want %d..%d", sink.ts[0], last, (frames-1)*3000-pace, (frames-1)*3000)
+	}
+	share := time.Duration(pace/(frames-1)) * time.Second / 90000
+	for k := 1; k < frames; k++ {
+		if sink.ts[k] <= sink.ts[k-1] {
+			t.Fatalf("stamps not increasing at picture %d: %v", k, sink.ts)
+		}
+		stamped := time.Duration(sink.ts[k]-sink.ts[0]) * time.Second / 90000
+		if sent := sink.at[k].Sub(sink.at[0]); sent < stamped-share-burstSlack-time.Millisecond {
+			t.Fatalf("picture %d sent %v after the keyframe, stamped %v after it", k, sent, stamped)
+		}
 	}
 }
 

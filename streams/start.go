@@ -150,12 +150,16 @@ func (s *Subscription) awaitKeyframes(ctx context.Context, sink Sink, ask []int)
 
 // startFromCache delivers track i's cached GOP, keyframe first, before any
 // live packet. The packets go out far faster than real time (see
-// burstDuration), with their RTP timestamps squeezed into consecutive ticks
-// just before the newest cached picture's real timestamp: the viewer's
-// decoder runs through the GOP as it arrives and shows the newest picture,
-// and the live packets that follow keep their own timestamps, so the viewer
-// is live as soon as the burst is through, with no lasting delay and no
-// timestamp jump. Replaying at the original pace would instead leave the
+// burstDuration), with their RTP timestamps rewritten to advance at the
+// pace they are sent, ending at the newest cached picture's real timestamp
+// (stampBurst): the viewer's decoder runs through the GOP as it arrives and
+// shows the newest picture, and the live packets that follow keep their own
+// timestamps, so the viewer is live as soon as the burst is through, with
+// no lasting delay and no timestamp jump. Timestamps that match the
+// arrival keep the receiver's jitter estimate where it belongs: squeezed
+// into consecutive ticks, a burst paced over hundreds of milliseconds
+// reads to a browser as pictures arriving hundreds of milliseconds late,
+// and it answers with a grown jitter buffer and a freeze. Replaying at the original pace would instead leave the
 // viewer as far behind live as the GOP was old, forever (a jitter buffer
 // never catches up by itself), and starting at the latest keyframe alone
 // would forward P-frames whose references the viewer never got.
@@ -178,7 +182,6 @@ func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) err
 		}
 	}
 	last := s.burst[len(s.burst)-1].Header
-	st.placeBurst(frames, last.Timestamp)
 	// The keyframe itself goes out at once (tens of packets, well within a
 	// socket buffer): it is what the viewer waits for. The rest is paced.
 	total := 0
@@ -187,9 +190,11 @@ func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) err
 			total += len(p.Payload)
 		}
 	}
-	span := time.Duration(last.Timestamp-s.burst[0].Header.Timestamp) * time.Second /
-		time.Duration(max(1, st.track.Codec.ClockRate))
+	rate := int64(max(1, st.track.Codec.ClockRate))
+	span := time.Duration(last.Timestamp-s.burst[0].Header.Timestamp) * time.Second / time.Duration(rate)
 	pace := st.burstPace(burstDuration(span), span, total)
+	s.stampBurst(frames, total, int64(pace)*rate/int64(time.Second))
+	st.placeBurst(int(s.burstOff[0])+1, last.Timestamp)
 	start := time.Now()
 	frame, sent := 0, 0
 	st.bursting = true
@@ -197,7 +202,7 @@ func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) err
 		if j > 0 && p.Header.Timestamp != s.burst[j-1].Header.Timestamp {
 			frame++
 		}
-		if err := s.deliver(i, p, sink, last.Timestamp-uint32(frames-1-frame)); err != nil {
+		if err := s.deliver(i, p, sink, last.Timestamp-uint32(s.burstOff[frame])); err != nil {
 			return err
 		}
 		if frame == 0 {
@@ -216,6 +221,29 @@ func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) err
 	st.mapFrom = st.lastOut + 1
 	st.publishMap()
 	return nil
+}
+
+// stampBurst sets s.burstOff[k], how many ticks picture k of the burst in
+// s.burst is stamped below the newest: its share of the pace still to come
+// when its last byte is due (the keyframe, sent at once, a whole pace below;
+// the newest 0), and always at least one tick below the picture after it.
+func (s *Subscription) stampBurst(frames, total int, paceTicks int64) {
+	s.burstOff = s.burstOff[:0]
+	s.burstOff = append(s.burstOff, paceTicks)
+	sent := 0
+	for j, p := range s.burst {
+		if j > 0 && p.Header.Timestamp != s.burst[j-1].Header.Timestamp {
+			s.burstOff = append(s.burstOff, 0)
+		}
+		if len(s.burstOff) > 1 {
+			sent += len(p.Payload)
+			s.burstOff[len(s.burstOff)-1] = paceTicks * int64(total-sent) / int64(max(1, total))
+		}
+	}
+	s.burstOff[frames-1] = 0
+	for k := frames - 2; k >= 0; k-- {
+		s.burstOff[k] = max(s.burstOff[k], s.burstOff[k+1]+1)
+	}
 }
 
 // A cached GOP is paced, not dumped: hundreds of packets at once overflow a

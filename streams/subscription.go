@@ -58,7 +58,8 @@ type Subscription struct {
 	endOnce sync.Once
 	err     error
 
-	burst []*Packet // scratch for the cached GOP at start
+	burst    []*Packet // scratch for the cached GOP at start
+	burstOff []int64   // per picture of burst: ticks below the newest (stampBurst)
 
 	// layerKick wakes the subscription's goroutine to re-evaluate its
 	// simulcast layers (switch.go); nil without simulcast tracks.

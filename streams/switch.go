@@ -175,16 +175,17 @@ func (s *Subscription) switched(st *subTrack, l int) {
 	s.kickLayers()
 }
 
-// placeBurst: a switch from the cache sends the target's cached GOP right
-// after the old layer's last picture, in consecutive ticks (startFromCache
-// squeezes the burst below its newest picture's timestamp, to which this
-// offset adds).
-func (st *subTrack) placeBurst(frames int, newest uint32) {
+// placeBurst: a switch from the cache sends the target's cached GOP with
+// its keyframe one tick after the old layer's last picture. below is how
+// far the burst's keyframe is stamped below its newest picture's timestamp
+// plus one (stampBurst paces the stamps up to newest, to which this offset
+// adds).
+func (st *subTrack) placeBurst(below int, newest uint32) {
 	ls := st.lay
 	if ls == nil || !ls.haveTS {
 		return
 	}
-	ls.tsOff = ls.lastTS + uint32(frames) - newest
+	ls.tsOff = ls.lastTS + uint32(below) - newest
 	ls.outTS.Store(ls.tsOff)
 }
 
