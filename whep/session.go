@@ -135,22 +135,28 @@ func (s *session) readRTCP(sender *webrtc.RTPSender, track int) {
 			if err != nil {
 				return
 			}
-			pkts, err := rtcp.Unmarshal(buf[:n])
-			if err != nil {
-				continue
-			}
-			for _, p := range pkts {
-				switch p := p.(type) {
-				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-					s.sub.RequestKeyframe(track)
-				case *rtcp.ReceiverReport:
-					s.observeRR(track, p)
-				case *rtcp.TransportLayerNack:
-					s.answerNACK(track, p)
-				}
-			}
+			s.handleRTCP(track, buf[:n])
 		}
 	}()
+}
+
+// handleRTCP dispatches one RTCP datagram a viewer sent about the stream
+// track track; undecodable datagrams are ignored (FuzzViewerRTCP).
+func (s *session) handleRTCP(track int, b []byte) {
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		return
+	}
+	for _, p := range pkts {
+		switch p := p.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			s.sub.RequestKeyframe(track)
+		case *rtcp.ReceiverReport:
+			s.observeRR(track, p)
+		case *rtcp.TransportLayerNack:
+			s.answerNACK(track, p)
+		}
+	}
 }
 
 func (s *session) Peer() *rtc.Peer       { return s.peer }
