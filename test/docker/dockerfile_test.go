@@ -159,6 +159,11 @@ func shellWords(t *testing.T, s string) []string {
 	return words
 }
 
+// listeningPort finds the HTTP port in the gateway's start-up line.
+var listeningPort = regexp.MustCompile(`wishgate listening.* whip=http://127\.0\.0\.1:(\d+)/whip/`)
+
+// freePort names a loopback port with nothing listening on it (for the
+// HEALTHCHECK that must fail).
 func freePort(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -329,12 +334,11 @@ func TestDockerfile(t *testing.T) {
 
 	// --- run it as the container would: the image's ENV only, listen
 	// addresses moved to loopback (the test must not take the real ports).
-	httpPort := freePort(t)
 	runEnv := map[string]string{}
 	for k, v := range env {
 		runEnv[k] = v
 	}
-	runEnv["WISHGATE_HTTP_ADDR"] = "127.0.0.1:" + httpPort
+	runEnv["WISHGATE_HTTP_ADDR"] = "127.0.0.1:0"
 	runEnv["WISHGATE_UDP_ADDR"] = "127.0.0.1:0"
 	runEnv["WISHGATE_TCP_ADDR"] = "127.0.0.1:0"
 	runEnv["WISHGATE_RTSP_ADDR"] = "127.0.0.1:0"
@@ -365,6 +369,24 @@ func TestDockerfile(t *testing.T) {
 		}
 	}()
 
+	// Port 0: the gateway binds its own and names it in the start-up line.
+	var httpPort string
+	for deadline := time.Now().Add(30 * time.Second); httpPort == ""; {
+		if m := listeningPort.FindStringSubmatch(logs.String()); m != nil {
+			httpPort = m[1]
+			break
+		}
+		select {
+		case err := <-exited:
+			stopped = true
+			t.Fatalf("gateway exited before listening: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no start-up line naming the HTTP port within 30s")
+		}
+	}
+	environ = append(environ, "WISHGATE_HTTP_ADDR=127.0.0.1:"+httpPort) // the HEALTHCHECK's
 	base := "http://127.0.0.1:" + httpPort
 	client := &http.Client{Timeout: 2 * time.Second}
 	defer client.CloseIdleConnections()
