@@ -19,16 +19,7 @@ type H264 struct {
 	MaxPayload int
 	Stats      Stats
 
-	ps codec.ParamSets
-
-	au  auTracker
-	seq seqTracker
-	// seen: the parameter sets the current access unit already carried.
-	seen paramsSeen
-
-	fu     []byte
-	inFU   bool
-	frag   fragmenter
+	depacketizer
 	params [2][]byte
 }
 
@@ -42,27 +33,12 @@ func (h *H264) SetParams(sps, pps []byte) {
 // that changes whenever either changes. The slices are never modified.
 func (h *H264) Params() (sps, pps []byte, version uint64) { return h.ps.SPS, h.ps.PPS, h.ps.Version }
 
-func (h *H264) max() int {
-	if h.MaxPayload > 0 {
-		return h.MaxPayload
-	}
-	return MaxPayload
-}
+func (h *H264) max() int { return budget(h.MaxPayload) }
 
 // Push converts one input packet, calling emit for each output payload.
 // An error reports a packet that was dropped; the stream continues.
 func (h *H264) Push(pkt *rtp.Packet, emit Emit) error {
-	if h.seq.gap(pkt.SequenceNumber) && h.inFU {
-		h.inFU = false
-		h.Stats.LostFragments++
-	}
-	if newAU, back := h.au.next(pkt.Timestamp); newAU {
-		h.seen = 0
-		if back {
-			h.Stats.Reordered++
-		}
-	}
-	p := pkt.Payload
+	p := h.begin(pkt, &h.Stats)
 	if len(p) == 0 {
 		return nil // keep-alive padding some cameras send
 	}
@@ -101,17 +77,7 @@ func (h *H264) stapA(p []byte, marker bool, emit Emit) error {
 	if idr {
 		h.insertParams(emit)
 	}
-	if len(p) <= h.max() {
-		emit(p, marker)
-		return nil
-	}
-	it = codec.AggregatedUnits(p[1:])
-	u, ok := it.Next()
-	for ok {
-		next, more := it.Next()
-		h.out(u, marker && !more, emit)
-		u, ok = next, more
-	}
+	forwardAggregate(p, 1, h.max(), marker, h, emit)
 	return nil
 }
 
@@ -133,18 +99,11 @@ func (h *H264) fuA(p []byte, marker bool, emit Emit) error {
 		// The start was lost (or we joined mid-unit): nothing to decode.
 		return nil
 	}
-	if len(h.fu)+len(p)-2 > maxNALUSize {
-		h.inFU = false
-		h.fu = nil // give the memory back
-		h.Stats.LostFragments++
-		return ErrMalformed
+	nal, err := h.reassemble(p[2:], end, &h.Stats)
+	if nal != nil {
+		h.nal(nal, marker, emit)
 	}
-	h.fu = append(h.fu, p[2:]...)
-	if end {
-		h.inFU = false
-		h.nal(h.fu, marker, emit)
-	}
-	return nil
+	return err
 }
 
 // nal handles one complete NAL unit.

@@ -15,15 +15,7 @@ type H265 struct {
 	MaxPayload int
 	Stats      Stats
 
-	ps codec.ParamSets
-
-	au   auTracker
-	seq  seqTracker
-	seen paramsSeen
-
-	fu     []byte
-	inFU   bool
-	frag   fragmenter
+	depacketizer
 	params [3][]byte
 }
 
@@ -40,26 +32,11 @@ func (h *H265) Params() (vps, sps, pps []byte, version uint64) {
 	return h.ps.VPS, h.ps.SPS, h.ps.PPS, h.ps.Version
 }
 
-func (h *H265) max() int {
-	if h.MaxPayload > 0 {
-		return h.MaxPayload
-	}
-	return MaxPayload
-}
+func (h *H265) max() int { return budget(h.MaxPayload) }
 
 // Push converts one input packet, calling emit for each output payload.
 func (h *H265) Push(pkt *rtp.Packet, emit Emit) error {
-	if h.seq.gap(pkt.SequenceNumber) && h.inFU {
-		h.inFU = false
-		h.Stats.LostFragments++
-	}
-	if newAU, back := h.au.next(pkt.Timestamp); newAU {
-		h.seen = 0
-		if back {
-			h.Stats.Reordered++
-		}
-	}
-	p := pkt.Payload
+	p := h.begin(pkt, &h.Stats)
 	if len(p) == 0 {
 		return nil
 	}
@@ -105,17 +82,7 @@ func (h *H265) ap(p []byte, marker bool, emit Emit) error {
 	if irap {
 		h.insertParams(emit)
 	}
-	if len(p) <= h.max() {
-		emit(p, marker)
-		return nil
-	}
-	it = codec.AggregatedUnits(p[codec.H265HeaderLen:])
-	u, ok := it.Next()
-	for ok {
-		next, more := it.Next()
-		h.out(u, marker && !more, emit)
-		u, ok = next, more
-	}
+	forwardAggregate(p, codec.H265HeaderLen, h.max(), marker, h, emit)
 	return nil
 }
 
@@ -137,18 +104,11 @@ func (h *H265) fuPkt(p []byte, marker bool, emit Emit) error {
 	} else if !h.inFU {
 		return nil
 	}
-	if len(h.fu)+len(p)-3 > maxNALUSize {
-		h.inFU = false
-		h.fu = nil // give the memory back
-		h.Stats.LostFragments++
-		return ErrMalformed
+	nal, err := h.reassemble(p[3:], end, &h.Stats)
+	if nal != nil {
+		h.nal(nal, marker, emit)
 	}
-	h.fu = append(h.fu, p[3:]...)
-	if end {
-		h.inFU = false
-		h.nal(h.fu, marker, emit)
-	}
-	return nil
+	return err
 }
 
 func (h *H265) nal(nal []byte, marker bool, emit Emit) {
