@@ -50,10 +50,18 @@ func (d *depacketizer) begin(pkt *rtp.Packet, st *Stats) []byte {
 	return pkt.Payload
 }
 
-// reassemble appends one fragment's data to the unit being reassembled (whose
-// header the caller wrote at the start fragment) and returns the whole unit
-// when end is set. A unit growing beyond maxNALUSize is dropped.
-func (d *depacketizer) reassemble(data []byte, end bool, st *Stats) (nal []byte, err error) {
+// reassemble adds one fragment to the unit being reassembled and returns the
+// whole unit when end is set. A start fragment begins a unit with the NAL
+// unit header hdr, rebuilt by the caller from the FU's headers; a fragment
+// with no unit begun (its start was lost, or we joined mid-unit) is ignored,
+// as is a unit growing beyond maxNALUSize.
+func (d *depacketizer) reassemble(start, end bool, hdr, data []byte, st *Stats) (nal []byte, err error) {
+	if start {
+		d.fu = append(d.fu[:0], hdr...)
+		d.inFU = true
+	} else if !d.inFU {
+		return nil, nil
+	}
 	if len(d.fu)+len(data) > maxNALUSize {
 		d.inFU = false
 		d.fu = nil // give the memory back

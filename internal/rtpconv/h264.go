@@ -86,20 +86,14 @@ func (h *H264) fuA(p []byte, marker bool, emit Emit) error {
 		return ErrMalformed
 	}
 	start, end := p[1]&codec.FUStart != 0, p[1]&codec.FUEnd != 0
-	if start {
+	if start && !codec.H264IsNAL(codec.H264Type(p[1])) {
 		// A fragmented unit is a NAL unit, never another STAP/FU
 		// (RFC 6184 §5.8); reassembled, one would go out as garbage.
-		if !codec.H264IsNAL(codec.H264Type(p[1])) {
-			h.inFU = false
-			return ErrMalformed
-		}
-		h.fu = append(h.fu[:0], p[0]&codec.H264NRIMask|codec.H264Type(p[1]))
-		h.inFU = true
-	} else if !h.inFU {
-		// The start was lost (or we joined mid-unit): nothing to decode.
-		return nil
+		h.inFU = false
+		return ErrMalformed
 	}
-	nal, err := h.reassemble(p[2:], end, &h.Stats)
+	hdr := [1]byte{p[0]&codec.H264NRIMask | codec.H264Type(p[1])}
+	nal, err := h.reassemble(start, end, hdr[:], p[2:], &h.Stats)
 	if nal != nil {
 		h.nal(nal, marker, emit)
 	}

@@ -96,15 +96,10 @@ func (h *H265) fuPkt(p []byte, marker bool, emit Emit) error {
 		h.inFU = false
 		return ErrMalformed
 	}
-	if start {
-		// Rebuild the NAL unit header: F and LayerId high bit from the
-		// payload header, the FU's type, LayerId low bits and TID from byte 1.
-		h.fu = append(h.fu[:0], p[0]&0x81|inner<<1, p[1])
-		h.inFU = true
-	} else if !h.inFU {
-		return nil
-	}
-	nal, err := h.reassemble(p[3:], end, &h.Stats)
+	// The NAL unit header: F and LayerId high bit from the payload header,
+	// the FU's type, LayerId low bits and TID from byte 1.
+	hdr := [2]byte{p[0]&0x81 | inner<<1, p[1]}
+	nal, err := h.reassemble(start, end, hdr[:], p[3:], &h.Stats)
 	if nal != nil {
 		h.nal(nal, marker, emit)
 	}
