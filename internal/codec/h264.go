@@ -16,6 +16,8 @@ const (
 	// H264NRIMask selects F and NRI, which an FU indicator or a STAP-A
 	// header carries over from the NAL units it holds (RFC 6184 §5.7, §5.8).
 	H264NRIMask = 0xE0
+	// H264RefIdcMask selects NRI (nal_ref_idc) alone, without F.
+	H264RefIdcMask = 0x60
 )
 
 // FU header S and E bits: the first and last fragment of a NAL unit

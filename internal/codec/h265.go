@@ -15,11 +15,18 @@ const (
 	H265HeaderLen = 2
 	// H265FUTypeMask selects the type from the FU header S|E|FuType(6).
 	H265FUTypeMask = 0x3F
+	// H265TypeMask selects the 6-bit type once shifted down from the first
+	// header byte (see H265Type).
+	H265TypeMask = 0x3F
+	// H265KeepMask selects F and the LayerId high bit from the first header
+	// byte: what an AP or FU payload header keeps of the NAL unit header,
+	// around its own type (RFC 7798 §4.4.2, §4.4.3).
+	H265KeepMask = 0x81
 )
 
 // H265Type extracts the 6-bit type from the first header byte:
 // F(1) | Type(6) | LayerId high bit(1).
-func H265Type(b0 byte) uint8 { return (b0 >> 1) & 0x3F }
+func H265Type(b0 byte) uint8 { return (b0 >> 1) & H265TypeMask }
 
 // H265IsNAL reports whether t is a real NAL unit type rather than an RTP
 // packetization type (AP 48, FU 49, PACI 50, and the unspecified 51-63).

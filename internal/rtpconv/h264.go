@@ -121,7 +121,7 @@ func (h *H264) insertParams(emit Emit) {
 	h.seen.add(codec.PPS)
 	h.Stats.ParamsInserted++
 	sps, pps := h.ps.SPS, h.ps.PPS
-	nri := max(sps[0], pps[0]) & 0x60
+	nri := max(sps[0], pps[0]) & codec.H264RefIdcMask
 	h.params[0], h.params[1] = sps, pps
 	if p := h.frag.aggregate([]byte{nri | codec.H264TypeSTAPA}, h.params[:], h.max()); p != nil {
 		emit(p, false)

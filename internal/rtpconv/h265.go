@@ -98,7 +98,7 @@ func (h *H265) fuPkt(p []byte, marker bool, emit Emit) error {
 	}
 	// The NAL unit header: F and LayerId high bit from the payload header,
 	// the FU's type, LayerId low bits and TID from byte 1.
-	hdr := [2]byte{p[0]&0x81 | inner<<1, p[1]}
+	hdr := [2]byte{p[0]&codec.H265KeepMask | inner<<1, p[1]}
 	nal, err := h.reassemble(start, end, hdr[:], p[3:], &h.Stats)
 	if nal != nil {
 		h.nal(nal, marker, emit)
@@ -143,6 +143,6 @@ func (h *H265) out(nal []byte, marker bool, emit Emit) {
 	h.Stats.Fragmented++
 	// Payload header of type FU keeping F, LayerId and TID; FU header with
 	// the original type (RFC 7798 §4.4.3).
-	hdr := [3]byte{nal[0]&0x81 | codec.H265TypeFU<<1, nal[1], codec.H265Type(nal[0])}
+	hdr := [3]byte{nal[0]&codec.H265KeepMask | codec.H265TypeFU<<1, nal[1], codec.H265Type(nal[0])}
 	h.frag.fragment(nal, hdr[:], 2, m, marker, emit)
 }
