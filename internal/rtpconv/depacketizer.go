@@ -53,8 +53,9 @@ func (d *depacketizer) begin(pkt *rtp.Packet, st *Stats) []byte {
 // reassemble adds one fragment to the unit being reassembled and returns the
 // whole unit when end is set. A start fragment begins a unit with the NAL
 // unit header hdr, rebuilt by the caller from the FU's headers; a fragment
-// with no unit begun (its start was lost, or we joined mid-unit) is ignored,
-// as is a unit growing beyond maxNALUSize.
+// with no unit begun (its start was lost, or we joined mid-unit) is ignored.
+// A unit growing beyond maxNALUSize is dropped, counted in LostFragments, and
+// reported as ErrMalformed.
 func (d *depacketizer) reassemble(start, end bool, hdr, data []byte, st *Stats) (nal []byte, err error) {
 	if start {
 		d.fu = append(d.fu[:0], hdr...)
