@@ -20,8 +20,9 @@ import (
 // next keyframe, as a slow queued subscriber does, and the others are not
 // affected.
 
-// handOverTail: at most this many queued packets are written while the
-// producer waits on the hand-over lock.
+// handOverTail: at most this many queued packets of each queue (video,
+// audio), and what the producer queued meanwhile, are written while it
+// waits on the hand-over lock.
 const handOverTail = 4
 
 // workerQueue bounds a fan-out worker's backlog: ≈ 0.75 s of a 2.5 Mbit/s
@@ -144,18 +145,21 @@ func (s *Subscription) runDirect(ctx context.Context, sink Sink, tick <-chan tim
 	s.batchSink, _ = sink.(BatchSink)
 	s.directErr = make(chan error, 1)
 	// Most of the backlog (live packets queued while the cached GOP was
-	// paced out) is written before taking directMu: the producer takes that
-	// lock for every push to this subscriber, and must not wait behind
-	// dozens of writes.
-	for range cap(s.queue) {
-		if len(s.queue) <= handOverTail {
-			break
-		}
-		q := <-s.queue
-		err := s.deliver(q.track, q.pkt, sink, q.pkt.Header.Timestamp)
-		q.pkt.Release()
-		if err != nil {
-			return err
+	// paced out: dozens of video packets, up to a queue of audio) is
+	// written before taking directMu: the producer takes that lock for
+	// every push to this subscriber, and must not wait behind dozens of
+	// writes.
+	for _, queue := range [2]chan queued{s.audioQ, s.queue} {
+		for range cap(queue) {
+			if len(queue) <= handOverTail {
+				break
+			}
+			q := <-queue
+			err := s.deliver(q.track, q.pkt, sink, q.pkt.Header.Timestamp)
+			q.pkt.Release()
+			if err != nil {
+				return err
+			}
 		}
 	}
 	s.directMu.Lock()

@@ -352,3 +352,62 @@ func writeHeld(pub *Publication, seq uint16, ts uint32, payload []byte) *Packet 
 	pub.Write(0, p, time.Now())
 	return p
 }
+
+// lockProbeSink counts the writes made while the subscription's hand-over
+// lock is held, before it is in direct mode: what the producer waits behind.
+type lockProbeSink struct {
+	sub       atomic.Pointer[Subscription]
+	underLock atomic.Int32
+	writes    atomic.Int32
+}
+
+func (*lockProbeSink) NonBlocking() bool { return true }
+
+func (s *lockProbeSink) WriteRTP(int, *rtp.Header, []byte) error {
+	s.writes.Add(1)
+	if sub := s.sub.Load(); sub != nil && !sub.direct.Load() {
+		if sub.directMu.TryLock() {
+			sub.directMu.Unlock()
+		} else {
+			s.underLock.Add(1)
+		}
+	}
+	return nil
+}
+
+// The backlog queued while a cached GOP is paced out, video and audio, is
+// written before the hand-over takes the lock the producer needs for every
+// push: under it go at most handOverTail packets of each queue.
+func TestHandOverWritesLittleUnderTheLock(t *testing.T) {
+	r, p := setupAV(t)
+	p.video(idr)
+	for range 48 { // a 1.6 s GOP: its burst is paced over 200 ms
+		p.video(pframe)
+	}
+	s, tracks, _ := r.Lookup("s")
+	sub, err := r.Subscribe(s, SubscribeOptions{Tracks: tracks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &lockProbeSink{}
+	sink.sub.Store(sub)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = sub.Run(ctx, sink) }()
+	defer func() { cancel(); <-done; sub.Close() }()
+	waitFor(t, func() bool { return sink.writes.Load() > 0 })
+	// Live packets while the burst is still being paced: they queue.
+	for range 40 {
+		p.audio()
+	}
+	for range 10 {
+		p.video(pframe)
+	}
+	waitFor(t, func() bool { return sub.direct.Load() })
+	if n := sink.writes.Load(); n < 49+40+10 {
+		t.Fatalf("%d packets written, want the 49 cached and the 50 live", n)
+	}
+	if n := sink.underLock.Load(); n > 2*handOverTail {
+		t.Fatalf("%d packets written under the hand-over lock, want at most %d", n, 2*handOverTail)
+	}
+}
