@@ -19,6 +19,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // report must be sane: every viewer joined and got a keyframe, latency was
 // measured, nearly every frame arrived whole, the floors were measured.
 func TestWishbenchAgainstGateway(t *testing.T) {
+	testutil.Exclusive(t) // it measures delivery or timing under its own load
 	gw := testutil.StartGatewayLog(t, nil, slog.New(slog.DiscardHandler))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)

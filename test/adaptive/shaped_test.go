@@ -159,6 +159,7 @@ func TestShapedViewerMovesDownAndBackUp(t *testing.T) {
 // audio has the path to itself, and resumes the video, at a keyframe, once
 // the limit is lifted.
 func TestShapedViewerOfPlainStreamKeepsAudio(t *testing.T) {
+	testutil.Exclusive(t) // it measures delivery or timing under its own load
 	viewerAddress(t)
 
 	a := testutil.StartGateway(t, nil)

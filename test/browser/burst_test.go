@@ -62,6 +62,7 @@ func readPlaybackStats(t *testing.T, tb *tab) playback {
 // the page) is logged, not held against the burst; any other freeze fails.
 // The frame, keyframe and drop counts hold whatever the load.
 func TestCameraStartBurstPlaysSmoothly(t *testing.T) {
+	testutil.Exclusive(t) // it measures delivery or timing under its own load
 	chromium := requireIsolation(t)
 	aus := testutil.EncodeH264(t, "640x360", 25, 8, "keyint=50:min-keyint=50:scenecut=0:aud=1")
 	cam := testutil.StartCamera(t, aus, 25, testutil.CameraOptions{})

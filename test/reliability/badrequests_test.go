@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wishgate/wishgate/internal/client"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 // TestBadRequestsDisturbNothing: a stream of malformed and hostile requests
@@ -17,6 +18,7 @@ import (
 // PATCHes, unknown sessions) each gets its precise 4xx while a live
 // stream's viewers keep receiving >= 99.9 % of the packets.
 func TestBadRequestsDisturbNothing(t *testing.T) {
+	testutil.Exclusive(t) // it measures delivery or timing under its own load
 	gw := startGateway(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/client"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 // TestHostileViewerRTCP: a viewer floods the gateway with RTCP (its own
@@ -20,6 +21,7 @@ import (
 // publisher sees keyframe requests only at the throttled rate, and the
 // other viewers keep >= 99.9 % of the packets.
 func TestHostileViewerRTCP(t *testing.T) {
+	testutil.Exclusive(t) // it measures delivery or timing under its own load
 	gw := startGateway(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

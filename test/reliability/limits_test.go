@@ -10,6 +10,7 @@ import (
 
 	"github.com/wishgate/wishgate/internal/client"
 	"github.com/wishgate/wishgate/internal/config"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 // refused POSTs an offer and checks a limit's refusal: status, Retry-After
@@ -41,6 +42,7 @@ func refused(t *testing.T, hc *http.Client, url string, offer []byte, status int
 // newcomer gets 503 + Retry-After while the viewers already watching keep
 // receiving >= 99.9 % of the packets.
 func TestLimitsSpareRunningSessions(t *testing.T) {
+	testutil.Exclusive(t) // it measures delivery or timing under its own load
 	gw := startGateway(t, func(c *config.Config) {
 		c.MaxViewersPerStream = 2
 		c.MaxStreams = 1
@@ -76,6 +78,7 @@ func TestLimitsSpareRunningSessions(t *testing.T) {
 // TestRateLimitSparesOthers: one client over its request rate gets 429 +
 // Retry-After; the viewers already connected are unaffected.
 func TestRateLimitSparesOthers(t *testing.T) {
+	testutil.Exclusive(t) // it measures delivery or timing under its own load
 	gw := startGateway(t, func(c *config.Config) {
 		c.RateLimit, c.RateBurst = 2, 4
 		c.RateLimitExempt = nil // the test's clients are all on loopback

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/client"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 // TestNACKRecoversLossAndReordering: between the gateway and a viewer, an
@@ -20,6 +21,7 @@ import (
 // nearly every picture whole; the same network without NACK breaks about a
 // quarter of them, which shows the recovery is what keeps it decoding.
 func TestNACKRecoversLossAndReordering(t *testing.T) {
+	testutil.Exclusive(t) // it measures delivery or timing under its own load
 	gw := startGateway(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

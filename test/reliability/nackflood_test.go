@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/client"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 // TestNACKFloodIsBounded: a viewer asks, hundreds of times a second, for
@@ -20,6 +21,7 @@ import (
 // other viewers must keep >= 99.9 % of the packets, and the attacker gets a
 // bounded number of retransmissions.
 func TestNACKFloodIsBounded(t *testing.T) {
+	testutil.Exclusive(t) // it measures delivery or timing under its own load
 	gw := startGateway(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

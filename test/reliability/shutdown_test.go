@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/client"
+	"github.com/wishgate/wishgate/internal/testutil"
 )
 
 func golden(t *testing.T, name string) []byte {
@@ -32,6 +33,7 @@ func golden(t *testing.T, name string) []byte {
 // dropped connection), and every connected peer sees its connection closed
 // by the gateway (DTLS close), long before an ICE timeout would tell it.
 func TestShutdownUnderLoad(t *testing.T) {
+	testutil.Exclusive(t) // it measures delivery or timing under its own load
 	gw := startGateway(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -8,6 +8,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/wishgate/wishgate/internal/client"
+	"github.com/wishgate/wishgate/internal/testutil"
 	"github.com/wishgate/wishgate/streams"
 )
 
@@ -17,6 +18,7 @@ import (
 // loses nothing at the gateway and each healthy viewer gets at least 99.9 %
 // of the video packets sent since its first picture.
 func TestStalledViewersDoNotSlowOthers(t *testing.T) {
+	testutil.Exclusive(t) // it measures delivery or timing under its own load
 	gw := startGateway(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -88,6 +88,7 @@ type counters struct {
 }
 
 func TestSoak(t *testing.T) {
+	testutil.Exclusive(t) // it measures delivery or timing under its own load
 	if testing.Short() {
 		t.Skip("soak: not in -short")
 	}
