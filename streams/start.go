@@ -159,10 +159,11 @@ func (s *Subscription) awaitKeyframes(ctx context.Context, sink Sink, ask []int)
 // arrival keep the receiver's jitter estimate where it belongs: squeezed
 // into consecutive ticks, a burst paced over hundreds of milliseconds
 // reads to a browser as pictures arriving hundreds of milliseconds late,
-// and it answers with a grown jitter buffer and a freeze. Replaying at the original pace would instead leave the
-// viewer as far behind live as the GOP was old, forever (a jitter buffer
-// never catches up by itself), and starting at the latest keyframe alone
-// would forward P-frames whose references the viewer never got.
+// and it answers with a grown jitter buffer and a freeze. Replaying at the
+// original pace would instead leave the viewer as far behind live as the
+// GOP was old, forever (a jitter buffer never catches up by itself), and
+// starting at the latest keyframe alone would forward P-frames whose
+// references the viewer never got.
 func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) error {
 	st := &s.tracks[i]
 	s.burst = st.src().gop.snapshot(s.burst[:0])
@@ -174,12 +175,6 @@ func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) err
 	}()
 	if len(s.burst) == 0 {
 		return nil
-	}
-	frames := 1
-	for j := 1; j < len(s.burst); j++ {
-		if s.burst[j].Header.Timestamp != s.burst[j-1].Header.Timestamp {
-			frames++
-		}
 	}
 	last := s.burst[len(s.burst)-1].Header
 	// The keyframe itself goes out at once (tens of packets, well within a
@@ -193,8 +188,8 @@ func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) err
 	rate := int64(max(1, st.track.Codec.ClockRate))
 	span := time.Duration(last.Timestamp-s.burst[0].Header.Timestamp) * time.Second / time.Duration(rate)
 	pace := st.burstPace(burstDuration(span), span, total)
-	s.stampBurst(frames, total, int64(pace)*rate/int64(time.Second))
-	st.placeBurst(int(s.burstOff[0])+1, last.Timestamp)
+	s.stampBurst(total, int64(pace)*rate/int64(time.Second))
+	st.placeBurst(s.burstOff[0], last.Timestamp)
 	start := time.Now()
 	frame, sent := 0, 0
 	st.bursting = true
@@ -224,26 +219,28 @@ func (s *Subscription) startFromCache(ctx context.Context, i int, sink Sink) err
 }
 
 // stampBurst sets s.burstOff[k], how many ticks picture k of the burst in
-// s.burst is stamped below the newest: its share of the pace still to come
-// when its last byte is due (the keyframe, sent at once, a whole pace below;
-// the newest 0), and always at least one tick below the picture after it.
-func (s *Subscription) stampBurst(frames, total int, paceTicks int64) {
-	s.burstOff = s.burstOff[:0]
-	s.burstOff = append(s.burstOff, paceTicks)
+// s.burst (total bytes after the keyframe, paced over paceTicks) is stamped
+// below the newest: the pace still to come when its last byte is due. The
+// keyframe, sent at once, is a whole pace below, the newest 0, and each
+// picture at least one tick below the next.
+func (s *Subscription) stampBurst(total int, paceTicks int64) {
+	off := append(s.burstOff[:0], paceTicks)
 	sent := 0
-	for j, p := range s.burst {
-		if j > 0 && p.Header.Timestamp != s.burst[j-1].Header.Timestamp {
-			s.burstOff = append(s.burstOff, 0)
+	for j := 1; j < len(s.burst); j++ {
+		p := s.burst[j]
+		if p.Header.Timestamp != s.burst[j-1].Header.Timestamp {
+			off = append(off, 0)
 		}
-		if len(s.burstOff) > 1 {
+		if len(off) > 1 { // past the keyframe's packets
 			sent += len(p.Payload)
-			s.burstOff[len(s.burstOff)-1] = paceTicks * int64(total-sent) / int64(max(1, total))
+			off[len(off)-1] = paceTicks * int64(total-sent) / int64(max(1, total))
 		}
 	}
-	s.burstOff[frames-1] = 0
-	for k := frames - 2; k >= 0; k-- {
-		s.burstOff[k] = max(s.burstOff[k], s.burstOff[k+1]+1)
+	off[len(off)-1] = 0
+	for k := len(off) - 2; k >= 0; k-- {
+		off[k] = max(off[k], off[k+1]+1)
 	}
+	s.burstOff = off
 }
 
 // A cached GOP is paced, not dumped: hundreds of packets at once overflow a

@@ -176,16 +176,15 @@ func (s *Subscription) switched(st *subTrack, l int) {
 }
 
 // placeBurst: a switch from the cache sends the target's cached GOP with
-// its keyframe one tick after the old layer's last picture. below is how
-// far the burst's keyframe is stamped below its newest picture's timestamp
-// plus one (stampBurst paces the stamps up to newest, to which this offset
-// adds).
-func (st *subTrack) placeBurst(below int, newest uint32) {
+// its keyframe one tick after the old layer's last picture. keyBelow is how
+// many ticks stampBurst stamps the keyframe below newest, the burst's newest
+// picture's timestamp, to which this offset adds.
+func (st *subTrack) placeBurst(keyBelow int64, newest uint32) {
 	ls := st.lay
 	if ls == nil || !ls.haveTS {
 		return
 	}
-	ls.tsOff = ls.lastTS + uint32(below) - newest
+	ls.tsOff = ls.lastTS + 1 + uint32(keyBelow) - newest
 	ls.outTS.Store(ls.tsOff)
 }
 

@@ -12,7 +12,9 @@ import (
 // again once that test ends. It locks a file of its own: the real one may
 // be taken by another package's test at any moment.
 func TestExclusiveExcludesUntilTheTestEnds(t *testing.T) {
+	was := exclusiveLock
 	exclusiveLock = filepath.Join(t.TempDir(), "exclusive.lock")
+	t.Cleanup(func() { exclusiveLock = was })
 	probe, err := os.OpenFile(exclusiveLock, os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
 		t.Fatal(err)
