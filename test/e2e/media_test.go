@@ -409,6 +409,7 @@ func TestPublisherReplacedMidStream(t *testing.T) {
 // TestStalledViewerDoesNotSlowOthers: one viewer stops reading; the
 // publisher and the other viewers carry on losing nothing.
 func TestStalledViewerDoesNotSlowOthers(t *testing.T) {
+	testutil.Exclusive(t) // it measures delivery or timing under its own load
 	a := testutil.StartGateway(t, nil)
 	pub := publish(t, a, "stall", client.CodecH264, client.CodecOpus)
 	stalled := play(t, a, "stall", client.PlayOptions{StartPaused: true})
